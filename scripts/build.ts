@@ -1,0 +1,32 @@
+/**
+ * Builds dist/ferry: one executable from `bun build --compile`, DuckDB embedded.
+ * The DuckDB bindings `require` every platform's addon; only linux-x64 (glibc) is bundled, the
+ * others are marked external. libduckdb.so is embedded as a file asset by src/platform/duckdb-native.ts.
+ */
+import { mkdirSync } from "node:fs";
+import bindings from "../node_modules/@duckdb/node-bindings/package.json" with { type: "json" };
+
+const target = "linux-x64";
+const otherPlatforms = Object.keys((bindings as { optionalDependencies?: Record<string, string> }).optionalDependencies ?? {}).filter(
+  (name) => name !== `@duckdb/node-bindings-${target}`,
+);
+const outfile = process.argv[2] ?? "dist/ferry";
+mkdirSync("dist", { recursive: true });
+const started = performance.now();
+const result = Bun.spawnSync(
+  [
+    process.execPath,
+    "build",
+    "--compile",
+    "--minify-syntax",
+    "--minify-whitespace",
+    `--target=bun-${target}`,
+    "src/main.ts",
+    "--outfile",
+    outfile,
+    ...[...otherPlatforms, "detect-libc"].flatMap((name) => ["--external", name]),
+  ],
+  { stdout: "inherit", stderr: "inherit" },
+);
+if (result.exitCode !== 0) process.exit(result.exitCode ?? 1);
+console.error(`built ${outfile} in ${Math.round(performance.now() - started)} ms`);

@@ -1,0 +1,86 @@
+/**
+ * The DuckDB owner: the only module that opens databases and runs SQL. It hands out plain
+ * results (column names, types and JSON-safe rows) so nothing else depends on the driver.
+ */
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { DownstreamError, errorMessage } from "../errors.ts";
+import { loadDuckDb } from "../platform/duckdb-native.ts";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+
+export interface QueryResult {
+  columns: string[];
+  types: string[];
+  rows: JsonValue[][];
+}
+
+export interface Db {
+  /** Runs statements, returning the last statement's result. */
+  query(sql: string, params?: Record<string, unknown> | unknown[]): Promise<QueryResult>;
+  exec(sql: string, params?: Record<string, unknown> | unknown[]): Promise<void>;
+  close(): void;
+}
+
+export interface OpenOptions {
+  readOnly?: boolean;
+}
+
+/** Opens a DuckDB database file (created with its folder unless read-only), or ":memory:". */
+export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> {
+  const duckdb = await loadDuckDb();
+  if (path !== ":memory:" && !opts.readOnly) mkdirSync(dirname(path), { recursive: true });
+  let instance: InstanceType<typeof duckdb.DuckDBInstance>;
+  try {
+    instance = await duckdb.DuckDBInstance.create(path, opts.readOnly ? { access_mode: "READ_ONLY" } : {});
+  } catch (e) {
+    throw new DownstreamError("duckdb", `cannot open ${path}: ${errorMessage(e)}`, { cause: e });
+  }
+  const conn = await instance.connect();
+  const wrap = async <T>(sql: string, f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (e) {
+      throw new DownstreamError("duckdb", errorMessage(e), { cause: e });
+    }
+  };
+  return {
+    query: (sql, params) =>
+      wrap(sql, async () => {
+        const reader = await conn.runAndReadAll(sql, params as never);
+        return {
+          columns: reader.deduplicatedColumnNames(),
+          types: reader.columnTypes().map((t) => t.toString()),
+          rows: reader.getRowsJson() as JsonValue[][],
+        };
+      }),
+    exec: (sql, params) =>
+      wrap(sql, async () => {
+        await conn.run(sql, params as never);
+      }),
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** A SQL string literal. */
+export const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** Paths of the data dir's parts. */
+export const dataPaths = (dataDir: string) => ({
+  database: join(dataDir, "ferry.duckdb"),
+  lake: join(dataDir, "lake"),
+});
+
+/** True when the lake folder holds at least one Parquet file (at any depth). */
+export function lakeHasFiles(lakeDir: string): boolean {
+  if (!existsSync(lakeDir)) return false;
+  return readdirSync(lakeDir, { recursive: true }).some((f) => String(f).endsWith(".parquet"));
+}
+
+/** A temporary `lake` view over every Parquet file of the lake: Hive partitions, union by name. */
+export function lakeViewSql(lakeDir: string): string {
+  return `CREATE OR REPLACE TEMP VIEW lake AS SELECT * FROM read_parquet(${sqlString(join(lakeDir, "**", "*.parquet"))}, hive_partitioning = true, union_by_name = true)`;
+}

@@ -1,0 +1,37 @@
+/** ferry's typed errors. Each carries the exit code the CLI ends with and its context. */
+
+export class FerryError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A bad flag, env variable or config file value: one line, exit code 2. */
+export class ConfigError extends FerryError {
+  override readonly exitCode = 2;
+}
+
+/** A mode that a later release fills: exit code 3. */
+export class NotImplementedError extends FerryError {
+  override readonly exitCode = 3;
+  constructor(mode: string) {
+    super(`mode "${mode}" is not implemented yet`);
+  }
+}
+
+/** A downstream system (Kafka, Cassandra, DuckDB) failed or could not be reached. */
+export class DownstreamError extends FerryError {
+  constructor(
+    readonly system: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${system}: ${message}`, options);
+  }
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,114 @@
+/**
+ * Modes whose config is declared (so --help, validation and exit codes already hold) but whose
+ * work is not built yet: they answer "not implemented yet" with exit code 3.
+ */
+import * as v from "valibot";
+import { dataDirField, logLevelField } from "../config/common.ts";
+import { bool, duration, int, list, num, oneOf, str } from "../config/fields.ts";
+import { NotImplementedError } from "../errors.ts";
+import { kafkaClientFields } from "../kafka/config.ts";
+import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
+import { defineMode } from "./mode.ts";
+
+const notYet = (name: string) => async () => {
+  throw new NotImplementedError(name);
+};
+
+const httpFields = {
+  host: v.optional(str({ doc: "Address to listen on.", placeholder: "HOST", min: 1 }), "127.0.0.1"),
+  port: v.optional(int({ doc: "HTTP port to listen on.", placeholder: "PORT", min: 1, max: 65535 }), 8080),
+  bodyLimit: v.optional(int({ doc: "Largest accepted request body, in bytes.", placeholder: "BYTES", min: 1 }), 1024 * 1024),
+  authToken: v.optional(list({ doc: "Bearer token(s) required on POST /orders (none: open).", placeholder: "TOKEN", secret: true }), []),
+};
+
+const topicField = (doc: string) => ({ topic: v.optional(str({ doc, placeholder: "TOPIC", min: 1 }), "orders") });
+const kindField = { kind: v.optional(oneOf(RECORD_KIND_NAMES as ["orders", "cars"], { doc: "Record kind." }), "orders") };
+
+export const runMode = defineMode({
+  name: "run",
+  summary: "HTTP ingress into the embedded orders table and Parquet lake (no Kafka needed)",
+  config: v.object({
+    ...httpFields,
+    interval: v.optional(duration({ doc: "How often the table is rolled into the lake.", min: 100 }), 10_000),
+    ...dataDirField,
+    ...logLevelField,
+  }),
+  run: notYet("run"),
+});
+
+export const serveMode = defineMode({
+  name: "serve",
+  summary: "HTTP ingress that produces every accepted order to Kafka (acks=all)",
+  config: v.object({
+    ...kafkaClientFields,
+    ...topicField("Topic the orders are produced to."),
+    partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
+    ...httpFields,
+    ...logLevelField,
+  }),
+  run: notYet("serve"),
+});
+
+export const sinkMode = defineMode({
+  name: "sink",
+  summary: "Kafka micro-batches into the Parquet lake and the orders table, exactly once",
+  config: v.object({
+    ...kafkaClientFields,
+    topic: v.optional(list({ doc: "Topic(s) to read.", placeholder: "TOPIC", min: 1 }), ["orders"]),
+    group: v.optional(str({ doc: "Consumer group id.", placeholder: "GROUP", min: 1 }), "ferry-sink"),
+    ...kindField,
+    interval: v.optional(duration({ doc: "A batch closes after this long (even when idle).", min: 10 }), 10_000),
+    maxRecords: v.optional(int({ doc: "A batch closes at this many records.", min: 1 }), 100_000),
+    ...dataDirField,
+    ...logLevelField,
+  }),
+  run: notYet("sink"),
+});
+
+export const generateMode = defineMode({
+  name: "generate",
+  summary: "Random (seeded) orders or cars into Kafka, an ingress URL, or the embedded table",
+  config: v.object({
+    ...kindField,
+    count: v.optional(int({ doc: "How many records (default: endless until Ctrl-C).", min: 0 })),
+    rate: v.optional(num({ doc: "Records per second (default: as fast as possible).", min: 0 })),
+    seed: v.optional(int({ doc: "Seed: the same seed gives the same records.", min: 0 }), 1),
+    invalidRatio: v.optional(num({ doc: "Share of deliberately invalid records.", min: 0, max: 1 }), 0),
+    brokers: v.optional(kafkaClientFields.brokers),
+    ...topicField("Topic to produce to (with --brokers)."),
+    url: v.optional(str({ doc: "Ingress to post to instead of Kafka.", placeholder: "URL", pattern: /^https?:\/\//, patternHint: "must start with http:// or https://" })),
+    ...dataDirField,
+    ...logLevelField,
+  }),
+  run: notYet("generate"),
+});
+
+export const exportMode = defineMode({
+  name: "export",
+  summary: "Copy a Cassandra table into a Kafka topic (parallel token ranges)",
+  config: v.object({
+    cassandra: list({ doc: "Cassandra contact points.", placeholder: "HOST:PORT", min: 1 }),
+    keyspace: str({ doc: "Keyspace of the table.", placeholder: "NAME", min: 1 }),
+    table: str({ doc: "Table to export.", placeholder: "NAME", min: 1 }),
+    ...kafkaClientFields,
+    topic: str({ doc: "Topic to produce to.", placeholder: "TOPIC", min: 1 }),
+    parallel: v.optional(int({ doc: "Token ranges scanned at once.", min: 1, max: 256 }), 4),
+    pageSize: v.optional(int({ doc: "Rows per page.", min: 1 }), 5000),
+    ...logLevelField,
+  }),
+  run: notYet("export"),
+});
+
+export const consumeMode = defineMode({
+  name: "consume",
+  summary: "Print a topic's records as JSON lines on stdout",
+  config: v.object({
+    ...kafkaClientFields,
+    topic: str({ doc: "Topic to read.", placeholder: "TOPIC", min: 1 }),
+    fromBeginning: v.optional(bool({ doc: "Start at the earliest offset." }), false),
+    max: v.optional(int({ doc: "Stop after this many records.", min: 1 })),
+    group: v.optional(str({ doc: "Consumer group (default: none, nothing committed).", placeholder: "GROUP", min: 1 })),
+    ...logLevelField,
+  }),
+  run: notYet("consume"),
+});

@@ -1,0 +1,58 @@
+/**
+ * Makes DuckDB's native library loadable, in both ways ferry runs:
+ *  - from source (`bun src/main.ts`): the addon finds libduckdb.so beside itself (RUNPATH $ORIGIN);
+ *  - as the compiled binary: the addon is embedded, but its NEEDED libduckdb.so is not. We embed
+ *    the library as a file asset, write it once to a cache folder keyed by its content hash and
+ *    dlopen it before the addon is loaded; the dynamic linker then satisfies the addon's NEEDED
+ *    entry (matched by soname) with the already-loaded copy.
+ * This is the only module that knows about that; everything else imports `loadDuckDb()`.
+ */
+import { dlopen, FFIType } from "bun:ffi";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+// @ts-ignore -- a file asset: a real path from source, a /$bunfs/ path inside the binary
+import embeddedLib from "../../node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so" with { type: "file" };
+
+type NodeApi = typeof import("@duckdb/node-api");
+let loaded: Promise<NodeApi> | undefined;
+
+function cacheRoot(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && xdg.length > 0 ? xdg : join(homedir() || tmpdir(), ".cache");
+  return join(base, "ferry");
+}
+
+async function extractEmbedded(path: string): Promise<string> {
+  const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
+  const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  let dir = join(cacheRoot(), `duckdb-${hash}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch {
+    dir = join(tmpdir(), `ferry-duckdb-${hash}`);
+    mkdirSync(dir, { recursive: true });
+  }
+  const target = join(dir, "libduckdb.so");
+  if (!existsSync(target)) {
+    const temp = `${target}.${process.pid}.tmp`;
+    writeFileSync(temp, bytes, { mode: 0o755 });
+    renameSync(temp, target); // atomic: concurrent first runs never see half a library
+  }
+  return target;
+}
+
+/** Loads `@duckdb/node-api` once, preparing the native library first when running compiled. */
+export function loadDuckDb(): Promise<NodeApi> {
+  loaded ??= (async () => {
+    const lib = String(embeddedLib);
+    if (lib.startsWith("/$bunfs/") || lib.includes("~BUN")) {
+      const real = await extractEmbedded(lib);
+      // Keep the handle open for the life of the process.
+      dlopen(real, { duckdb_library_version: { args: [], returns: FFIType.cstring } });
+    }
+    return await import("@duckdb/node-api");
+  })();
+  return loaded;
+}
