@@ -1,10 +1,11 @@
 #!/usr/bin/env bun
 /** The ferry binary: argv → runCli. The only place with process.exit and signal wiring. */
 import { runCli } from "./cli/run-cli.ts";
-import { installProcessGuards } from "./platform/process.ts";
+import { installSignalHandlers, silenceRuntimeWarnings } from "./platform/process.ts";
 
 const controller = new AbortController();
-installProcessGuards(controller);
+silenceRuntimeWarnings();
+installSignalHandlers(controller);
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
   signal: controller.signal,

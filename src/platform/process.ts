@@ -1,6 +1,6 @@
 /** Process-level wiring: signals → one AbortController; runtime warnings kept off the user's terminal. */
 
-export function installProcessGuards(controller: AbortController): void {
+export function installSignalHandlers(controller: AbortController): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       // A second signal while draining means "now".
@@ -8,12 +8,18 @@ export function installProcessGuards(controller: AbortController): void {
       controller.abort(signal);
     });
   }
-  // kafkajs schedules timers with negative delays; Bun warns about each (TimeoutNegativeWarning).
-  // It is harmless and must not reach a user's terminal or logs.
-  const emitWarning = process.emitWarning.bind(process);
+}
+
+/**
+ * kafkajs schedules timers with negative delays and Bun warns about each one
+ * (TimeoutNegativeWarning). It is harmless and must not reach a user's terminal or logs.
+ */
+export function silenceRuntimeWarnings(): void {
+  const emitWarning = process.emitWarning.bind(process) as (...a: unknown[]) => void;
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const name = typeof warning === "string" ? (typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string })?.type) : warning.name;
+    const opt = rest[0];
+    const name = typeof warning === "string" ? (typeof opt === "string" ? opt : (opt as { type?: string } | undefined)?.type) : warning.name;
     if (name === "TimeoutNegativeWarning") return;
-    return (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
+    emitWarning(warning, ...rest);
   }) as typeof process.emitWarning;
 }

@@ -1,0 +1,128 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../../../package.json" with { type: "json" };
+import { MODES } from "../../../src/cli/modes.ts";
+import { cli } from "../../helpers/cli.ts";
+
+/** A config error is exactly one line on stderr, exit code 2, nothing on stdout. */
+async function expectConfigError(argv: string[], pattern: RegExp, env: Record<string, string> = {}) {
+  const r = await cli(argv, env);
+  expect(r.code).toBe(2);
+  expect(r.out).toBe("");
+  expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+  expect(r.err).toMatch(pattern);
+}
+
+describe("version and help", () => {
+  test("--version prints the package version", async () => {
+    expect(await cli(["--version"])).toEqual({ code: 0, out: `ferry ${pkg.version}\n`, err: "" });
+  });
+
+  test("--help lists every mode of the contract with a summary", async () => {
+    const r = await cli(["--help"]);
+    expect(r.code).toBe(0);
+    for (const mode of ["run", "serve", "sink", "generate", "export", "consume", "query"]) expect(r.out).toMatch(new RegExp(`^  ${mode} +\\S.+$`, "m"));
+  });
+
+  test("no mode at all prints help on stderr with exit 2", async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("Modes:");
+  });
+
+  test.each(MODES.map((m) => m.name))("ferry %s --help lists flags with defaults and env names", async (name) => {
+    const r = await cli([name, "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toStartWith(`ferry ${name}: `);
+    expect(r.out).toContain("--log-level error|warn|info|debug");
+    expect(r.out).toContain("(default: warn) [env FERRY_LOG_LEVEL]");
+    expect(r.out).toContain("--config FILE");
+  });
+
+  test("serve help shows required and defaulted flags", async () => {
+    const r = await cli(["serve", "--help"]);
+    expect(r.out).toMatch(/--brokers HOST:PORT .*\(required\) \[env FERRY_BROKERS\]/);
+    expect(r.out).toMatch(/--port PORT .*\(default: 8080\) \[env FERRY_PORT\]/);
+  });
+
+  test("help of a mode via `ferry help <mode>` and via --mode", async () => {
+    expect((await cli(["help", "sink"])).out).toStartWith("ferry sink: ");
+    expect((await cli(["--mode", "sink", "--help"])).out).toStartWith("ferry sink: ");
+  });
+});
+
+describe("bad input: one line, exit code 2", () => {
+  test("unknown mode suggests the nearest", () => expectConfigError(["serv"], /^ferry: unknown mode "serv"; did you mean "serve"\?/));
+  test("unknown mode far from all", () => expectConfigError(["frobnicate"], /unknown mode "frobnicate" \(modes: run, serve/));
+  test("unknown flag suggests the nearest", () => expectConfigError(["query", "--fromat", "csv", "select 1"], /unknown flag --fromat for "ferry query"; did you mean --format\?/));
+  test("single-dash flag", () => expectConfigError(["query", "-x", "select 1"], /unknown flag -x for "ferry query"/));
+  test("--port abc", () => expectConfigError(["serve", "--brokers", "k:9092", "--port", "abc"], /invalid --port "abc": expected an integer from 1 to 65535/));
+  test("--port out of range", () => expectConfigError(["serve", "--brokers", "k:9092", "--port=70000"], /invalid --port "70000": expected an integer from 1 to 65535/));
+  test("missing --brokers for a Kafka mode", () => expectConfigError(["serve"], /--brokers is required for "ferry serve" \(or set FERRY_BROKERS\)/));
+  test("missing --brokers for sink", () => expectConfigError(["sink"], /--brokers is required for "ferry sink"/));
+  test("a malformed broker", () => expectConfigError(["serve", "--brokers", "localhost"], /invalid --brokers "localhost": each broker must look like host:port/));
+  test("bad enum", () => expectConfigError(["query", "--format", "xml", "select 1"], /invalid --format "xml": expected one of table, csv, json/));
+  test("flag without its value", () => expectConfigError(["query", "select 1", "--format"], /flag --format needs a value/));
+  test("bad env value names the variable", () => expectConfigError(["serve", "--brokers", "k:1"], /invalid FERRY_PORT "x": expected an integer/, { FERRY_PORT: "x" }));
+  test("unexpected positional", () => expectConfigError(["serve", "--brokers", "k:1", "extra"], /unexpected argument "extra" for "ferry serve"/));
+  test("bad duration", () => expectConfigError(["sink", "--brokers", "k:1", "--interval", "soon"], /invalid --interval "soon": expected a duration/));
+  test("missing SQL for query", () => expectConfigError(["query"], /--sql is required for "ferry query"/));
+  test("missing config file", () => expectConfigError(["query", "--config", "/nonexistent/ferry.toml", "select 1"], /cannot read config file \/nonexistent\/ferry.toml/));
+});
+
+describe("config precedence: flags > env > file > defaults", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-cli-"));
+  const toml = join(dir, "ferry.toml");
+  writeFileSync(toml, 'format = "csv"\nlog-level = "error"\n[query]\nformat = "json"\n[serve]\nport = 9999\n');
+  const json = join(dir, "ferry.json");
+  writeFileSync(json, JSON.stringify({ format: "csv", port: 8081 }));
+
+  test("defaults apply without anything else", async () => {
+    expect((await cli(["query", "select 1 as a"])).out).toContain("(1 row)");
+  });
+  test("a mode's table in the file overrides its top level", async () => {
+    expect((await cli(["query", "--config", toml, "select 1 as a"])).out).toBe('{"a":1}\n');
+  });
+  test("top-level file keys apply (JSON file, via FERRY_CONFIG)", async () => {
+    expect((await cli(["query", "select 1 as a"], { FERRY_CONFIG: json })).out).toBe("a\n1\n");
+  });
+  test("env beats the file", async () => {
+    expect((await cli(["query", "--config", toml, "select 1 as a"], { FERRY_FORMAT: "csv" })).out).toBe("a\n1\n");
+  });
+  test("a flag beats env", async () => {
+    expect((await cli(["query", "--format", "json", "select 1 as a"], { FERRY_FORMAT: "csv" })).out).toBe('{"a":1}\n');
+  });
+  test("an unknown key in the file is an error with a suggestion", async () => {
+    const bad = join(dir, "bad.toml");
+    writeFileSync(bad, "formatt = 'csv'\n");
+    await expectConfigError(["query", "--config", bad, "select 1"], /unknown key "formatt" in .*bad.toml; did you mean "format"\?/);
+  });
+  test("a bad value in the file names the file", async () => {
+    const bad = join(dir, "bad-port.json");
+    writeFileSync(bad, JSON.stringify({ serve: { port: "high" } }));
+    await expectConfigError(["serve", "--brokers", "k:1", "--config", bad], /invalid "port" in .*bad-port.json "high": expected an integer/);
+  });
+  test("broken TOML", async () => {
+    const bad = join(dir, "broken.toml");
+    writeFileSync(bad, "format = \n");
+    await expectConfigError(["query", "--config", bad, "select 1"], /config file .*broken.toml is not valid TOML/);
+  });
+});
+
+describe("mode selection", () => {
+  test("FERRY_MODE selects the mode; the words are its arguments", async () => {
+    expect((await cli(["--format", "csv", "select 2 as b"], { FERRY_MODE: "query" })).out).toBe("b\n2\n");
+  });
+  test("--mode selects the mode", async () => {
+    expect((await cli(["--mode=query", "--format", "csv", "select 3 as c"])).out).toBe("c\n3\n");
+  });
+  test("the first word beats FERRY_MODE", async () => {
+    expect((await cli(["query", "--format", "csv", "select 4 as d"], { FERRY_MODE: "serve" })).out).toBe("d\n4\n");
+  });
+  test("a mode not built yet answers exit code 3 after validating its config", async () => {
+    expect(await cli(["consume", "--brokers", "k:9092", "--topic", "t"])).toEqual({ code: 3, out: "", err: 'ferry: mode "consume" is not implemented yet\n' });
+    expect((await cli(["consume", "--topic", "t"])).code).toBe(2);
+  });
+});

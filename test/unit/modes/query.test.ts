@@ -1,0 +1,42 @@
+/** `ferry query` over a real DuckDB file and real Parquet files in a data dir. */
+import { expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { dataPaths, openDb, sqlString } from "../../../src/db/duckdb.ts";
+import { ORDERS_TABLE_DDL } from "../../../src/schema/orders-table.ts";
+import { cli } from "../../helpers/cli.ts";
+
+test("sees the orders table and the lake view, read-only", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "ferry-query-"));
+  const paths = dataPaths(dataDir);
+  const db = await openDb(paths.database);
+  await db.exec(ORDERS_TABLE_DDL);
+  await db.exec(`insert into orders values ('o1', 'tea', 2, 3.50, null, '2026-01-02T03:04:05Z', 'orders', 0, 0, now())`);
+  for (const [date, n] of [["2026-01-01", 2], ["2026-01-02", 3]] as const) {
+    const dir = join(paths.lake, "orders", `date=${date}`);
+    mkdirSync(dir, { recursive: true });
+    await db.exec(`copy (select range as kafka_offset from range(${n})) to ${sqlString(join(dir, "part-0.parquet"))} (format parquet)`);
+  }
+  db.close();
+
+  const orders = await cli(["query", "--data-dir", dataDir, "--format", "json", "select order_id, price, quantity from orders"]);
+  expect(orders).toEqual({ code: 0, out: '{"order_id":"o1","price":"3.50","quantity":2}\n', err: "" });
+  const lake = await cli(["query", "--data-dir", dataDir, "--format", "csv", "select date, count(*) as n from lake group by 1 order by 1"]);
+  expect(lake.out).toBe("date,n\n2026-01-01,2\n2026-01-02,3\n");
+  const write = await cli(["query", "--data-dir", dataDir, "delete from orders"]);
+  expect(write.code).toBe(1);
+  expect(write.err).toMatch(/^ferry: duckdb: .*read-only/i);
+});
+
+test("an empty data dir answers from an in-memory database", async () => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), "ferry-query-")), "missing");
+  expect(await cli(["query", "--data-dir", dataDir, "--format", "csv", "select 42 as answer"])).toEqual({ code: 0, out: "answer\n42\n", err: "" });
+});
+
+test("a SQL error says where it broke, with exit code 1", async () => {
+  const r = await cli(["query", "selec 1"]);
+  expect(r.code).toBe(1);
+  expect(r.out).toBe("");
+  expect(r.err).toMatch(/^ferry: duckdb: Parser Error: syntax error at or near "selec"\n.*LINE 1: selec 1/s);
+});
