@@ -1,0 +1,37 @@
+# ferry: one binary, one image, every role (choose it with the first argument or FERRY_MODE).
+#
+# Stage 1 builds dist/ferry with Bun from npm (pinned in package.json); stage 2 ships only the
+# binary, CA certificates and a data volume, running as a non-root user.
+# Base images are plain Debian bookworm; scripts/image-test builds them locally from Debian
+# packages when no registry is reachable.
+
+FROM docker.io/library/debian:bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json bunfig.toml ./
+COPY scripts/build.ts scripts/build.ts
+COPY src src
+RUN node_modules/.bin/bun scripts/build.ts dist/ferry && ./dist/ferry --version
+
+FROM docker.io/library/debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin ferry \
+ && mkdir -p /data && chown ferry:ferry /data
+COPY --from=build /src/dist/ferry /usr/local/bin/ferry
+USER ferry
+WORKDIR /data
+# The embedded DuckDB library is unpacked once into the cache folder on first start.
+ENV FERRY_DATA_DIR=/data/ferry-data \
+    FERRY_HOST=0.0.0.0 \
+    XDG_CACHE_HOME=/data/.cache
+VOLUME ["/data"]
+EXPOSE 8080
+# HEALTHCHECK against /healthz comes with the HTTP server (ferry run / ferry serve).
+ENTRYPOINT ["ferry"]
+CMD ["--help"]
