@@ -11,7 +11,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# An optional build secret "ca" adds a CA bundle for registries behind a TLS-inspecting proxy:
+#   buildah bud --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt .
+RUN --mount=type=secret,id=ca,required=false \
+    if [ -s /run/secrets/ca ]; then export npm_config_cafile=/run/secrets/ca; fi \
+ && npm ci --no-audit --no-fund
 COPY tsconfig.json bunfig.toml ./
 COPY scripts/build.ts scripts/build.ts
 COPY src src
