@@ -1,5 +1,4 @@
 /** argv + env → one mode with one validated config → an exit code. No process.exit here. */
-import pkg from "../../package.json" with { type: "json" };
 import { ConfigError, FerryError, errorMessage } from "../errors.ts";
 import { fieldsOf, resolveConfig } from "../config/load.ts";
 import { nearest } from "../config/names.ts";
@@ -9,8 +8,8 @@ import { valuesForMode } from "./config-file.ts";
 import { globalHelp, modeHelp } from "./help.ts";
 import { findMode, MODES } from "./modes.ts";
 import { parseArgs } from "./parse-args.ts";
+import { VERSION } from "../version.ts";
 
-export const VERSION: string = pkg.version;
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -66,7 +65,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const configPath = args.configFile ?? io.env.FERRY_CONFIG;
     const file = configPath ? { path: configPath, values: valuesForMode(configPath, readConfigFile(configPath), mode, MODES) } : undefined;
     const config = resolveConfig(mode.config, { flags: args.flags, env: io.env, file }, mode.name) as Record<string, unknown>;
-    const log = createLogger((config.logLevel as LogLevel | undefined) ?? "warn", io.err, { mode: mode.name });
+    const log = createLogger((config.logLevel as LogLevel | undefined) ?? "notice", io.err, { mode: mode.name });
     return await mode.run(config, {
       signal: io.signal,
       out: io.out,

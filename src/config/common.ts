@@ -8,5 +8,5 @@ export const dataDirField = {
 };
 
 export const logLevelField = {
-  logLevel: v.optional(oneOf(LOG_LEVELS, { doc: "Log level of the JSON-lines log on stderr." }), "warn"),
+  logLevel: v.optional(oneOf(LOG_LEVELS, { doc: "Log level of the JSON-lines log on stderr." }), "notice"),
 };

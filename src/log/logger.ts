@@ -1,11 +1,13 @@
-/** Structured logs: one JSON object per line on stderr, quiet (warn) by default. */
+/** Structured logs: one JSON object per line on stderr, quiet (notice) by default. */
 
-export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+/** notice: start-up, shutdown and state changes a person wants to see; the default. */
+export const LOG_LEVELS = ["error", "warn", "notice", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
+  notice(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   debug(msg: string, fields?: Record<string, unknown>): void;
   enabled(level: LogLevel): boolean;
@@ -22,6 +24,7 @@ export function createLogger(level: LogLevel, write: (line: string) => void, bas
   return {
     error: (m, f) => emit("error", m, f),
     warn: (m, f) => emit("warn", m, f),
+    notice: (m, f) => emit("notice", m, f),
     info: (m, f) => emit("info", m, f),
     debug: (m, f) => emit("debug", m, f),
     enabled,

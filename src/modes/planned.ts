@@ -9,16 +9,10 @@ import { NotImplementedError } from "../errors.ts";
 import { kafkaClientFields } from "../kafka/config.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
 import { defineMode } from "./mode.ts";
+import { httpFields } from "../http/config.ts";
 
 const notYet = (name: string) => async () => {
   throw new NotImplementedError(name);
-};
-
-const httpFields = {
-  host: v.optional(str({ doc: "Address to listen on.", placeholder: "HOST", min: 1 }), "127.0.0.1"),
-  port: v.optional(int({ doc: "HTTP port to listen on.", placeholder: "PORT", min: 1, max: 65535 }), 8080),
-  bodyLimit: v.optional(int({ doc: "Largest accepted request body, in bytes.", placeholder: "BYTES", min: 1 }), 1024 * 1024),
-  authToken: v.optional(list({ doc: "Bearer token(s) required on POST /orders (none: open).", placeholder: "TOKEN", secret: true }), []),
 };
 
 const topicField = (doc: string) => ({ topic: v.optional(str({ doc, placeholder: "TOPIC", min: 1 }), "orders") });
@@ -34,19 +28,6 @@ export const runMode = defineMode({
     ...logLevelField,
   }),
   run: notYet("run"),
-});
-
-export const serveMode = defineMode({
-  name: "serve",
-  summary: "HTTP ingress that produces every accepted order to Kafka (acks=all)",
-  config: v.object({
-    ...kafkaClientFields,
-    ...topicField("Topic the orders are produced to."),
-    partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
-    ...httpFields,
-    ...logLevelField,
-  }),
-  run: notYet("serve"),
 });
 
 export const sinkMode = defineMode({

@@ -11,15 +11,15 @@ export function installSignalHandlers(controller: AbortController): void {
 }
 
 /**
- * kafkajs schedules timers with negative delays and Bun warns about each one
- * (TimeoutNegativeWarning). It is harmless and must not reach a user's terminal or logs.
+ * kafkajs schedules timers with negative delays (its request queue computes them from clocks),
+ * and Bun warns about each one (TimeoutNegativeWarning) on stderr. The runtime clamps such a delay
+ * to 1 ms anyway; clamping it ourselves first keeps the same behaviour without the warning, which
+ * must not reach a user's terminal or logs.
  */
 export function silenceRuntimeWarnings(): void {
-  const emitWarning = process.emitWarning.bind(process) as (...a: unknown[]) => void;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const opt = rest[0];
-    const name = typeof warning === "string" ? (typeof opt === "string" ? opt : (opt as { type?: string } | undefined)?.type) : warning.name;
-    if (name === "TimeoutNegativeWarning") return;
-    emitWarning(warning, ...rest);
-  }) as typeof process.emitWarning;
+  const original = globalThis.setTimeout;
+  const clamped = ((handler: TimerHandler, delay?: number, ...args: unknown[]) =>
+    original(handler as () => void, typeof delay === "number" && delay < 1 ? 1 : delay, ...args)) as typeof setTimeout;
+  Object.assign(clamped, original);
+  globalThis.setTimeout = clamped;
 }

@@ -35,7 +35,7 @@ test("--version and a bad flag", () => {
   expect(run("--version").out).toMatch(/^ferry \d+\.\d+\.\d+\n$/);
   const bad = run("serve", "--brokers", "k:1", "--port", "abc");
   expect(bad.code).toBe(2);
-  expect(bad.err).toBe('ferry: invalid --port "abc": expected an integer from 1 to 65535\n');
+  expect(bad.err).toBe('ferry: invalid --port "abc": expected an integer from 0 to 65535\n');
 });
 
 test("FERRY_MODE selects the mode in the binary", () => {

@@ -36,8 +36,8 @@ describe("version and help", () => {
     const r = await cli([name, "--help"]);
     expect(r.code).toBe(0);
     expect(r.out).toStartWith(`ferry ${name}: `);
-    expect(r.out).toContain("--log-level error|warn|info|debug");
-    expect(r.out).toContain("(default: warn) [env FERRY_LOG_LEVEL]");
+    expect(r.out).toContain("--log-level error|warn|notice|info|debug");
+    expect(r.out).toContain("(default: notice) [env FERRY_LOG_LEVEL]");
     expect(r.out).toContain("--config FILE");
   });
 
@@ -58,8 +58,8 @@ describe("bad input: one line, exit code 2", () => {
   test("unknown mode far from all", () => expectConfigError(["frobnicate"], /unknown mode "frobnicate" \(modes: run, serve/));
   test("unknown flag suggests the nearest", () => expectConfigError(["query", "--fromat", "csv", "select 1"], /unknown flag --fromat for "ferry query"; did you mean --format\?/));
   test("single-dash flag", () => expectConfigError(["query", "-x", "select 1"], /unknown flag -x for "ferry query"/));
-  test("--port abc", () => expectConfigError(["serve", "--brokers", "k:9092", "--port", "abc"], /invalid --port "abc": expected an integer from 1 to 65535/));
-  test("--port out of range", () => expectConfigError(["serve", "--brokers", "k:9092", "--port=70000"], /invalid --port "70000": expected an integer from 1 to 65535/));
+  test("--port abc", () => expectConfigError(["serve", "--brokers", "k:9092", "--port", "abc"], /invalid --port "abc": expected an integer from 0 to 65535/));
+  test("--port out of range", () => expectConfigError(["serve", "--brokers", "k:9092", "--port=70000"], /invalid --port "70000": expected an integer from 0 to 65535/));
   test("missing --brokers for a Kafka mode", () => expectConfigError(["serve"], /--brokers is required for "ferry serve" \(or set FERRY_BROKERS\)/));
   test("missing --brokers for sink", () => expectConfigError(["sink"], /--brokers is required for "ferry sink"/));
   test("a malformed broker", () => expectConfigError(["serve", "--brokers", "localhost"], /invalid --brokers "localhost": each broker must look like host:port/));

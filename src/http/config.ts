@@ -1,0 +1,13 @@
+/** Config of the HTTP ingress, shared by `ferry serve` and `ferry run`. */
+import * as v from "valibot";
+import { duration, int, list, str } from "../config/fields.ts";
+
+export const httpFields = {
+  host: v.optional(str({ doc: "Address to listen on (0.0.0.0 for every interface).", placeholder: "HOST", min: 1 }), "127.0.0.1"),
+  port: v.optional(int({ doc: "HTTP port to listen on (0: any free port).", placeholder: "PORT", min: 0, max: 65535 }), 8080),
+  bodyLimit: v.optional(int({ doc: "Largest accepted request body, in bytes (413 above it).", placeholder: "BYTES", min: 1 }), 1024 * 1024),
+  authToken: v.optional(list({ doc: "Bearer token(s) required on POST /orders; several allowed (none: open).", placeholder: "TOKEN", secret: true }), []),
+  maxInFlight: v.optional(int({ doc: "Records accepted but not yet durable, at most (429 above it).", placeholder: "N", min: 1 }), 200_000),
+  linger: v.optional(duration({ doc: "How long a write batch waits for more records from concurrent requests.", min: 0 }), 5),
+  batchRecords: v.optional(int({ doc: "Records per write batch, at most.", placeholder: "N", min: 1 }), 5000),
+};

@@ -1,0 +1,92 @@
+/**
+ * Reads a POST body into records: one JSON object, a JSON array, or NDJSON. Enforces the body
+ * limit before buffering (Content-Length) and while streaming (chunked bodies), and says where
+ * malformed JSON breaks.
+ */
+import { HttpError } from "./http-error.ts";
+import { findJsonBreak } from "./json-error.ts";
+
+export type BodyFormat = "json" | "ndjson";
+
+const FORMATS: Record<string, BodyFormat> = {
+  "application/json": "json",
+  "application/x-ndjson": "ndjson",
+  "application/ndjson": "ndjson",
+  "application/jsonl": "ndjson",
+  "application/jsonlines": "ndjson",
+};
+export const ACCEPTED_CONTENT_TYPES = Object.keys(FORMATS);
+
+export function bodyFormat(contentType: string | null): BodyFormat {
+  const mime = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  const format = FORMATS[mime];
+  if (!format) {
+    throw new HttpError(415, { error: `unsupported content type ${JSON.stringify(mime || "(none)")}; send ${ACCEPTED_CONTENT_TYPES.slice(0, 2).join(" or ")}` });
+  }
+  return format;
+}
+
+const tooLarge = (limit: number) => new HttpError(413, { error: `request body is larger than the limit of ${limit} bytes` });
+
+async function readLimited(req: Request, limit: number): Promise<string> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null) {
+    if (Number(declared) > limit) throw tooLarge(limit);
+    return await req.text();
+  }
+  if (!req.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function malformed(where: string, text: string): HttpError {
+  const b = findJsonBreak(text);
+  return new HttpError(400, { error: `malformed JSON ${where}line ${b.line}, column ${b.column}: ${b.reason}`, line: b.line, column: b.column });
+}
+
+export function parseRecords(text: string, format: BodyFormat): unknown[] {
+  if (format === "json") {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw malformed("at ", text);
+    }
+    if (Array.isArray(value)) {
+      if (value.length === 0) throw new HttpError(400, { error: "the array holds no records" });
+      return value;
+    }
+    return [value];
+  }
+  const records: unknown[] = [];
+  let lineNo = 0;
+  for (const line of text.split("\n")) {
+    lineNo++;
+    if (line.trim() === "") continue;
+    try {
+      records.push(JSON.parse(line));
+    } catch {
+      const b = findJsonBreak(line);
+      throw new HttpError(400, { error: `malformed JSON on line ${lineNo}, column ${b.column}: ${b.reason}`, line: lineNo, column: b.column });
+    }
+  }
+  if (records.length === 0) throw new HttpError(400, { error: "the body holds no records" });
+  return records;
+}
+
+export async function readRecords(req: Request, limit: number): Promise<unknown[]> {
+  const format = bodyFormat(req.headers.get("content-type"));
+  return parseRecords(await readLimited(req, limit), format);
+}

@@ -1,0 +1,30 @@
+/**
+ * Runs the HTTP ingress over a sink until the mode's signal fires, then drains: stop taking
+ * orders (503), answer every request in flight, flush the sink, close it.
+ */
+import { createIngress } from "../http/app.ts";
+import { startHttpServer } from "../platform/http-server.ts";
+import type { OrderSink } from "../pipeline/record-sink.ts";
+import { VERSION } from "../version.ts";
+import type { ModeContext } from "./mode.ts";
+
+export interface HttpModeConfig {
+  host: string;
+  port: number;
+  bodyLimit: number;
+  authToken: string[];
+  maxInFlight: number;
+}
+
+export async function serveUntilStopped(config: HttpModeConfig, sink: OrderSink, ctx: ModeContext, describe: Record<string, unknown>): Promise<number> {
+  const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: config.authToken, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
+  const server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit });
+  ctx.log.notice("listening", { url: server.url, ...describe });
+  await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener("abort", () => resolve(), { once: true })));
+  ctx.log.notice("draining", { inFlight: ingress.inFlight() });
+  ingress.startDraining();
+  await server.stop();
+  await sink.close();
+  ctx.log.notice("stopped", { accepted: ingress.metrics.accepted.get() });
+  return 0;
+}

@@ -1,0 +1,45 @@
+/** `ferry serve`: HTTP ingress → Kafka (acks=all, idempotent, key = order_id). */
+import * as v from "valibot";
+import { logLevelField } from "../config/common.ts";
+import { bool, duration, int, str } from "../config/fields.ts";
+import { httpFields } from "../http/config.ts";
+import { createKafka } from "../kafka/client.ts";
+import { kafkaClientFields } from "../kafka/config.ts";
+import { openKafkaOrderSink } from "../sinks/kafka-orders.ts";
+import { serveUntilStopped } from "./http-lifecycle.ts";
+import { defineMode } from "./mode.ts";
+
+export const serveMode = defineMode({
+  name: "serve",
+  summary: "HTTP ingress that produces every accepted order to Kafka (acks=all)",
+  details:
+    "POST /orders answers 202 only once Kafka acknowledged every record of the request (acks=all,\n" +
+    "idempotent producer). Orders of concurrent requests share produce batches (--linger, --batch-records).\n" +
+    "A 503 (Kafka unreachable, or shutting down) means nothing was acknowledged: retry; order_id makes\n" +
+    "a retried order replace, not duplicate, its row in the orders table.",
+  config: v.object({
+    ...kafkaClientFields,
+    topic: v.optional(str({ doc: "Topic the orders are produced to.", placeholder: "TOPIC", min: 1 }), "orders"),
+    partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
+    createTopic: v.optional(bool({ doc: "Create the topic if it is missing (--no-create-topic: a missing topic is an error)." }), true),
+    produceTimeout: v.optional(duration({ doc: "A request whose records Kafka has not acknowledged by then gets 503.", min: 1 }), 5000),
+    ...httpFields,
+    ...logLevelField,
+  }),
+  async run(config, ctx) {
+    const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, ctx.log);
+    const sink = await openKafkaOrderSink(
+      kafka,
+      {
+        topic: config.topic,
+        createPartitions: config.createTopic ? config.partitions : undefined,
+        lingerMs: config.linger,
+        maxBatchRecords: config.batchRecords,
+        maxInFlightBatches: 5,
+        produceTimeoutMs: config.produceTimeout,
+      },
+      ctx.log,
+    );
+    return serveUntilStopped(config, sink, ctx, { topic: config.topic, brokers: config.brokers.join(",") });
+  },
+});
