@@ -1,6 +1,7 @@
 /** Every mode of the binary, in the order `ferry --help` lists them. */
 import type { Mode } from "../modes/mode.ts";
-import { consumeMode, exportMode, generateMode, runMode, sinkMode } from "../modes/planned.ts";
+import { consumeMode, exportMode, generateMode, sinkMode } from "../modes/planned.ts";
+import { runMode } from "../modes/run.ts";
 import { serveMode } from "../modes/serve.ts";
 import { queryMode } from "../modes/query.ts";
 

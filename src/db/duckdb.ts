@@ -19,6 +19,8 @@ export interface Db {
   /** Runs statements, returning the last statement's result. */
   query(sql: string, params?: Record<string, unknown> | unknown[]): Promise<QueryResult>;
   exec(sql: string, params?: Record<string, unknown> | unknown[]): Promise<void>;
+  /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): void;
 }
 
@@ -44,7 +46,7 @@ export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> 
       throw new DownstreamError("duckdb", errorMessage(e), { cause: e });
     }
   };
-  return {
+  const db: Db = {
     query: (sql, params) =>
       wrap(sql, async () => {
         const reader = await conn.runAndReadAll(sql, params as never);
@@ -58,10 +60,32 @@ export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> 
       wrap(sql, async () => {
         await conn.run(sql, params as never);
       }),
+    transaction: async (fn) => {
+      await db.exec("BEGIN TRANSACTION");
+      try {
+        const result = await fn();
+        await db.exec("COMMIT");
+        return result;
+      } catch (e) {
+        await db.exec("ROLLBACK").catch(() => {});
+        throw e;
+      }
+    },
     close: () => {
       conn.closeSync();
       instance.closeSync();
     },
+  };
+  return db;
+}
+
+/** Serializes async work on one resource (a DuckDB connection takes one statement at a time). */
+export function createMutex() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => {});
+    return run;
   };
 }
 
@@ -72,6 +96,8 @@ export const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 export const dataPaths = (dataDir: string) => ({
   database: join(dataDir, "ferry.duckdb"),
   lake: join(dataDir, "lake"),
+  /** Where the process holding the database answers queries (`ferry query` while it runs). */
+  socket: join(dataDir, "ferry.sock"),
 });
 
 /** True when the lake folder holds at least one Parquet file (at any depth). */
@@ -83,4 +109,10 @@ export function lakeHasFiles(lakeDir: string): boolean {
 /** A temporary `lake` view over every Parquet file of the lake: Hive partitions, union by name. */
 export function lakeViewSql(lakeDir: string): string {
   return `CREATE OR REPLACE TEMP VIEW lake AS SELECT * FROM read_parquet(${sqlString(join(lakeDir, "**", "*.parquet"))}, hive_partitioning = true, union_by_name = true)`;
+}
+
+/** Runs SQL with the lake offered as the view `lake` (when it holds files). */
+export async function queryWithLake(db: Db, lakeDir: string, sql: string): Promise<QueryResult> {
+  if (lakeHasFiles(lakeDir)) await db.exec(lakeViewSql(lakeDir));
+  return db.query(sql);
 }

@@ -9,7 +9,6 @@ import { NotImplementedError } from "../errors.ts";
 import { kafkaClientFields } from "../kafka/config.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
 import { defineMode } from "./mode.ts";
-import { httpFields } from "../http/config.ts";
 
 const notYet = (name: string) => async () => {
   throw new NotImplementedError(name);
@@ -17,18 +16,6 @@ const notYet = (name: string) => async () => {
 
 const topicField = (doc: string) => ({ topic: v.optional(str({ doc, placeholder: "TOPIC", min: 1 }), "orders") });
 const kindField = { kind: v.optional(oneOf(RECORD_KIND_NAMES as ["orders", "cars"], { doc: "Record kind." }), "orders") };
-
-export const runMode = defineMode({
-  name: "run",
-  summary: "HTTP ingress into the embedded orders table and Parquet lake (no Kafka needed)",
-  config: v.object({
-    ...httpFields,
-    interval: v.optional(duration({ doc: "How often the table is rolled into the lake.", min: 100 }), 10_000),
-    ...dataDirField,
-    ...logLevelField,
-  }),
-  run: notYet("run"),
-});
 
 export const sinkMode = defineMode({
   name: "sink",

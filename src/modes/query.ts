@@ -3,9 +3,33 @@ import { existsSync } from "node:fs";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
 import { oneOf, str } from "../config/fields.ts";
-import { dataPaths, lakeHasFiles, lakeViewSql, openDb } from "../db/duckdb.ts";
+import { type Db, dataPaths, openDb, type QueryResult, queryWithLake } from "../db/duckdb.ts";
+import { errorMessage } from "../errors.ts";
 import { formatResult, OUTPUT_FORMATS } from "../db/format.ts";
+import { queryOverSocket } from "../platform/local-socket.ts";
 import { defineMode } from "./mode.ts";
+
+/**
+ * Runs SQL over a data dir: the database file opened read-only; when another ferry process holds
+ * it (DuckDB allows one writer process), through that process's query socket.
+ */
+export async function runQuery(dataDir: string, sql: string): Promise<QueryResult> {
+  const paths = dataPaths(dataDir);
+  const exists = existsSync(paths.database);
+  let db: Db;
+  try {
+    db = await openDb(exists ? paths.database : ":memory:", { readOnly: exists });
+  } catch (e) {
+    if (existsSync(paths.socket) && /lock/i.test(errorMessage(e))) return queryOverSocket(paths.socket, sql);
+    throw e;
+  }
+  try {
+    return await queryWithLake(db, paths.lake, sql);
+  } finally {
+    db.close();
+  }
+}
+
 
 export const queryMode = defineMode({
   name: "query",
@@ -22,15 +46,8 @@ export const queryMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
-    const paths = dataPaths(config.dataDir);
-    const db = await openDb(existsSync(paths.database) ? paths.database : ":memory:", { readOnly: existsSync(paths.database) });
-    try {
-      if (lakeHasFiles(paths.lake)) await db.exec(lakeViewSql(paths.lake));
-      const result = await db.query(config.sql);
-      ctx.out(formatResult(result, config.format));
-      return 0;
-    } finally {
-      db.close();
-    }
+    const result = await runQuery(config.dataDir, config.sql);
+    ctx.out(formatResult(result, config.format));
+    return 0;
   },
 });

@@ -18,8 +18,8 @@ export function installSignalHandlers(controller: AbortController): void {
  */
 export function silenceRuntimeWarnings(): void {
   const original = globalThis.setTimeout;
-  const clamped = ((handler: TimerHandler, delay?: number, ...args: unknown[]) =>
-    original(handler as () => void, typeof delay === "number" && delay < 1 ? 1 : delay, ...args)) as typeof setTimeout;
+  const clamped = ((handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) =>
+    original(handler, typeof delay === "number" && delay < 1 ? 1 : delay, ...args)) as typeof setTimeout;
   Object.assign(clamped, original);
   globalThis.setTimeout = clamped;
 }

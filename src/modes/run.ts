@@ -1,0 +1,40 @@
+/** `ferry run`: the HTTP ingress into the embedded orders table and Parquet lake. No Kafka. */
+import * as v from "valibot";
+import { dataDirField, logLevelField } from "../config/common.ts";
+import { duration } from "../config/fields.ts";
+import { dataPaths } from "../db/duckdb.ts";
+import { httpFields } from "../http/config.ts";
+import { serveQueries } from "../platform/local-socket.ts";
+import { openEmbeddedOrderSink } from "../sinks/embedded-orders.ts";
+import { serveUntilStopped } from "./http-lifecycle.ts";
+import { defineMode } from "./mode.ts";
+
+export const runMode = defineMode({
+  name: "run",
+  summary: "HTTP ingress into the embedded orders table and Parquet lake (no Kafka needed)",
+  details:
+    "POST /orders answers 202 once the orders are committed to <data-dir>/ferry.duckdb (upsert by\n" +
+    "order_id). Every accepted record is rolled into <data-dir>/lake/orders/date=…/ every --interval\n" +
+    "and on shutdown. While it runs, `ferry query` reaches the database through <data-dir>/ferry.sock.\n" +
+    "Try:  curl -H 'content-type: application/json' -d '{\"order_id\":\"1\",\"product\":\"tea\",\"quantity\":1,\"price\":2.5}' localhost:8080/orders",
+  config: v.object({
+    ...httpFields,
+    interval: v.optional(duration({ doc: "How often accepted records are rolled into the Parquet lake.", min: 100 }), 10_000),
+    ...dataDirField,
+    ...logLevelField,
+  }),
+  async run(config, ctx) {
+    const sink = await openEmbeddedOrderSink(
+      { dataDir: config.dataDir, rollupIntervalMs: config.interval, lingerMs: config.linger, maxBatchRecords: config.batchRecords },
+      ctx.log,
+    );
+    const paths = dataPaths(config.dataDir);
+    const queries = serveQueries(paths.socket, sink.query);
+    try {
+      return await serveUntilStopped(config, sink, ctx, { dataDir: config.dataDir });
+    } finally {
+      queries.stop();
+    }
+  },
+});
+
