@@ -1,0 +1,62 @@
+/** Starts ferry as a real child process (from source) and finds the URL it listens on. */
+import { resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+
+export interface FerryProcess {
+  url: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** stderr so far (JSON log lines). */
+  stderr(): string;
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+export async function startFerry(args: string[], env: Record<string, string> = {}): Promise<FerryProcess> {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...env },
+  });
+  let err = "";
+  const decoder = new TextDecoder();
+  let listening: (url: string) => void = () => {};
+  const urlFound = new Promise<string>((r) => (listening = r));
+  // One reader drains stderr for the child's whole life, so it never blocks on a full pipe.
+  const drained = (async () => {
+    for await (const chunk of proc.stderr) {
+      err += decoder.decode(chunk);
+      const m = /"msg":"listening".*?"url":"([^"]+)"/.exec(err);
+      if (m) listening(m[1]!);
+    }
+  })().catch(() => {});
+  const url = await Promise.race([
+    urlFound,
+    proc.exited.then(async (code) => {
+      await drained;
+      throw new Error(`ferry exited (${code}) before listening:\n${err}`);
+    }),
+    Bun.sleep(30_000).then(() => {
+      throw new Error(`ferry did not start listening:\n${err}`);
+    }),
+  ]);
+  return {
+    url,
+    proc,
+    stderr: () => err,
+    stop: async (signal = "SIGTERM") => {
+      proc.kill(signal);
+      return await proc.exited;
+    },
+  };
+}
+
+export const order = (id: string, extra: Record<string, unknown> = {}) => ({ order_id: id, product: `product ${id}`, quantity: 1 + (id.length % 5), price: 9.99, ...extra });
+
+export function postOrders(url: string, body: unknown, init: { contentType?: string; token?: string; raw?: string } = {}) {
+  const headers: Record<string, string> = { "content-type": init.contentType ?? "application/json" };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  return fetch(`${url}/orders`, { method: "POST", headers, body: init.raw ?? JSON.stringify(body) });
+}

@@ -1,0 +1,54 @@
+/** Reads a whole topic with a real consumer and answers "what is durable" questions about it. */
+import type { Kafka } from "kafkajs";
+import { uniqueName } from "./servers.ts";
+
+export interface ReadMessage {
+  key: string;
+  value: string;
+  partition: number;
+  offset: number;
+}
+
+export async function topicReader(kafka: Kafka, topic: string) {
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({ groupId: uniqueName("reader"), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const messages: ReadMessage[] = [];
+  const next = new Map<number, number>();
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      messages.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? "", value: message.value?.toString() ?? "" });
+      next.set(partition, Number(message.offset) + 1);
+    },
+  });
+
+  /** Waits until everything written to the topic so far has been read. */
+  async function caughtUp(timeoutMs = 20_000): Promise<void> {
+    const marks = await admin.fetchTopicOffsets(topic);
+    const deadline = Date.now() + timeoutMs;
+    while (!marks.every((m) => Number(m.high) === 0 || (next.get(m.partition) ?? 0) >= Number(m.high))) {
+      if (Date.now() > deadline) throw new Error(`reader did not catch up with ${JSON.stringify(marks)} (at ${JSON.stringify([...next])})`);
+      await Bun.sleep(50);
+    }
+  }
+
+  return {
+    messages,
+    caughtUp,
+    /** The latest value of each of these keys (JSON-decoded). */
+    async latest(keys: string[]): Promise<Map<string, Record<string, unknown>>> {
+      await caughtUp();
+      const want = new Set(keys);
+      const out = new Map<string, Record<string, unknown>>();
+      for (const m of messages) if (want.has(m.key)) out.set(m.key, JSON.parse(m.value));
+      return out;
+    },
+    async close() {
+      await consumer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The HTTP contract, shared by every ingress mode (serve → Kafka, run → embedded table): each
+ * mode's test calls `describeIngressContract` with a way to start ferry and to read back what
+ * became durable. Every row of the contract table has a test here.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type FerryProcess, order, postOrders } from "../../helpers/ferry-process.ts";
+
+export interface IngressUnderTest {
+  ferry: FerryProcess;
+  /** Durable orders by order_id (the latest version of each), as stored downstream. */
+  readBack(ids: string[]): Promise<Map<string, Record<string, unknown>>>;
+  close(): Promise<void>;
+}
+
+export const TOKEN = "s3cret-token";
+export const BODY_LIMIT = 4096;
+
+/** `start(args)` must run ferry with these extra args: --auth-token TOKEN --body-limit BODY_LIMIT. */
+export function describeIngressContract(mode: string, start: () => Promise<IngressUnderTest>) {
+  describe(`${mode}: HTTP contract`, () => {
+    let it: IngressUnderTest;
+    let url: string;
+    const post = (body: unknown, init: Parameters<typeof postOrders>[2] = {}) => postOrders(url, body, { token: TOKEN, ...init });
+    const uid = (s: string) => `${mode}-${s}-${Math.random().toString(36).slice(2, 8)}`;
+
+    beforeAll(async () => {
+      it = await start();
+      url = it.ferry.url;
+    });
+    afterAll(async () => {
+      await it?.close();
+    });
+
+    test("one JSON object → 202 {accepted: 1}, durable with every field and ordered_at defaulted", async () => {
+      const before = Date.now();
+      const o = order(uid("one"), { customer_id: "c-7" });
+      const res = await post(o);
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ accepted: 1 });
+      const got = (await it.readBack([o.order_id])).get(o.order_id)!;
+      expect(got).toMatchObject({ order_id: o.order_id, product: o.product, quantity: o.quantity, price: o.price, customer_id: "c-7" });
+      const at = Date.parse(String(got.ordered_at));
+      expect(at).toBeGreaterThanOrEqual(before - 1000);
+      expect(at).toBeLessThanOrEqual(Date.now() + 1000);
+    });
+
+    test("a JSON array → every record durable, ordered_at kept when given", async () => {
+      const orders = Array.from({ length: 25 }, (_, i) => order(uid(`arr${i}`), { ordered_at: "2026-03-04T05:06:07.123Z", price: i + 0.25 }));
+      const res = await post(orders);
+      expect(await res.json()).toEqual({ accepted: 25 });
+      expect(res.status).toBe(202);
+      const got = await it.readBack(orders.map((o) => o.order_id));
+      for (const o of orders) {
+        expect(got.get(o.order_id)).toMatchObject({ product: o.product, quantity: o.quantity, price: o.price });
+        expect(Date.parse(String(got.get(o.order_id)!.ordered_at))).toBe(Date.parse(o.ordered_at));
+      }
+    });
+
+    test("NDJSON → every line durable", async () => {
+      const orders = Array.from({ length: 10 }, (_, i) => order(uid(`nd${i}`)));
+      const res = await post(null, { contentType: "application/x-ndjson", raw: `${orders.map((o) => JSON.stringify(o)).join("\n")}\n` });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ accepted: 10 });
+      expect((await it.readBack(orders.map((o) => o.order_id))).size).toBe(10);
+    });
+
+    test("malformed JSON → 400 saying where, nothing written", async () => {
+      const id = uid("bad");
+      const res = await post(null, { raw: `{"order_id": "${id}", "product": "x",, }` });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: string; line: number; column: number };
+      expect(body.error).toMatch(/^malformed JSON at line 1, column \d+: expected a quoted field name$/);
+      expect(body.line).toBe(1);
+      expect((await it.readBack([id])).size).toBe(0);
+    });
+
+    test("NDJSON with a broken line → 400 naming the line, nothing written", async () => {
+      const good = order(uid("ndok"));
+      const res = await post(null, { contentType: "application/x-ndjson", raw: `${JSON.stringify(good)}\n{"order_id": "x"\n` });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(/^malformed JSON on line 2, column \d+: unexpected end of input$/);
+      expect((await it.readBack([good.order_id])).size).toBe(0);
+    });
+
+    test("several invalid records → 422 listing each index, path and message; nothing written", async () => {
+      const good = order(uid("ok"));
+      const res = await post([good, { ...order(uid("b1")), quantity: 0 }, good, { ...order(uid("b2")), price: -1, extra: true }, { product: "x", quantity: 1, price: 1 }]);
+      expect(res.status).toBe(422);
+      const body = (await res.json()) as { error: string; issues: unknown[] };
+      expect(body.error).toStartWith("3 of 5 records are invalid; nothing was written");
+      expect(body.issues).toEqual([
+        { index: 1, path: "quantity", message: "must be at least 1" },
+        { index: 3, path: "price", message: "must not be negative" },
+        { index: 3, path: "extra", message: 'unknown field "extra" (ferry never drops fields silently)' },
+        { index: 4, path: "order_id", message: "is required" },
+      ]);
+      expect((await it.readBack([good.order_id])).size).toBe(0);
+    });
+
+    test("a body just over the limit → 413, and one at the limit is read", async () => {
+      const base = order(uid("big"));
+      const pad = (n: number) => JSON.stringify({ ...base, product: "p".repeat(n) });
+      const at = pad(0).length;
+      // Orders have a 200-char product limit, so the limit is crossed with whitespace.
+      const exact = `${pad(10)}${" ".repeat(BODY_LIMIT - pad(10).length)}`;
+      expect(exact.length).toBe(BODY_LIMIT);
+      expect(at).toBeLessThan(BODY_LIMIT);
+      const ok = await post(null, { raw: exact });
+      expect(ok.status).toBe(202);
+      const over = await post(null, { raw: `${exact} ` });
+      expect(over.status).toBe(413);
+      expect(((await over.json()) as { error: string }).error).toBe(`request body is larger than the limit of ${BODY_LIMIT} bytes`);
+    });
+
+    test("a chunked body over the limit → 413 (no Content-Length to trust)", async () => {
+      const big = JSON.stringify({ ...order(uid("chunk")), product: "x" }) + " ".repeat(BODY_LIMIT);
+      const stream = new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(big.slice(0, 1000)));
+          c.enqueue(new TextEncoder().encode(big.slice(1000)));
+          c.close();
+        },
+      });
+      const res = await fetch(`${url}/orders`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` }, body: stream });
+      expect(res.status).toBe(413);
+    });
+
+    test("another content type → 415", async () => {
+      const res = await post(null, { contentType: "text/csv", raw: "order_id,product\n1,x\n" });
+      expect(res.status).toBe(415);
+      expect(((await res.json()) as { error: string }).error).toContain('unsupported content type "text/csv"');
+    });
+
+    test("auth configured: none or wrong token → 401, health endpoints stay open", async () => {
+      const o = order(uid("auth"));
+      const none = await postOrders(url, o);
+      expect(none.status).toBe(401);
+      expect(none.headers.get("www-authenticate")).toContain("Bearer");
+      const wrong = await postOrders(url, o, { token: "nope" });
+      expect(wrong.status).toBe(401);
+      expect((await it.readBack([o.order_id])).size).toBe(0);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    });
+
+    test("a later record with the same order_id replaces the earlier", async () => {
+      const id = uid("dup");
+      expect((await post([order(id, { quantity: 1 }), order(id, { quantity: 2 })])).status).toBe(202);
+      expect((await post(order(id, { quantity: 3 }))).status).toBe(202);
+      expect((await it.readBack([id])).get(id)).toMatchObject({ quantity: 3 });
+    });
+
+    test("concurrent single-order posts are all durable (coalesced batches)", async () => {
+      const orders = Array.from({ length: 300 }, (_, i) => order(uid(`c${i}`)));
+      const statuses = await Promise.all(orders.map((o) => post(o).then((r) => r.status)));
+      expect(statuses.every((s) => s === 202)).toBe(true);
+      expect((await it.readBack(orders.map((o) => o.order_id))).size).toBe(300);
+    });
+
+    test("/metrics counts requests by route and status, records, latency, batch sizes", async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      expect(text).toMatch(/^ferry_http_requests_total\{route="\/orders",status="202"\} \d+$/m);
+      expect(text).toMatch(/^ferry_http_requests_total\{route="\/orders",status="422"\} 1$/m);
+      expect(text).toMatch(/^ferry_records_accepted_total \d+$/m);
+      expect(text).toMatch(/^ferry_records_rejected_total\{reason="invalid"\} 5$/m);
+      expect(text).toMatch(/^ferry_write_latency_seconds_count \d+$/m);
+      expect(text).toMatch(/^ferry_write_batch_records_bucket\{le="\+Inf"\} \d+$/m);
+      expect(text).toMatch(/^ferry_records_in_flight 0$/m);
+    });
+
+    test("/openapi.json is OpenAPI 3.1 with the Order schema derived from valibot", async () => {
+      const doc = (await (await fetch(`${url}/openapi.json`)).json()) as any;
+      expect(doc.openapi).toBe("3.1.0");
+      expect(doc.components.schemas.Order.required).toEqual(["order_id", "product", "quantity", "price"]);
+      expect(doc.components.schemas.Order.properties.price.multipleOf).toBe(0.01);
+      expect(Object.keys(doc.paths["/orders"].post.responses)).toEqual(["202", "400", "401", "413", "415", "422", "429", "503"]);
+    });
+
+    test("unknown route → 404 JSON", async () => {
+      const res = await fetch(`${url}/nope`);
+      expect(res.status).toBe(404);
+    });
+  });
+}
