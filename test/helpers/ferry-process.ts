@@ -53,7 +53,7 @@ export async function startFerry(args: string[], env: Record<string, string> = {
   };
 }
 
-export const order = (id: string, extra: Record<string, unknown> = {}) => ({ order_id: id, product: `product ${id}`, quantity: 1 + (id.length % 5), price: 9.99, ...extra });
+export const order = <E extends Record<string, unknown>>(id: string, extra: E = {} as E) => ({ order_id: id, product: `product ${id}`, quantity: 1 + (id.length % 5), price: 9.99, ...extra });
 
 export function postOrders(url: string, body: unknown, init: { contentType?: string; token?: string; raw?: string } = {}) {
   const headers: Record<string, string> = { "content-type": init.contentType ?? "application/json" };
