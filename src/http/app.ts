@@ -113,5 +113,10 @@ export function createIngress(opts: IngressOptions) {
       state.draining = true;
     },
     inFlight: () => state.inFlight,
+    /** Observes each write batch of the sink (see Coalescer's onFlush). */
+    observeFlush: (size: number, ms: number, error?: unknown) => {
+      metrics.batchSize.observe(size);
+      if (!error) metrics.writeLatency.observe(ms / 1000);
+    },
   };
 }

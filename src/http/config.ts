@@ -8,6 +8,9 @@ export const httpFields = {
   bodyLimit: v.optional(int({ doc: "Largest accepted request body, in bytes (413 above it).", placeholder: "BYTES", min: 1 }), 1024 * 1024),
   authToken: v.optional(list({ doc: "Bearer token(s) required on POST /orders; several allowed (none: open).", placeholder: "TOKEN", secret: true }), []),
   maxInFlight: v.optional(int({ doc: "Records accepted but not yet durable, at most (429 above it).", placeholder: "N", min: 1 }), 200_000),
-  linger: v.optional(duration({ doc: "How long a write batch waits for more records from concurrent requests.", min: 0 }), 5),
+  linger: v.optional(
+    duration({ doc: "How long a write batch waits for more records (0: adaptive, it goes as soon as a write slot is free).", min: 0 }),
+    0,
+  ),
   batchRecords: v.optional(int({ doc: "Records per write batch, at most.", placeholder: "N", min: 1 }), 5000),
 };

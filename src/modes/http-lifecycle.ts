@@ -1,6 +1,7 @@
 /**
  * Runs the HTTP ingress over a sink until the mode's signal fires, then drains: stop taking
- * orders (503), answer every request in flight, flush the sink, close it.
+ * orders (503), answer every request in flight, flush the sink, close it. `alongside` starts
+ * what lives as long as the sink (e.g. run's query socket) and returns how to stop it.
  */
 import { createIngress } from "../http/app.ts";
 import { startHttpServer } from "../platform/http-server.ts";
@@ -16,8 +17,20 @@ export interface HttpModeConfig {
   maxInFlight: number;
 }
 
-export async function serveUntilStopped(config: HttpModeConfig, sink: OrderSink, ctx: ModeContext, describe: Record<string, unknown>): Promise<number> {
+export type FlushObserver = (size: number, ms: number, error?: unknown) => void;
+
+export async function serveUntilStopped<S extends OrderSink>(
+  config: HttpModeConfig,
+  openSink: (observeFlush: FlushObserver) => Promise<S>,
+  ctx: ModeContext,
+  describe: Record<string, unknown>,
+  alongside?: (sink: S) => () => void,
+): Promise<number> {
+  let observe: FlushObserver = () => {};
+  const sink = await openSink((size, ms, error) => observe(size, ms, error));
+  const stopAlongside = alongside?.(sink);
   const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: config.authToken, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
+  observe = ingress.observeFlush;
   const server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit });
   ctx.log.notice("listening", { url: server.url, ...describe });
   await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener("abort", () => resolve(), { once: true })));
@@ -25,6 +38,7 @@ export async function serveUntilStopped(config: HttpModeConfig, sink: OrderSink,
   ingress.startDraining();
   await server.stop();
   await sink.close();
+  stopAlongside?.();
   ctx.log.notice("stopped", { accepted: ingress.metrics.accepted.get() });
   return 0;
 }

@@ -5,8 +5,8 @@ import { duration } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
 import { httpFields } from "../http/config.ts";
 import { serveQueries } from "../platform/local-socket.ts";
-import { openEmbeddedOrderSink } from "../sinks/embedded-orders.ts";
-import { serveUntilStopped } from "./http-lifecycle.ts";
+import { type EmbeddedOrderSink, openEmbeddedOrderSink } from "../sinks/embedded-orders.ts";
+import { type FlushObserver, serveUntilStopped } from "./http-lifecycle.ts";
 import { defineMode } from "./mode.ts";
 
 export const runMode = defineMode({
@@ -24,17 +24,13 @@ export const runMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
-    const sink = await openEmbeddedOrderSink(
-      { dataDir: config.dataDir, rollupIntervalMs: config.interval, lingerMs: config.linger, maxBatchRecords: config.batchRecords },
-      ctx.log,
-    );
-    const paths = dataPaths(config.dataDir);
-    const queries = serveQueries(paths.socket, sink.query);
-    try {
-      return await serveUntilStopped(config, sink, ctx, { dataDir: config.dataDir });
-    } finally {
-      queries.stop();
-    }
+    const openSink = (onFlush: FlushObserver) =>
+      openEmbeddedOrderSink(
+        { dataDir: config.dataDir, rollupIntervalMs: config.interval, lingerMs: config.linger, maxBatchRecords: config.batchRecords, onFlush },
+        ctx.log,
+      );
+    const querySocket = (sink: EmbeddedOrderSink) => serveQueries(dataPaths(config.dataDir).socket, sink.query).stop;
+    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir }, querySocket);
   },
 });
 

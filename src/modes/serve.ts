@@ -6,7 +6,7 @@ import { httpFields } from "../http/config.ts";
 import { createKafka } from "../kafka/client.ts";
 import { kafkaClientFields } from "../kafka/config.ts";
 import { openKafkaOrderSink } from "../sinks/kafka-orders.ts";
-import { serveUntilStopped } from "./http-lifecycle.ts";
+import { type FlushObserver, serveUntilStopped } from "./http-lifecycle.ts";
 import { defineMode } from "./mode.ts";
 
 export const serveMode = defineMode({
@@ -28,18 +28,20 @@ export const serveMode = defineMode({
   }),
   async run(config, ctx) {
     const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, ctx.log);
-    const sink = await openKafkaOrderSink(
-      kafka,
-      {
-        topic: config.topic,
-        createPartitions: config.createTopic ? config.partitions : undefined,
-        lingerMs: config.linger,
-        maxBatchRecords: config.batchRecords,
-        maxInFlightBatches: 5,
-        produceTimeoutMs: config.produceTimeout,
-      },
-      ctx.log,
-    );
-    return serveUntilStopped(config, sink, ctx, { topic: config.topic, brokers: config.brokers.join(",") });
+    const openSink = (onFlush: FlushObserver) =>
+      openKafkaOrderSink(
+        kafka,
+        {
+          topic: config.topic,
+          createPartitions: config.createTopic ? config.partitions : undefined,
+          lingerMs: config.linger,
+          maxBatchRecords: config.batchRecords,
+          maxInFlightBatches: 5,
+          produceTimeoutMs: config.produceTimeout,
+          onFlush,
+        },
+        ctx.log,
+      );
+    return serveUntilStopped(config, openSink, ctx, { topic: config.topic, brokers: config.brokers.join(",") });
   },
 });

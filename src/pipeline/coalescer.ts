@@ -1,8 +1,12 @@
 /**
  * Group commit: callers submit small groups of items and each waits for its own items to be
  * durable, while the items of concurrent callers are written together in shared batches.
- * A batch closes when it holds `maxItems` items or `lingerMs` after its first item arrived;
- * at most `maxInFlight` batches are written at once (the rest wait, in order).
+ * At most `maxInFlight` batches are written at once. A batch closes when it holds `maxItems`
+ * items, or:
+ *  - with `lingerMs` 0 (adaptive): as soon as a write slot is free, after the current turn of the
+ *    event loop; while every slot is busy, items gather and the batch closes when one frees up.
+ *    Batches grow with load and an idle system adds no delay.
+ *  - with `lingerMs` > 0: that long after its first item arrived (like Kafka's linger.ms).
  */
 
 export interface CoalescerOptions<T> {
@@ -24,6 +28,7 @@ export class Coalescer<T> {
   private items: T[] = [];
   private waiters: Waiter[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private turnScheduled = false;
   private inFlight = 0;
   private readonly queued: { items: T[]; waiters: Waiter[] }[] = [];
   private idleWaiters: (() => void)[] = [];
@@ -44,7 +49,14 @@ export class Coalescer<T> {
       for (const item of items) this.items.push(item);
       this.waiters.push({ resolve, reject });
       if (this.items.length >= this.opts.maxItems) this.close();
-      else this.timer ??= setTimeout(() => this.close(), this.opts.lingerMs);
+      else if (this.opts.lingerMs > 0) this.timer ??= setTimeout(() => this.close(), this.opts.lingerMs);
+      else if (!this.turnScheduled) {
+        this.turnScheduled = true;
+        setImmediate(() => {
+          this.turnScheduled = false;
+          if (this.inFlight < this.opts.maxInFlight && this.queued.length === 0) this.close();
+        });
+      }
     });
   }
 
@@ -86,6 +98,8 @@ export class Coalescer<T> {
         .finally(() => {
           this.inFlight--;
           this.inFlightItems -= batch.items.length;
+          // Adaptive mode: what gathered while every slot was busy goes now.
+          if (this.opts.lingerMs === 0 && this.queued.length === 0 && this.items.length > 0) this.close();
           this.pump();
           if (this.inFlight === 0 && this.queued.length === 0 && this.items.length === 0) {
             for (const r of this.idleWaiters.splice(0)) r();
