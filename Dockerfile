@@ -36,6 +36,7 @@ ENV FERRY_DATA_DIR=/data/ferry-data \
     XDG_CACHE_HOME=/data/.cache
 VOLUME ["/data"]
 EXPOSE 8080
-# HEALTHCHECK against /healthz comes with the HTTP server (ferry run / ferry serve).
+# For the HTTP roles (run, serve); the binary probes itself, no curl in the image.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["ferry", "probe", "http://127.0.0.1:8080/healthz"]
 ENTRYPOINT ["ferry"]
-CMD ["--help"]
+CMD ["run"]

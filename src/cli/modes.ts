@@ -1,10 +1,11 @@
 /** Every mode of the binary, in the order `ferry --help` lists them. */
 import type { Mode } from "../modes/mode.ts";
 import { consumeMode, exportMode, generateMode, sinkMode } from "../modes/planned.ts";
+import { probeMode } from "../modes/probe.ts";
 import { runMode } from "../modes/run.ts";
 import { serveMode } from "../modes/serve.ts";
 import { queryMode } from "../modes/query.ts";
 
-export const MODES: readonly Mode[] = [runMode, serveMode, sinkMode, generateMode, exportMode, consumeMode, queryMode] as unknown as Mode[];
+export const MODES: readonly Mode[] = [runMode, serveMode, sinkMode, generateMode, exportMode, consumeMode, queryMode, probeMode] as unknown as Mode[];
 
 export const findMode = (name: string) => MODES.find((m) => m.name === name);
