@@ -30,6 +30,7 @@ export class Coalescer<T> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private turnScheduled = false;
   private inFlight = 0;
+  private inFlightItems = 0;
   private readonly queued: { items: T[]; waiters: Waiter[] }[] = [];
   private idleWaiters: (() => void)[] = [];
 
@@ -39,7 +40,6 @@ export class Coalescer<T> {
   get pending(): number {
     return this.items.length + this.queued.reduce((n, b) => n + b.items.length, 0) + this.inFlightItems;
   }
-  private inFlightItems = 0;
 
   submit(items: readonly T[]): Promise<void> {
     if (items.length === 0) return Promise.resolve();

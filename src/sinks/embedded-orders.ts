@@ -45,15 +45,13 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   async function rollRange(first: number, last: number): Promise<number> {
     const where = `kafka_offset BETWEEN ${first} AND ${last}`;
     const dates = await db.query(`SELECT DISTINCT ${LAKE_DATE_SQL} FROM ferry_journal WHERE ${where} ORDER BY 1`);
-    let rows = 0;
     for (const [date] of dates.rows) {
       const select = `SELECT ${LAKE_COLUMNS} FROM ferry_journal WHERE ${where} AND ${LAKE_DATE_SQL} = '${String(date)}' ORDER BY kafka_offset`;
       await writeLakeFile(db, paths.lake, { topic: RUN_TOPIC, date: String(date), partition: PARTITION, firstOffset: first, lastOffset: last }, select);
     }
     const n = await db.query(`SELECT count(*) FROM ferry_journal WHERE ${where}`);
-    rows = Number(n.rows[0]![0]);
     await db.exec(`DELETE FROM ferry_journal WHERE kafka_offset <= ${last}`);
-    return rows;
+    return Number(n.rows[0]![0]);
   }
 
   // Recovery: a rollup whose files exist while its rows are still in the journal was cut short.

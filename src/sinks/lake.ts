@@ -49,7 +49,7 @@ export async function writeLakeFile(db: Db, lakeDir: string, f: Omit<LakeFile, "
   return path;
 }
 
-/** The lake files of a topic (all dates), from their names. Leftover temporary files are removed. */
+/** The lake files of a topic (all dates), from their names, sorted. Leftover temporary files are removed. */
 export function listLakeFiles(lakeDir: string, topic: string): LakeFile[] {
   const root = join(lakeDir, topic);
   let dates: string[];
@@ -69,7 +69,7 @@ export function listLakeFiles(lakeDir: string, topic: string): LakeFile[] {
       if (m) files.push({ topic, date: d.slice(5), partition: Number(m[1]), firstOffset: Number(m[2]), lastOffset: Number(m[3]), path: join(root, d, name) });
     }
   }
-  return files;
+  return files.sort((a, b) => a.date.localeCompare(b.date) || a.partition - b.partition || a.firstOffset - b.firstOffset);
 }
 
 /** SQL expression of a row's lake date (UTC day of ordered_at). */
