@@ -60,3 +60,15 @@ export function postOrders(url: string, body: unknown, init: { contentType?: str
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   return fetch(`${url}/orders`, { method: "POST", headers, body: init.raw ?? JSON.stringify(body) });
 }
+
+/** Waits until ferry reports records in flight (accepted for writing, not yet durable). */
+export async function waitForInFlight(url: string, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const n = Number(/^ferry_records_in_flight (\d+)$/m.exec(text)?.[1] ?? 0);
+    if (n > 0) return n;
+    if (Date.now() > deadline) throw new Error("no records in flight");
+    await Bun.sleep(10);
+  }
+}

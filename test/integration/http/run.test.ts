@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { dataPaths, openDb } from "../../../src/db/duckdb.ts";
 import { runQuery } from "../../../src/modes/query.ts";
 import { listLakeFiles } from "../../../src/sinks/lake.ts";
-import { order, postOrders, startFerry } from "../../helpers/ferry-process.ts";
+import { order, postOrders, startFerry, waitForInFlight } from "../../helpers/ferry-process.ts";
 import { BODY_LIMIT, describeIngressContract, TOKEN } from "./ingress.case.ts";
 
 const newDataDir = () => mkdtempSync(join(tmpdir(), "ferry-run-"));
@@ -42,9 +42,14 @@ describe("run: table, lake and restarts", () => {
     const batch1 = Array.from({ length: 50 }, (_, i) => order(`r1-${i}`, { ordered_at: i % 2 ? "2026-01-01T23:59:59.999999Z" : "2026-01-02T00:00:00Z" }));
     expect((await postOrders(ferry.url, batch1)).status).toBe(202);
     expect((await postOrders(ferry.url, order("r1-0", { quantity: 99, ordered_at: "2026-01-02T00:00:00Z" }))).status).toBe(202);
-    await Bun.sleep(700); // at least one rollup while running
-    const live = await runQuery(dataDir, "select count(*) from lake");
-    expect(Number(live.rows[0]![0])).toBe(51);
+    // Rolled into the lake while running (every 300 ms), not only at shutdown.
+    const deadline = Date.now() + 15_000;
+    let live = 0;
+    while (live < 51 && Date.now() < deadline) {
+      await Bun.sleep(100);
+      live = await runQuery(dataDir, "select count(*) from lake").then((r) => Number(r.rows[0]![0]), () => 0);
+    }
+    expect(live).toBe(51);
     expect(await ferry.stop()).toBe(0);
 
     ferry = await startFerry(runArgs(dataDir, "--interval", "1h"));
@@ -108,7 +113,7 @@ describe("run: table, lake and restarts", () => {
         () => 0,
       ),
     );
-    await Bun.sleep(50);
+    await waitForInFlight(ferry.url);
     expect(await ferry.stop("SIGTERM")).toBe(0);
     const statuses = await Promise.all(answers);
     expect(statuses.filter((s) => s !== 202 && s !== 503 && s !== 0)).toEqual([]);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createKafka } from "../../../src/kafka/client.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
-import { order, postOrders, startFerry } from "../../helpers/ferry-process.ts";
+import { order, postOrders, startFerry, waitForInFlight } from "../../helpers/ferry-process.ts";
 import { TEST_BROKERS, uniqueName } from "../../helpers/servers.ts";
 import { topicReader } from "../../helpers/topic-reader.ts";
 import { BODY_LIMIT, describeIngressContract, TOKEN } from "./ingress.case.ts";
@@ -77,7 +77,7 @@ describe("serve: Kafka specifics", () => {
         () => 0,
       ),
     );
-    await Bun.sleep(100);
+    await waitForInFlight(f.url);
     const code = await f.stop("SIGTERM");
     const statuses = await Promise.all(answers);
     expect(code).toBe(0);
