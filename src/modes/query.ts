@@ -7,6 +7,7 @@ import { type Db, dataPaths, openDb, type QueryResult, queryWithLake } from "../
 import { errorMessage } from "../errors.ts";
 import { formatResult, OUTPUT_FORMATS } from "../db/format.ts";
 import { queryOverSocket } from "../platform/local-socket.ts";
+import { createOrdersTables } from "../sinks/orders-table.ts";
 import { defineMode } from "./mode.ts";
 
 /**
@@ -24,6 +25,8 @@ export async function runQuery(dataDir: string, sql: string): Promise<QueryResul
     throw e;
   }
   try {
+    // Nothing ingested yet: the tables exist, empty, so a first query answers 0 rows.
+    if (!exists) await createOrdersTables(db);
     return await queryWithLake(db, paths.lake, sql);
   } finally {
     db.close();
@@ -35,7 +38,8 @@ export const queryMode = defineMode({
   name: "query",
   summary: "Run SQL over the orders table and the Parquet lake (no server needed)",
   details:
-    "Opens <data-dir>/ferry.duckdb read-only (an empty in-memory database if it does not exist yet) and\n" +
+    "Opens <data-dir>/ferry.duckdb read-only (empty tables if it does not exist yet; through the running\n" +
+    "ferry's socket when `ferry run` holds it) and\n" +
     "offers the whole lake as the view `lake` (Hive partitions, union by name).\n" +
     'Example: ferry query "select date, count(*) from lake group by 1"',
   positional: { key: "sql", name: "SQL" },

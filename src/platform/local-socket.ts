@@ -3,7 +3,7 @@
  * allows one writer process) answers `ferry query`. Only the data dir's owner can reach it.
  */
 import { chmodSync, rmSync } from "node:fs";
-import { DownstreamError, errorMessage } from "../errors.ts";
+import { DownstreamError, errorMessage, FerryError } from "../errors.ts";
 import type { QueryResult } from "../db/duckdb.ts";
 
 export function serveQueries(path: string, run: (sql: string) => Promise<QueryResult>): { stop(): void } {
@@ -36,6 +36,6 @@ export async function queryOverSocket(path: string, sql: string): Promise<QueryR
     throw new DownstreamError("ferry", `the running ferry at ${path} does not answer: ${errorMessage(e)}`, { cause: e });
   }
   const body = (await res.json()) as QueryResult & { error?: string };
-  if (!res.ok) throw new DownstreamError("duckdb", body.error ?? `status ${res.status}`);
+  if (!res.ok) throw new FerryError(body.error ?? `the running ferry answered ${res.status}`);
   return body;
 }

@@ -133,6 +133,9 @@ describe("run: table, lake and restarts", () => {
     await postOrders(ferry.url, order("sock-1"));
     const p = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../../src/main.ts"), "query", "--data-dir", dataDir, "--format", "csv", "select order_id from orders"]);
     expect(p.stdout.toString()).toBe("order_id\nsock-1\n");
+    const bad = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../../src/main.ts"), "query", "--data-dir", dataDir, "select * from nope"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr.toString()).toStartWith("ferry: duckdb: Catalog Error: Table with name nope does not exist");
     expect(await ferry.stop()).toBe(0);
   });
 });

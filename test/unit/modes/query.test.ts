@@ -40,3 +40,8 @@ test("a SQL error says where it broke, with exit code 1", async () => {
   expect(r.out).toBe("");
   expect(r.err).toMatch(/^ferry: duckdb: Parser Error: syntax error at or near "selec"\n.*LINE 1: selec 1/s);
 });
+
+test("before anything was ingested, orders exists and is empty", async () => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), "ferry-query-")), "fresh");
+  expect(await cli(["query", "--data-dir", dataDir, "--format", "csv", "select count(*) as n from orders"])).toEqual({ code: 0, out: "n\n0\n", err: "" });
+});
