@@ -4,7 +4,7 @@
  */
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
-import { bool, duration, int, list, num, oneOf, str } from "../config/fields.ts";
+import { duration, int, list, num, oneOf, str } from "../config/fields.ts";
 import { NotImplementedError } from "../errors.ts";
 import { kafkaClientFields } from "../kafka/config.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
@@ -65,18 +65,4 @@ export const exportMode = defineMode({
     ...logLevelField,
   }),
   run: notYet("export"),
-});
-
-export const consumeMode = defineMode({
-  name: "consume",
-  summary: "Print a topic's records as JSON lines on stdout",
-  config: v.object({
-    ...kafkaClientFields,
-    topic: str({ doc: "Topic to read.", placeholder: "TOPIC", min: 1 }),
-    fromBeginning: v.optional(bool({ doc: "Start at the earliest offset." }), false),
-    max: v.optional(int({ doc: "Stop after this many records.", min: 1 })),
-    group: v.optional(str({ doc: "Consumer group (default: none, nothing committed).", placeholder: "GROUP", min: 1 })),
-    ...logLevelField,
-  }),
-  run: notYet("consume"),
 });
