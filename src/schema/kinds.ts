@@ -1,5 +1,4 @@
 /** The record kinds ferry knows, each tied to its one schema. */
-import * as v from "valibot";
 import { CarSchema } from "./car.ts";
 import { OrderSchema } from "./order.ts";
 
@@ -10,5 +9,3 @@ export const RECORD_KINDS = {
 
 export type RecordKind = keyof typeof RECORD_KINDS;
 export const RECORD_KIND_NAMES = Object.keys(RECORD_KINDS) as RecordKind[];
-export type RecordSchema = (typeof RECORD_KINDS)[RecordKind]["schema"];
-export type AnyObjectSchema = v.GenericSchema<unknown, Record<string, unknown>>;
