@@ -39,7 +39,7 @@ export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> 
     throw new DownstreamError("duckdb", `cannot open ${path}: ${errorMessage(e)}`, { cause: e });
   }
   const conn = await instance.connect();
-  const wrap = async <T>(sql: string, f: () => Promise<T>): Promise<T> => {
+  const wrap = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
     } catch (e) {
@@ -48,7 +48,7 @@ export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> 
   };
   const db: Db = {
     query: (sql, params) =>
-      wrap(sql, async () => {
+      wrap(async () => {
         const reader = await conn.runAndReadAll(sql, params as never);
         return {
           columns: reader.deduplicatedColumnNames(),
@@ -57,7 +57,7 @@ export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> 
         };
       }),
     exec: (sql, params) =>
-      wrap(sql, async () => {
+      wrap(async () => {
         await conn.run(sql, params as never);
       }),
     transaction: async (fn) => {

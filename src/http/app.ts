@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import type { Logger } from "../log/logger.ts";
+import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import { formatIssue, type RecordIssue, validateRecord } from "../schema/issues.ts";
@@ -114,9 +115,9 @@ export function createIngress(opts: IngressOptions) {
     },
     inFlight: () => state.inFlight,
     /** Observes each write batch of the sink (see Coalescer's onFlush). */
-    observeFlush: (size: number, ms: number, error?: unknown) => {
+    observeFlush: ((size, ms, error) => {
       metrics.batchSize.observe(size);
       if (!error) metrics.writeLatency.observe(ms / 1000);
-    },
+    }) satisfies FlushObserver,
   };
 }

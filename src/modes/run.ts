@@ -6,7 +6,8 @@ import { dataPaths } from "../db/duckdb.ts";
 import { httpFields } from "../http/config.ts";
 import { serveQueries } from "../platform/local-socket.ts";
 import { type EmbeddedOrderSink, openEmbeddedOrderSink } from "../sinks/embedded-orders.ts";
-import { type FlushObserver, serveUntilStopped } from "./http-lifecycle.ts";
+import type { FlushObserver } from "../pipeline/coalescer.ts";
+import { serveUntilStopped } from "./http-lifecycle.ts";
 import { defineMode } from "./mode.ts";
 
 export const runMode = defineMode({

@@ -6,7 +6,8 @@ import { httpFields } from "../http/config.ts";
 import { createKafka } from "../kafka/client.ts";
 import { kafkaClientFields } from "../kafka/config.ts";
 import { openKafkaOrderSink } from "../sinks/kafka-orders.ts";
-import { type FlushObserver, serveUntilStopped } from "./http-lifecycle.ts";
+import type { FlushObserver } from "../pipeline/coalescer.ts";
+import { serveUntilStopped } from "./http-lifecycle.ts";
 import { defineMode } from "./mode.ts";
 
 export const serveMode = defineMode({

@@ -9,6 +9,9 @@
  *  - with `lingerMs` > 0: that long after its first item arrived (like Kafka's linger.ms).
  */
 
+/** Observes each written batch: its size, how long the write took, and its error if it failed. */
+export type FlushObserver = (size: number, ms: number, error?: unknown) => void;
+
 export interface CoalescerOptions<T> {
   maxItems: number;
   lingerMs: number;
@@ -16,7 +19,7 @@ export interface CoalescerOptions<T> {
   /** Writes one batch; resolves once every item is durable. */
   flush: (items: T[]) => Promise<void>;
   /** Observes each flushed batch (size, duration, error) for metrics. */
-  onFlush?: (size: number, ms: number, error?: unknown) => void;
+  onFlush?: FlushObserver;
 }
 
 interface Waiter {

@@ -8,7 +8,7 @@
  */
 import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake } from "../db/duckdb.ts";
 import type { Logger } from "../log/logger.ts";
-import { Coalescer } from "../pipeline/coalescer.ts";
+import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
 import { LAKE_DATE_SQL, listLakeFiles, writeLakeFile } from "./lake.ts";
@@ -23,7 +23,7 @@ export interface EmbeddedOrderSinkOptions {
   rollupIntervalMs: number;
   lingerMs: number;
   maxBatchRecords: number;
-  onFlush?: (size: number, ms: number, error?: unknown) => void;
+  onFlush?: FlushObserver;
 }
 
 export interface EmbeddedOrderSink extends OrderSink {

@@ -7,7 +7,7 @@ import type { Admin, Kafka } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import { createProducer } from "../kafka/client.ts";
 import type { Logger } from "../log/logger.ts";
-import { Coalescer } from "../pipeline/coalescer.ts";
+import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import { UnavailableError, withDeadline } from "../pipeline/errors.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
@@ -22,7 +22,7 @@ export interface KafkaOrderSinkOptions {
   /** A write not acknowledged within this long is answered as unavailable. */
   produceTimeoutMs: number;
   probeIntervalMs?: number;
-  onFlush?: (size: number, ms: number, error?: unknown) => void;
+  onFlush?: FlushObserver;
 }
 
 interface Message {
