@@ -5,6 +5,7 @@
  */
 import { createIngress } from "../http/app.ts";
 import { startHttpServer } from "../platform/http-server.ts";
+import type { FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import { VERSION } from "../version.ts";
 import type { ModeContext } from "./mode.ts";
@@ -16,8 +17,6 @@ export interface HttpModeConfig {
   authToken: string[];
   maxInFlight: number;
 }
-
-export type FlushObserver = (size: number, ms: number, error?: unknown) => void;
 
 export async function serveUntilStopped<S extends OrderSink>(
   config: HttpModeConfig,
@@ -31,7 +30,15 @@ export async function serveUntilStopped<S extends OrderSink>(
   const stopAlongside = alongside?.(sink);
   const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: config.authToken, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
   observe = ingress.observeFlush;
-  const server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit });
+  let server: ReturnType<typeof startHttpServer>;
+  try {
+    server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit });
+  } catch (e) {
+    // e.g. the port is taken: release what was opened before saying so.
+    await sink.close();
+    stopAlongside?.();
+    throw e;
+  }
   ctx.log.notice("listening", { url: server.url, ...describe });
   await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener("abort", () => resolve(), { once: true })));
   ctx.log.notice("draining", { inFlight: ingress.inFlight() });

@@ -1,4 +1,5 @@
 /** The HTTP server: Bun.serve with explicit timeouts and a body-size backstop. */
+import { errorMessage, FerryError } from "../errors.ts";
 
 export interface HttpServerOptions {
   hostname: string;
@@ -17,14 +18,12 @@ export interface HttpServer {
 }
 
 export function startHttpServer(opts: HttpServerOptions): HttpServer {
-  const server = Bun.serve({
-    hostname: opts.hostname,
-    port: opts.port,
-    fetch: opts.fetch,
-    idleTimeout: opts.idleTimeoutSeconds ?? 60,
-    maxRequestBodySize: opts.bodyLimit + 64 * 1024,
-    development: false,
-  });
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = listen(opts);
+  } catch (e) {
+    throw new FerryError(`cannot listen on ${opts.hostname}:${opts.port}: ${errorMessage(e)}`, { cause: e });
+  }
   return {
     port: server.port ?? opts.port,
     url: server.url.toString().replace(/\/$/, ""),
@@ -32,4 +31,17 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
       await server.stop(false);
     },
   };
+}
+
+function listen(opts: HttpServerOptions) {
+  return Bun.serve({
+    hostname: opts.hostname,
+    port: opts.port,
+    fetch: opts.fetch,
+    idleTimeout: opts.idleTimeoutSeconds ?? 60,
+    maxRequestBodySize: opts.bodyLimit + 64 * 1024,
+    development: false,
+    // Bun shares a taken port by default; a second ferry on the same port must fail, not split traffic.
+    reusePort: false,
+  });
 }

@@ -127,6 +127,18 @@ describe("run: table, lake and restarts", () => {
     }
   });
 
+  test("a port already taken is a clear start-up error, not a shared port", async () => {
+    const first = await startFerry(runArgs(newDataDir()));
+    const port = new URL(first.url).port;
+    const err = await startFerry(["run", "--data-dir", newDataDir(), "--port", port]).then(
+      async (second) => (await second.stop(), "started"),
+      (e: Error) => e.message,
+    );
+    expect(await first.stop()).toBe(0);
+    expect(err).toMatch(/ferry exited \(1\) before listening/);
+    expect(err).toContain(`ferry: cannot listen on 127.0.0.1:${port}: `);
+  });
+
   test("ferry query while ferry run holds the database answers through its socket", async () => {
     const dataDir = newDataDir();
     const ferry = await startFerry(runArgs(dataDir));
