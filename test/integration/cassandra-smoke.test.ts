@@ -4,7 +4,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { Client, types } from "cassandra-driver";
-import { TEST_CASSANDRA, uniqueName } from "../helpers/servers.ts";
+import { SERVER_HOOK_TIMEOUT, TEST_CASSANDRA, uniqueName } from "../helpers/servers.ts";
 
 const keyspace = uniqueName("smoke").replaceAll("-", "_");
 const client = new Client({
@@ -16,7 +16,7 @@ const client = new Client({
 afterAll(async () => {
   await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});
   await client.shutdown();
-});
+}, SERVER_HOOK_TIMEOUT);
 
 test("create keyspace and table, write and read rows", async () => {
   await client.connect();

@@ -6,7 +6,7 @@ import { afterAll, expect, test } from "bun:test";
 import { CompressionTypes } from "kafkajs";
 import { createKafka, createProducer } from "../../src/kafka/client.ts";
 import { memoryLogger } from "../helpers/logger.ts";
-import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
+import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
 
 const { log, lines } = memoryLogger();
 const kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-smoke" }, log);
@@ -15,7 +15,7 @@ const topic = uniqueName("smoke");
 
 afterAll(async () => {
   await admin.disconnect();
-});
+}, SERVER_HOOK_TIMEOUT);
 
 test("create topic, produce idempotent gzip with acks=all, consume in a group", async () => {
   await admin.connect();

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type FerryProcess, order, postOrders } from "../../helpers/ferry-process.ts";
+import { SERVER_HOOK_TIMEOUT } from "../../helpers/servers.ts";
 
 export interface IngressUnderTest {
   ferry: FerryProcess;
@@ -27,10 +28,10 @@ export function describeIngressContract(mode: string, start: () => Promise<Ingre
     beforeAll(async () => {
       it = await start();
       url = it.ferry.url;
-    });
+    }, SERVER_HOOK_TIMEOUT);
     afterAll(async () => {
       await it?.close();
-    });
+    }, SERVER_HOOK_TIMEOUT);
 
     test("one JSON object → 202 {accepted: 1}, durable with every field and ordered_at defaulted", async () => {
       const before = Date.now();

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { order, postOrders, startFerry, type FerryProcess } from "../../helpers/ferry-process.ts";
-import { uniqueName } from "../../helpers/servers.ts";
+import { SERVER_HOOK_TIMEOUT, uniqueName } from "../../helpers/servers.ts";
 
 const SCRIPT = resolve(import.meta.dir, "../../../scripts/services/kafka");
 const env = { ...process.env, KAFKA_PORT: "19092", KAFKA_CONTROLLER_PORT: "19093" };
@@ -15,11 +15,11 @@ const broker = (cmd: "start" | "stop") => {
 };
 
 let ferry: FerryProcess;
-beforeAll(() => broker("start"));
+beforeAll(() => broker("start"), SERVER_HOOK_TIMEOUT);
 afterAll(async () => {
   await ferry?.stop();
   broker("stop");
-});
+}, SERVER_HOOK_TIMEOUT);
 
 const ready = async (url: string) => (await fetch(`${url}/readyz`)).status;
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number) {

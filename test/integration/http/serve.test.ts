@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createKafka } from "../../../src/kafka/client.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
 import { order, postOrders, startFerry, waitForInFlight } from "../../helpers/ferry-process.ts";
-import { TEST_BROKERS, uniqueName } from "../../helpers/servers.ts";
+import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, uniqueName } from "../../helpers/servers.ts";
 import { topicReader } from "../../helpers/topic-reader.ts";
 import { BODY_LIMIT, describeIngressContract, TOKEN } from "./ingress.case.ts";
 
@@ -32,11 +32,11 @@ describe("serve: Kafka specifics", () => {
   beforeAll(async () => {
     ferry = await startFerry(serveArgs(topic, "--partitions", "4", "--linger", "1000ms", "--max-in-flight", "50"));
     reader = await topicReader(kafka, topic);
-  });
+  }, SERVER_HOOK_TIMEOUT);
   afterAll(async () => {
     await ferry?.stop();
     await reader?.close();
-  });
+  }, SERVER_HOOK_TIMEOUT);
 
   test("the topic is created with --partitions; records are keyed by order_id and equal field by field", async () => {
     const admin = kafka.admin();
