@@ -1,6 +1,6 @@
 /** A small Prometheus registry: counters, gauges and histograms with labels, rendered as text. */
 
-type Labels = Record<string, string | number>;
+export type Labels = Record<string, string | number>;
 const key = (labels: Labels) =>
   Object.entries(labels)
     .map(([k, v]) => `${k}="${String(v).replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`)
@@ -30,14 +30,17 @@ export class Counter implements Metric {
   }
 }
 
+/** A value read when rendered: one number, or one per label set (e.g. lag per partition). */
 export class Gauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly read: () => number,
+    private readonly read: () => number | [Labels, number][],
   ) {}
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`].join("\n");
+    const value = this.read();
+    const samples = typeof value === "number" ? [`${this.name} ${value}`] : value.map(([l, n]) => `${this.name}{${key(l)}} ${n}`);
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, ...samples].join("\n");
   }
 }
 

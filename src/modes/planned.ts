@@ -17,22 +17,6 @@ const notYet = (name: string) => async () => {
 const topicField = (doc: string) => ({ topic: v.optional(str({ doc, placeholder: "TOPIC", min: 1 }), "orders") });
 const kindField = { kind: v.optional(oneOf(RECORD_KIND_NAMES as ["orders", "cars"], { doc: "Record kind." }), "orders") };
 
-export const sinkMode = defineMode({
-  name: "sink",
-  summary: "Kafka micro-batches into the Parquet lake and the orders table, exactly once",
-  config: v.object({
-    ...kafkaClientFields,
-    topic: v.optional(list({ doc: "Topic(s) to read.", placeholder: "TOPIC", min: 1 }), ["orders"]),
-    group: v.optional(str({ doc: "Consumer group id.", placeholder: "GROUP", min: 1 }), "ferry-sink"),
-    ...kindField,
-    interval: v.optional(duration({ doc: "A batch closes after this long (even when idle).", min: 10 }), 10_000),
-    maxRecords: v.optional(int({ doc: "A batch closes at this many records.", min: 1 }), 100_000),
-    ...dataDirField,
-    ...logLevelField,
-  }),
-  run: notYet("sink"),
-});
-
 export const generateMode = defineMode({
   name: "generate",
   summary: "Random (seeded) orders or cars into Kafka, an ingress URL, or the embedded table",

@@ -23,3 +23,9 @@ export function silenceRuntimeWarnings(): void {
   Object.assign(clamped, original);
   globalThis.setTimeout = clamped;
 }
+
+/** Dies at once, as `kill -9` would: no handlers, no flushing (tests prove recovery with it). */
+export function killSelf(): never {
+  process.kill(process.pid, "SIGKILL");
+  throw new Error("unreachable: SIGKILL did not end the process");
+}

@@ -11,12 +11,12 @@ import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
-import { LAKE_DATE_SQL, listLakeFiles, writeLakeFile } from "./lake.ts";
-import { createOrdersTables, type OrderRow, ORDER_ROW_COLUMNS, ROWS_FROM_JSON, storedOffsets, upsertOrders } from "./orders-table.ts";
+import { listLakeFiles, writeLakeFile } from "./lake.ts";
+import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrders } from "./orders-table.ts";
 
 export const RUN_TOPIC = "orders";
 const PARTITION = 0;
-const LAKE_COLUMNS = ORDER_ROW_COLUMNS.replace(`"kafka_topic", `, "");
+const { lakeColumns: LAKE_COLUMNS, lakeDate: LAKE_DATE_SQL, rowsFromJson: ROWS_FROM_JSON } = ORDER_ROWS;
 
 export interface EmbeddedOrderSinkOptions {
   dataDir: string;

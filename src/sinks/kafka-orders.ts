@@ -3,9 +3,10 @@
  * of concurrent requests coalesced into shared produce batches (kafkajs sends one request per
  * send()). Readiness follows the broker: a probe asks for the topic's metadata every second.
  */
-import type { Admin, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import { createProducer } from "../kafka/client.ts";
+import { ensureTopic } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import { UnavailableError, withDeadline } from "../pipeline/errors.ts";
@@ -30,22 +31,12 @@ interface Message {
   value: string;
 }
 
-async function ensureTopic(admin: Admin, opts: KafkaOrderSinkOptions, log: Logger): Promise<void> {
-  const topics = await admin.listTopics();
-  if (topics.includes(opts.topic)) return;
-  if (opts.createPartitions === undefined) {
-    throw new DownstreamError("kafka", `topic "${opts.topic}" does not exist (ferry does not create it with --no-create-topic)`);
-  }
-  await admin.createTopics({ topics: [{ topic: opts.topic, numPartitions: opts.createPartitions }], waitForLeaders: true });
-  log.notice("created topic", { topic: opts.topic, partitions: opts.createPartitions });
-}
-
 export async function openKafkaOrderSink(kafka: Kafka, opts: KafkaOrderSinkOptions, log: Logger): Promise<OrderSink> {
   const admin = kafka.admin();
   const producer = createProducer(kafka);
   try {
     await admin.connect();
-    await ensureTopic(admin, opts, log);
+    await ensureTopic(admin, opts.topic, opts.createPartitions, log);
     await producer.connect();
   } catch (e) {
     await Promise.allSettled([producer.disconnect(), admin.disconnect()]);

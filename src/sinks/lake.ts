@@ -3,7 +3,8 @@
  * zstd, written to a temporary name, fsynced, renamed, and the folder fsynced: a file is either
  * whole or absent. Offsets are zero-padded so names sort; the names tell what is already written.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { type Db, sqlString } from "../db/duckdb.ts";
 
@@ -22,12 +23,13 @@ export interface LakeFile {
 export const lakeFileName = (partition: number, first: number, last: number) =>
   `part-${String(partition).padStart(5, "0")}-${String(first).padStart(PAD, "0")}-${String(last).padStart(PAD, "0")}.parquet`;
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, "r");
+/** fsync on the runtime's thread pool: the event loop goes on meanwhile. */
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
   try {
-    fsyncSync(fd);
+    await handle.sync();
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
@@ -39,9 +41,9 @@ export async function writeLakeFile(db: Db, lakeDir: string, f: Omit<LakeFile, "
   const temp = `${path}.tmp-${process.pid}`;
   try {
     await db.exec(`COPY (${selectSql}) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`, params);
-    fsyncPath(temp);
+    await fsyncPath(temp);
     renameSync(temp, path);
-    fsyncPath(dir);
+    await fsyncPath(dir);
   } catch (e) {
     rmSync(temp, { force: true });
     throw e;
@@ -71,6 +73,3 @@ export function listLakeFiles(lakeDir: string, topic: string): LakeFile[] {
   }
   return files.sort((a, b) => a.date.localeCompare(b.date) || a.partition - b.partition || a.firstOffset - b.firstOffset);
 }
-
-/** SQL expression of a row's lake date (UTC day of ordered_at). */
-export const LAKE_DATE_SQL = `strftime(ordered_at AT TIME ZONE 'UTC', '%Y-%m-%d')`;

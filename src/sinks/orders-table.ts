@@ -3,9 +3,9 @@
  * the `ferry_offsets` rows that say how far each source partition has been applied.
  */
 import type { Db } from "../db/duckdb.ts";
-import { columnsOf, quoteIdent } from "../schema/ddl.ts";
-import { OrderSchema, type ReceivedOrder } from "../schema/order.ts";
-import { LINEAGE_COLUMNS, OFFSETS_TABLE_DDL, ORDERS_TABLE_DDL } from "../schema/orders-table.ts";
+import type { ReceivedOrder } from "../schema/order.ts";
+import { OFFSETS_TABLE_DDL, ORDERS_TABLE_DDL } from "../schema/orders-table.ts";
+import { rowLayout } from "./record-rows.ts";
 
 /** An order with where it came from. */
 export interface OrderRow extends ReceivedOrder {
@@ -21,13 +21,17 @@ export interface PartitionOffset {
   nextOffset: number;
 }
 
-const COLUMNS = [...columnsOf(OrderSchema), ...LINEAGE_COLUMNS];
-/** The column list, and the JSON structure DuckDB's from_json decodes a batch with (types from the schema). */
-export const ORDER_ROW_COLUMNS = COLUMNS.map((c) => quoteIdent(c.name)).join(", ");
-const STRUCTURE = JSON.stringify([Object.fromEntries(COLUMNS.map((c) => [c.name, c.sql.replace(/\s+(PRIMARY KEY|NOT NULL)/g, "")]))]);
+export const ORDER_ROWS = rowLayout("orders");
 
-/** SQL that turns parameter $1 (a JSON array of OrderRow) into rows of the orders columns. */
-export const ROWS_FROM_JSON = `SELECT ${ORDER_ROW_COLUMNS} FROM (SELECT unnest(from_json($1::JSON, '${STRUCTURE}'), recursive := true))`;
+/** Upserts the rows of `selectSql` (orders columns); the latest offset of each order_id wins. */
+export const upsertOrdersSql = (selectSql: string) =>
+  `INSERT OR REPLACE INTO orders ${selectSql} QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY kafka_offset DESC) = 1`;
+
+export async function saveOffsets(db: Db, offsets: readonly PartitionOffset[]): Promise<void> {
+  for (const o of offsets) {
+    await db.exec(`INSERT OR REPLACE INTO ferry_offsets VALUES ($1, $2, $3)`, [o.topic, o.partition, o.nextOffset]);
+  }
+}
 
 export async function createOrdersTables(db: Db): Promise<void> {
   await db.exec(ORDERS_TABLE_DDL);
@@ -36,18 +40,17 @@ export async function createOrdersTables(db: Db): Promise<void> {
 
 /** Upserts rows (the latest offset of each order_id wins) and records offsets, in the open transaction. */
 export async function upsertOrders(db: Db, rows: readonly OrderRow[], offsets: readonly PartitionOffset[]): Promise<void> {
-  if (rows.length > 0) {
-    await db.exec(
-      `INSERT OR REPLACE INTO orders ${ROWS_FROM_JSON} QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY kafka_offset DESC) = 1`,
-      [JSON.stringify(rows)],
-    );
-  }
-  for (const o of offsets) {
-    await db.exec(`INSERT OR REPLACE INTO ferry_offsets VALUES ($1, $2, $3)`, [o.topic, o.partition, o.nextOffset]);
-  }
+  if (rows.length > 0) await db.exec(upsertOrdersSql(ORDER_ROWS.rowsFromJson), [JSON.stringify(rows)]);
+  await saveOffsets(db, offsets);
+}
+
+/** Every stored offset: the next offset to read, by topic and partition. */
+export async function allStoredOffsets(db: Db): Promise<PartitionOffset[]> {
+  const r = await db.query(`SELECT "topic", "partition", next_offset FROM ferry_offsets`);
+  return r.rows.map(([t, p, n]) => ({ topic: String(t), partition: Number(p), nextOffset: Number(n) }));
 }
 
 export async function storedOffsets(db: Db, topic: string): Promise<Map<number, number>> {
-  const r = await db.query(`SELECT "partition", next_offset FROM ferry_offsets WHERE "topic" = $1`, [topic]);
-  return new Map(r.rows.map(([p, n]) => [Number(p), Number(n)]));
+  const all = await allStoredOffsets(db);
+  return new Map(all.filter((o) => o.topic === topic).map((o) => [o.partition, o.nextOffset]));
 }

@@ -1,0 +1,182 @@
+/** `ferry sink`: Kafka micro-batches into the Parquet lake and the orders table, exactly once. */
+import { Hono } from "hono";
+import * as v from "valibot";
+import { dataDirField, logLevelField } from "../config/common.ts";
+import { bool, int, oneOf, list, str } from "../config/fields.ts";
+import { dataPaths } from "../db/duckdb.ts";
+import { errorMessage } from "../errors.ts";
+import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
+import { createKafka } from "../kafka/client.ts";
+import { registerCodecs } from "../kafka/codecs/index.ts";
+import { kafkaClientFields } from "../kafka/config.ts";
+import { startHttpServer } from "../platform/http-server.ts";
+import { serveQueries } from "../platform/local-socket.ts";
+import { killSelf } from "../platform/process.ts";
+import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
+import { createDecoder, type DecodingBatch } from "../pipeline/decode.ts";
+import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
+import { openDeadLetters } from "../sinks/dead-letters.ts";
+import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../sinks/lake-batches.ts";
+import { createKafkaBatchSource, type SourceBatch } from "../sources/kafka.ts";
+import { defineMode } from "./mode.ts";
+
+const CRASH_AT = new RegExp(`^(${FAULT_POINTS.join("|")}):(\\d+)$`);
+
+export const sinkMode = defineMode({
+  name: "sink",
+  summary: "Kafka micro-batches into the Parquet lake and the orders table, exactly once",
+  details:
+    "Reads the topics in a consumer group (offsets managed by ferry, never auto-committed; a partition\n" +
+    "without offsets starts at the earliest record). A batch closes after --interval, --max-records or\n" +
+    "--max-bytes; its valid records are written to <data-dir>/lake/<topic>/date=YYYY-MM-DD/part-<partition>-\n" +
+    "<first>-<last>.parquet and (orders) upserted into the orders table in one transaction with the\n" +
+    "offsets; only then are offsets committed to Kafka. Invalid records go to <topic>.dlq with headers\n" +
+    "ferry.error, ferry.source.topic, ferry.source.partition and ferry.source.offset.\n" +
+    "While it runs, `ferry query` reaches the table and the lake through <data-dir>/ferry.sock.",
+  config: v.object({
+    ...kafkaClientFields,
+    topic: v.optional(list({ doc: "Topic(s) to read.", placeholder: "TOPIC", min: 1 }), ["orders"]),
+    group: v.optional(str({ doc: "Consumer group id.", placeholder: "GROUP", min: 1 }), "ferry-sink"),
+    kind: v.optional(oneOf(RECORD_KIND_NAMES as ["orders", "cars"], { doc: "Record kind (its schema validates every record)." }), "orders"),
+    ...batchPolicyFields,
+    untilCaughtUp: v.optional(
+      bool({ doc: "Stop once every assigned partition has reached the end it had at start (a one-shot run)." }),
+      false,
+    ),
+    metricsPort: v.optional(int({ doc: "Serve /metrics and /healthz on this port (0: any free port; default: none).", placeholder: "PORT", min: 0, max: 65535 })),
+    metricsHost: v.optional(str({ doc: "Address of the metrics server.", placeholder: "HOST", min: 1 }), "127.0.0.1"),
+    crashAt: v.optional(
+      str({
+        doc: `Testing: kill -9 this process at POINT of batch N (${FAULT_POINTS.join(", ")}).`,
+        placeholder: "POINT:N",
+        pattern: CRASH_AT,
+        patternHint: `must be POINT:N with POINT one of ${FAULT_POINTS.join(", ")}`,
+      }),
+    ),
+    ...dataDirField,
+    ...logLevelField,
+  }),
+  async run(config, ctx) {
+    const { log } = ctx;
+    registerCodecs();
+    const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
+    const fault = (point: FaultPoint, sequence: number) => {
+      if (crash && crash[1] === point && Number(crash[2]) === sequence) {
+        log.notice("crashing on purpose (--crash-at)", { point, batch: sequence });
+        killSelf();
+      }
+    };
+
+    const metrics = sinkMetrics(() => lag());
+    const store = await openLakeBatchStore({ dataDir: config.dataDir, kind: config.kind, fault }, log);
+    const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, log);
+    const deadLetters = await openDeadLetters(kafka, log);
+    const decoder = createDecoder(config.kind);
+    let written = 0;
+    let rejected = 0;
+    const started = performance.now();
+
+    async function processBatch(batch: SourceBatch<DecodingBatch>): Promise<void> {
+      const t0 = performance.now();
+      const decoded = batch.content.finish();
+      await deadLetters.send(decoded.rejected);
+      const { files, ms } = await store.write({ ...decoded, ranges: batch.ranges, sequence: batch.sequence });
+      const seconds = (performance.now() - t0) / 1000;
+      for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
+      for (const x of decoded.rejected) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
+      metrics.recordsOut.inc({ to: "lake" }, decoded.rows);
+      metrics.files.inc({}, files.length);
+      metrics.batchSeconds.observe(seconds);
+      written += decoded.rows;
+      rejected += decoded.rejected.length;
+      log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, files: files.length, ms: Math.round(seconds * 1000), ...ms });
+      if (decoded.rejected.length > 0) {
+        const first = decoded.rejected[0]!;
+        log.warn("records sent to the dead-letter topic", { count: decoded.rejected.length, first: `${first.topic}/${first.partition}@${first.offset}`, reason: first.reason });
+      }
+    }
+
+    const source = createKafkaBatchSource(kafka, {
+      topics: config.topic,
+      groupId: config.group,
+      policy: batchPolicyOf(config),
+      newContent: () => decoder.newBatch(),
+      untilCaughtUp: config.untilCaughtUp,
+      process: processBatch,
+      storedOffset: (tp) => store.storedOffset(tp.topic, tp.partition),
+      onAssigned(placed) {
+        const byTopic = new Map<string, number[]>();
+        for (const p of placed) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+        for (const [topic, partitions] of byTopic) store.recover(topic, partitions);
+      },
+      onCommitted(batch) {
+        fault("after-kafka-commit", batch.sequence);
+        if (ctx.isTerminal) {
+          const rate = Math.round(written / ((performance.now() - started) / 1000));
+          ctx.progress(`ferry sink: ${written} rows, ${rejected} rejected, ${rate}/s, lag ${lag().reduce((s, [, n]) => s + n, 0)}`);
+        }
+      },
+      log,
+    });
+
+    function lag(): [Record<string, string | number>, number][] {
+      const highs = source.highWatermarks();
+      const out: [Record<string, string | number>, number][] = [];
+      for (const [k, { tp, next }] of source.positions()) {
+        const high = highs.get(k);
+        if (high !== undefined) out.push([{ topic: tp.topic, partition: tp.partition }, Math.max(0, high - (next ?? 0))]);
+      }
+      return out;
+    }
+
+    const stopSocket = serveQueries(dataPaths(config.dataDir).socket, store.query).stop;
+    let server: ReturnType<typeof startHttpServer> | undefined;
+    const closeAll = async () => {
+      await source.stop();
+      await deadLetters.close();
+      await server?.stop();
+      stopSocket();
+      await store.close();
+    };
+    try {
+      if (config.metricsPort !== undefined) {
+        const app = new Hono();
+        app.get("/metrics", (c) => c.text(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+        app.get("/healthz", (c) => c.json({ status: "ok" }));
+        server = startHttpServer({ hostname: config.metricsHost, port: config.metricsPort, fetch: app.fetch, bodyLimit: 1024 });
+      }
+      await source.start();
+    } catch (e) {
+      await closeAll().catch(() => {});
+      throw e;
+    }
+    log.notice("sink started", { topics: config.topic, group: config.group, kind: config.kind, dataDir: config.dataDir, metrics: server?.url });
+
+    const stopReason = await Promise.race([
+      new Promise<string>((resolve) => (ctx.signal.aborted ? resolve("signal") : ctx.signal.addEventListener("abort", () => resolve("signal"), { once: true }))),
+      source.failed,
+      config.untilCaughtUp ? source.caughtUp().then(() => "caught up") : new Promise<string>(() => {}),
+    ]).catch(async (e: unknown) => {
+      log.error("sink failed; the open batch is not committed and is read again on restart", { error: errorMessage(e) });
+      await closeAll().catch(() => {});
+      throw e;
+    });
+    log.info("stopping", { reason: stopReason });
+    await closeAll();
+    if (ctx.isTerminal) ctx.progress("");
+    log.notice("sink stopped", { reason: stopReason, rows: written, rejected, seconds: Math.round((performance.now() - started) / 100) / 10 });
+    return 0;
+  },
+});
+
+function sinkMetrics(lag: () => [Record<string, string | number>, number][]) {
+  const registry = new Registry();
+  return {
+    registry,
+    recordsIn: registry.add(new Counter("ferry_sink_records_in_total", "Records read from Kafka, by topic and partition.")),
+    recordsOut: registry.add(new Counter("ferry_sink_records_out_total", "Records written: to the lake and table (to=lake), or to the dead-letter topic (to=dlq, by source partition).")),
+    files: registry.add(new Counter("ferry_sink_files_written_total", "Parquet files written to the lake.")),
+    batchSeconds: registry.add(new Histogram("ferry_sink_batch_seconds", "Time to make a batch durable (decode, dead letters, lake, table).", [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])),
+    lag: registry.add(new Gauge("ferry_sink_consumer_lag", "Records behind the end of each assigned partition.", lag)),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The dead-letter topic: a record that cannot be decoded or validated goes to `<topic>.dlq`
+ * unchanged (same key, value and headers), with headers saying why and where it came from.
+ * Sends are acknowledged (acks=all) before the batch's offsets are committed, so a rejected
+ * record is never lost; after a crash it may be sent twice (the headers name its source offset).
+ */
+import type { IHeaders, Kafka } from "kafkajs";
+import { DownstreamError, errorMessage } from "../errors.ts";
+import { createProducer } from "../kafka/client.ts";
+import { ensureTopic } from "../kafka/topics.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Rejected } from "../pipeline/decode.ts";
+
+export const DLQ_SUFFIX = ".dlq";
+export const DLQ_HEADERS = {
+  reason: "ferry.error",
+  topic: "ferry.source.topic",
+  partition: "ferry.source.partition",
+  offset: "ferry.source.offset",
+} as const;
+
+export async function openDeadLetters(kafka: Kafka, log: Logger) {
+  const producer = createProducer(kafka);
+  const admin = kafka.admin();
+  const known = new Set<string>();
+  let connected = false;
+
+  async function connect(): Promise<void> {
+    if (connected) return;
+    await Promise.all([producer.connect(), admin.connect()]);
+    connected = true;
+  }
+
+  return {
+    /** Sends the rejected records to their topics' dead-letter topics; resolves once acknowledged. */
+    async send(rejected: readonly Rejected[]): Promise<void> {
+      if (rejected.length === 0) return;
+      try {
+        await connect();
+        const byTopic = new Map<string, Rejected[]>();
+        for (const r of rejected) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+        for (const [topic, records] of byTopic) {
+          const dlq = `${topic}${DLQ_SUFFIX}`;
+          if (!known.has(dlq)) {
+            await ensureTopic(admin, dlq, 1, log);
+            known.add(dlq);
+          }
+          await producer.send({
+            topic: dlq,
+            acks: -1,
+            messages: records.map((r) => ({
+              key: r.record.key,
+              value: r.record.value,
+              headers: {
+                ...(r.record.headers as IHeaders | undefined),
+                [DLQ_HEADERS.reason]: r.reason,
+                [DLQ_HEADERS.topic]: r.topic,
+                [DLQ_HEADERS.partition]: String(r.partition),
+                [DLQ_HEADERS.offset]: r.offset,
+              },
+            })),
+          });
+        }
+      } catch (e) {
+        throw new DownstreamError("kafka", `cannot send ${rejected.length} rejected record(s) to the dead-letter topic: ${errorMessage(e)}`, { cause: e });
+      }
+    },
+    async close(): Promise<void> {
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * How a record kind's rows look in DuckDB and in the lake, all derived from its schema: the
+ * record's columns plus lineage. A batch arrives as a JSON array of rows (one string), which DuckDB
+ * decodes with the column types of the schema.
+ */
+import { sqlString } from "../db/duckdb.ts";
+import { type Column, columnsOf, quoteIdent } from "../schema/ddl.ts";
+import { RECORD_KINDS, type RecordKind } from "../schema/kinds.ts";
+import { LINEAGE_COLUMNS } from "../schema/orders-table.ts";
+
+export interface RowLayout {
+  columns: Column[];
+  /** Quoted column list of a row in DuckDB (record columns + lineage). */
+  rowColumns: string;
+  /** Quoted column list of a lake row: like rowColumns without kafka_topic (the topic is the folder). */
+  lakeColumns: string;
+  /** SQL turning parameter $1 (a JSON array of rows) into rows of `rowColumns`. */
+  rowsFromJson: string;
+  /** SQL reading a newline-delimited JSON file of rows (DuckDB's parallel reader: the fast path for big batches). */
+  rowsFromNdjsonFile: (path: string) => string;
+  /** SQL expression of a row's lake date, YYYY-MM-DD in UTC. */
+  lakeDate: string;
+}
+
+export function rowLayout(kind: RecordKind): RowLayout {
+  const k = RECORD_KINDS[kind];
+  const columns = [...columnsOf(k.schema), ...LINEAGE_COLUMNS];
+  const rowColumns = columns.map((c) => quoteIdent(c.name)).join(", ");
+  const types = columns.map((c) => [c.name, c.sql.replace(/\s+(PRIMARY KEY|NOT NULL)/g, "")] as const);
+  const structure = JSON.stringify([Object.fromEntries(types)]);
+  const columnsStruct = `{${types.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(", ")}}`;
+  return {
+    columns,
+    rowColumns,
+    lakeColumns: columns
+      .filter((c) => c.name !== "kafka_topic")
+      .map((c) => quoteIdent(c.name))
+      .join(", "),
+    rowsFromJson: `SELECT ${rowColumns} FROM (SELECT unnest(from_json($1::JSON, '${structure}'), recursive := true))`,
+    rowsFromNdjsonFile: (path) => `SELECT ${rowColumns} FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${columnsStruct})`,
+    lakeDate: `strftime(${quoteIdent(k.timeField)} AT TIME ZONE 'UTC', '%Y-%m-%d')`,
+  };
+}

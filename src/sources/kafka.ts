@@ -1,0 +1,332 @@
+/**
+ * Kafka as a source of micro-batches: a consumer group whose offsets ferry manages itself.
+ *
+ * Records are buffered until the batch policy closes the batch (records, bytes, or the interval,
+ * which fires even when the topic is idle). `process` makes the batch durable; only then are its
+ * offsets committed to Kafka. Batches are processed one at a time, in order; while one is being
+ * processed the next one fills (at most two are held, so memory is bounded by the policy).
+ *
+ * Rebalances: before the member rejoins (its partitions about to be revoked) the open batch is
+ * processed and committed (src/kafka/rejoin-hook.ts). On assignment every partition is paused
+ * until its position is known — max(offset stored by the sink, offset committed in Kafka) — then
+ * moved there and resumed.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import { DownstreamError, errorMessage } from "../errors.ts";
+import { onBeforeRejoin } from "../kafka/rejoin-hook.ts";
+import type { Logger } from "../log/logger.ts";
+import type { BatchPolicy } from "../pipeline/batch-policy.ts";
+
+/** A partition's part of a batch: a contiguous run of fetched offsets. */
+export interface PartitionRange {
+  topic: string;
+  partition: number;
+  /** First and last offset fetched (records may be missing in between: compaction, transactions). */
+  firstOffset: number;
+  lastOffset: number;
+  records: number;
+}
+
+/**
+ * What a batch's records are turned into as they arrive (decoded, validated rows), so the work
+ * is spread over the fetches and the raw messages are not held until the batch closes.
+ */
+export interface BatchContent {
+  add(topic: string, partition: number, messages: KafkaMessage[]): void;
+}
+
+export interface SourceBatch<C extends BatchContent = BatchContent> {
+  ranges: PartitionRange[];
+  content: C;
+  records: number;
+  bytes: number;
+  /** 1, 2, 3… in this process. */
+  sequence: number;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface KafkaBatchSourceOptions<C extends BatchContent> {
+  topics: string[];
+  groupId: string;
+  policy: BatchPolicy;
+  /** An empty batch content. */
+  newContent(): C;
+  /** Makes a batch durable. Offsets are committed to Kafka after it resolves; if it throws, the source stops. */
+  process(batch: SourceBatch<C>): Promise<void>;
+  /** The next offset the sink has stored for a partition (its own record of progress), if any. */
+  storedOffset(tp: TopicPartition): number | undefined;
+  /**
+   * Read only what the topics held at start: a batch closes as soon as every assigned partition
+   * has been fetched up to that end, and caughtUp() resolves once it is committed.
+   */
+  untilCaughtUp?: boolean;
+  /** Called once positions of newly assigned partitions are known, before they are read. */
+  onAssigned?(assigned: (TopicPartition & { position: number | undefined })[]): void;
+  /** Called after a batch's offsets are committed (or the commit failed: `error`). */
+  onCommitted?(batch: SourceBatch<C>, error?: unknown): void;
+  log: Logger;
+}
+
+export interface KafkaBatchSource {
+  /** Joins the group and starts reading. */
+  start(): Promise<void>;
+  /** Processes and commits the open batch, leaves the group. */
+  stop(): Promise<void>;
+  /** Rejects when the source fails (a batch could not be made durable, or the consumer crashed). */
+  readonly failed: Promise<never>;
+  /** Assigned partitions and the next offset to be read (after the last processed batch). */
+  positions(): Map<string, { tp: TopicPartition; next: number | undefined }>;
+  /** High watermarks seen in fetches, by partition. */
+  highWatermarks(): Map<string, number>;
+  /** Processes the open batch now (the interval does this on its own). */
+  flush(): Promise<void>;
+  /** Resolves once every assigned partition has reached the end offset it had when the source started. */
+  caughtUp(): Promise<void>;
+}
+
+export const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+
+export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opts: KafkaBatchSourceOptions<C>): KafkaBatchSource {
+  const { log, policy } = opts;
+  const consumer: Consumer = kafka.consumer({
+    groupId: opts.groupId,
+    maxWaitTimeInMs: Math.min(500, policy.intervalMs),
+    maxBytes: Math.min(policy.maxBytes, 50 << 20),
+    maxBytesPerPartition: Math.min(policy.maxBytes, 10 << 20),
+    sessionTimeout: 30_000,
+    rebalanceTimeout: 60_000,
+    retry: { retries: 10 },
+  });
+  const admin: Admin = kafka.admin();
+
+  let runs = new Map<string, PartitionRange>();
+  let content = opts.newContent();
+  let records = 0;
+  let bytes = 0;
+  let sequence = 0;
+  /** The batch being processed, if any; the next one fills meanwhile. */
+  let inFlight: Promise<void> = Promise.resolve();
+  /** False between "about to rejoin" and "positions of the new assignment known": fetched records are not taken. */
+  let accepting = false;
+  let generation = 0;
+  let stopped = false;
+  const assigned = new Map<string, { tp: TopicPartition; next: number | undefined }>();
+  const highs = new Map<string, number>();
+
+  let fail: (e: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => {});
+
+  /** Takes the open batch and processes it after the one in flight; resolves when it is committed. */
+  function closeBatch(): Promise<void> {
+    const previous = inFlight;
+    if (records === 0 && runs.size === 0) return previous;
+    const batch: SourceBatch<C> = { ranges: [...runs.values()], content, records, bytes, sequence: ++sequence };
+    runs = new Map();
+    content = opts.newContent();
+    records = 0;
+    bytes = 0;
+    const work = previous.then(() => processAndCommit(batch));
+    inFlight = work.catch(() => {});
+    return work;
+  }
+
+  async function processAndCommit(batch: SourceBatch<C>): Promise<void> {
+    try {
+      await opts.process(batch);
+    } catch (e) {
+      fail(e);
+      throw e;
+    }
+    for (const r of batch.ranges) {
+      const a = assigned.get(tpKey(r));
+      if (a) a.next = r.lastOffset + 1;
+    }
+    const offsets = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: String(r.lastOffset + 1) }));
+    try {
+      await consumer.commitOffsets(offsets);
+      opts.onCommitted?.(batch, undefined);
+      checkCaughtUp();
+    } catch (e) {
+      // The batch is durable and the sink knows its offsets: they win over Kafka's on the next
+      // assignment, so nothing repeats here. Another member taking the partition meanwhile
+      // would start from the older Kafka offset.
+      log.warn("committing offsets to Kafka failed; the sink's stored offsets stay ahead", { error: errorMessage(e), batch: batch.sequence });
+      opts.onCommitted?.(batch, e);
+    }
+  }
+
+  async function eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
+    if (!accepting || isStale() || batch.messages.length === 0) return;
+    const key = tpKey(batch);
+    if (!assigned.has(key)) return;
+    highs.set(key, Number(batch.highWatermark));
+    let run = runs.get(key);
+    const first = Number(batch.messages[0]!.offset);
+    const last = Number(batch.messages[batch.messages.length - 1]!.offset);
+    if (!run) {
+      run = { topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, records: 0 };
+      runs.set(key, run);
+    }
+    for (const m of batch.messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+    content.add(batch.topic, batch.partition, batch.messages);
+    run.lastOffset = last;
+    run.records += batch.messages.length;
+    records += batch.messages.length;
+    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+    fetched.set(key, last + 1);
+    if (records >= policy.maxRecords || bytes >= policy.maxBytes || (opts.untilCaughtUp && fetchedToStartEnds())) {
+      // Wait for the batch in flight (so at most two are held), then let this one go.
+      await inFlight;
+      void closeBatch().catch(() => {});
+    }
+    await heartbeat();
+  }
+
+  /** Positions of a new assignment: max(stored by the sink, committed in Kafka). */
+  async function place(myGeneration: number, tps: TopicPartition[]): Promise<void> {
+    const committed = new Map<string, number>();
+    for (const topic of new Set(tps.map((tp) => tp.topic))) {
+      const r = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
+      for (const t of r) for (const p of t.partitions) if (Number(p.offset) >= 0) committed.set(tpKey({ topic: t.topic, partition: p.partition }), Number(p.offset));
+    }
+    if (myGeneration !== generation) return;
+    const placed: (TopicPartition & { position: number | undefined })[] = [];
+    for (const tp of tps) {
+      const stored = opts.storedOffset(tp);
+      const kafka = committed.get(tpKey(tp));
+      const position = stored === undefined ? kafka : kafka === undefined ? stored : Math.max(stored, kafka);
+      if (position !== undefined && position !== kafka) consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(position) });
+      assigned.set(tpKey(tp), { tp, next: position });
+      placed.push({ ...tp, position });
+    }
+    opts.onAssigned?.(placed);
+    accepting = true;
+    joined = true;
+    const byTopic = new Map<string, number[]>();
+    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    consumer.resume([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+    log.info("partitions assigned", { partitions: placed.map((p) => `${p.topic}/${p.partition}@${p.position ?? "earliest"}`) });
+    checkCaughtUp();
+  }
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const myGeneration = ++generation;
+    assigned.clear();
+    fetched.clear();
+    highs.clear();
+    const tps: TopicPartition[] = Object.entries(payload.memberAssignment).flatMap(([topic, ps]) => (ps as number[]).map((partition) => ({ topic, partition })));
+    if (tps.length === 0) {
+      accepting = true;
+      joined = true;
+      log.info("no partitions assigned (more members than partitions)");
+      return;
+    }
+    const byTopic = new Map<string, number[]>();
+    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    consumer.pause([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+    place(myGeneration, tps).catch((e) => fail(new DownstreamError("kafka", `cannot read committed offsets of group ${opts.groupId}: ${errorMessage(e)}`, { cause: e })));
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) fail(new DownstreamError("kafka", `consumer stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
+  });
+
+  const removeHook = onBeforeRejoin(opts.groupId, async (stillMember) => {
+    accepting = false;
+    if (stillMember) {
+      log.info("group rebalancing: closing the open batch before partitions are revoked");
+      await closeBatch().catch(() => {});
+    } else {
+      // Dropped by the coordinator: the partitions may be read by another member already.
+      // Records not yet written are left to whoever owns them now (they are re-read, not lost).
+      await inFlight;
+      runs = new Map();
+      content = opts.newContent();
+      records = 0;
+      bytes = 0;
+    }
+  });
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  /** End offsets when the source started (for caughtUp), and low watermarks. */
+  const startEnds = new Map<string, number>();
+  const lows = new Map<string, number>();
+  let joined = false;
+  let caughtUpResolve: () => void = () => {};
+  const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
+
+  async function readEnds(into: Map<string, number>): Promise<void> {
+    for (const topic of opts.topics) {
+      for (const o of await admin.fetchTopicOffsets(topic)) {
+        into.set(tpKey({ topic, partition: o.partition }), Number(o.high));
+        lows.set(tpKey({ topic, partition: o.partition }), Number(o.low));
+      }
+    }
+  }
+
+  /** Next offset to fetch, by partition (ahead of `assigned[].next` while a batch is open). */
+  const fetched = new Map<string, number>();
+  function fetchedToStartEnds(): boolean {
+    for (const [k, { next }] of assigned) if ((fetched.get(k) ?? next ?? lows.get(k) ?? 0) < (startEnds.get(k) ?? 0)) return false;
+    return true;
+  }
+
+  function checkCaughtUp(): void {
+    if (!joined || !accepting) return;
+    for (const [k, { next }] of assigned) if ((next ?? lows.get(k) ?? 0) < (startEnds.get(k) ?? 0)) return;
+    caughtUpResolve();
+  }
+
+  return {
+    failed,
+    positions: () => assigned,
+    highWatermarks: () => highs,
+    flush: () => closeBatch(),
+    caughtUp() {
+      return caughtUp;
+    },
+    async start() {
+      try {
+        await admin.connect();
+        await consumer.connect();
+        for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
+        await readEnds(startEnds);
+      } catch (e) {
+        await Promise.allSettled([consumer.disconnect(), admin.disconnect()]);
+        removeHook();
+        throw new DownstreamError("kafka", `cannot join group ${opts.groupId}: ${errorMessage(e)}`, { cause: e });
+      }
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      // The interval closes the open batch, refreshes the ends (for lag) and checks progress.
+      const highsNow = new Map<string, number>();
+      timer = setInterval(() => {
+        if (stopped || !accepting) return;
+        closeBatch().catch(() => {});
+        readEnds(highsNow)
+          .then(() => {
+            for (const k of assigned.keys()) if (highsNow.has(k)) highs.set(k, highsNow.get(k)!);
+            checkCaughtUp();
+          })
+          .catch((e) => log.debug("reading end offsets failed", { error: errorMessage(e) }));
+      }, policy.intervalMs);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      accepting = false;
+      // A fetch being handled may still close a batch: wait until nothing is open or in flight.
+      do {
+        await closeBatch().catch(() => {});
+        await inFlight;
+      } while (records > 0);
+      removeHook();
+      await consumer.disconnect().catch((e) => log.warn("leaving the group failed", { error: errorMessage(e) }));
+      await admin.disconnect().catch(() => {});
+    },
+  };
+}
