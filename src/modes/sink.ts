@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
-import { bool, int, oneOf, list, str } from "../config/fields.ts";
+import { bool, duration, int, list, oneOf, str } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
 import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
@@ -39,6 +39,10 @@ export const sinkMode = defineMode({
     group: v.optional(str({ doc: "Consumer group id.", placeholder: "GROUP", min: 1 }), "ferry-sink"),
     kind: v.optional(oneOf(RECORD_KIND_NAMES as ["orders", "cars"], { doc: "Record kind (its schema validates every record)." }), "orders"),
     ...batchPolicyFields,
+    sessionTimeout: v.optional(
+      duration({ doc: "A sink not heard from for this long leaves the group and its partitions move (the broker allows 6s to 30m).", min: 1000 }),
+      30_000,
+    ),
     untilCaughtUp: v.optional(
       bool({ doc: "Stop once every assigned partition has reached the end it had at start (a one-shot run)." }),
       false,
@@ -100,6 +104,7 @@ export const sinkMode = defineMode({
       topics: config.topic,
       groupId: config.group,
       policy: batchPolicyOf(config),
+      sessionTimeoutMs: config.sessionTimeout,
       newContent: () => decoder.newBatch(),
       untilCaughtUp: config.untilCaughtUp,
       process: processBatch,

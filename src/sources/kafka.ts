@@ -53,6 +53,8 @@ export interface KafkaBatchSourceOptions<C extends BatchContent> {
   topics: string[];
   groupId: string;
   policy: BatchPolicy;
+  /** A member not heard from for this long is dropped from the group (its partitions move). */
+  sessionTimeoutMs: number;
   /** An empty batch content. */
   newContent(): C;
   /** Makes a batch durable. Offsets are committed to Kafka after it resolves; if it throws, the source stops. */
@@ -97,7 +99,8 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     maxWaitTimeInMs: Math.min(500, policy.intervalMs),
     maxBytes: Math.min(policy.maxBytes, 50 << 20),
     maxBytesPerPartition: Math.min(policy.maxBytes, 10 << 20),
-    sessionTimeout: 30_000,
+    sessionTimeout: opts.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(opts.sessionTimeoutMs / 5))),
     rebalanceTimeout: 60_000,
     retry: { retries: 10 },
   });
@@ -165,25 +168,31 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     const key = tpKey(batch);
     if (!assigned.has(key)) return;
     highs.set(key, Number(batch.highWatermark));
-    let run = runs.get(key);
-    const first = Number(batch.messages[0]!.offset);
-    const last = Number(batch.messages[batch.messages.length - 1]!.offset);
-    if (!run) {
-      run = { topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, records: 0 };
-      runs.set(key, run);
+    // A fetch may hold more than fits: it is split so that no batch exceeds the policy's records.
+    for (let from = 0; from < batch.messages.length; ) {
+      const take = Math.min(batch.messages.length - from, policy.maxRecords - records);
+      const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(from, from + take);
+      from += take;
+      const first = Number(messages[0]!.offset);
+      const last = Number(messages[messages.length - 1]!.offset);
+      let run = runs.get(key);
+      if (!run) {
+        run = { topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, records: 0 };
+        runs.set(key, run);
+      }
+      for (const m of messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+      content.add(batch.topic, batch.partition, messages);
+      run.lastOffset = last;
+      run.records += messages.length;
+      records += messages.length;
+      fetched.set(key, last + 1);
+      if (records >= policy.maxRecords || bytes >= policy.maxBytes || (opts.untilCaughtUp && from === batch.messages.length && fetchedToStartEnds())) {
+        // Wait for the batch in flight (so at most two are held), then let this one go.
+        await inFlight;
+        void closeBatch().catch(() => {});
+      }
     }
-    for (const m of batch.messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
-    content.add(batch.topic, batch.partition, batch.messages);
-    run.lastOffset = last;
-    run.records += batch.messages.length;
-    records += batch.messages.length;
     resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-    fetched.set(key, last + 1);
-    if (records >= policy.maxRecords || bytes >= policy.maxBytes || (opts.untilCaughtUp && fetchedToStartEnds())) {
-      // Wait for the batch in flight (so at most two are held), then let this one go.
-      await inFlight;
-      void closeBatch().catch(() => {});
-    }
     await heartbeat();
   }
 

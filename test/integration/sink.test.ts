@@ -1,0 +1,292 @@
+/**
+ * `ferry sink` against the real broker: known orders (with duplicates and invalid records) land in
+ * the lake and the orders table exactly once, row by row; kill -9 at every point of a batch and
+ * the totals stay exact; two sinks in one group split the work exactly; every codec is read.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Kafka, Producer } from "kafkajs";
+import { openDb } from "../../src/db/duckdb.ts";
+import { createKafka, createProducer } from "../../src/kafka/client.ts";
+import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
+import { memoryLogger } from "../helpers/logger.ts";
+import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
+import { committedOffsets, endOffsets, readLake, readTable, runSink, startSink } from "../helpers/sink.ts";
+import { topicReader } from "../helpers/topic-reader.ts";
+
+const kafka: Kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-test" }, memoryLogger().log);
+let producer: Producer;
+const work = mkdtempSync(join(tmpdir(), "ferry-sink-test-"));
+
+beforeAll(async () => {
+  producer = createProducer(kafka);
+  await producer.connect();
+});
+afterAll(async () => {
+  await producer.disconnect();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function createTopic(topic: string, partitions: number) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await admin.disconnect();
+}
+
+interface Produced {
+  /** Valid records in the order produced: what the lake must hold, once each. */
+  valid: { order_id: string; quantity: number; price: number; ordered_at?: string }[];
+  /** The latest version of each order: what the table must hold. */
+  latest: Map<string, { quantity: number; price: number }>;
+  invalid: { key: string; value: string | null }[];
+}
+
+/**
+ * Produces `n` records: orders, repeated order ids (a later one must win), orders without
+ * ordered_at, Confluent-framed orders, and invalid records of several kinds.
+ */
+async function produceKnown(topic: string, n: number, start = 0): Promise<Produced> {
+  const out: Produced = { valid: [], latest: new Map(), invalid: [] };
+  const messages: { key: string; value: Buffer | string | null }[] = [];
+  const bad = ["not json {", JSON.stringify({ order_id: "x", product: "p", quantity: 1, price: -1 }), JSON.stringify({ order_id: "y", product: "p", quantity: 1, price: 1, colour: "red" }), null, JSON.stringify({ order_id: "z", product: "p", quantity: 0.5, price: 1 })];
+  for (let i = start; i < start + n; i++) {
+    if (i % 17 === 5) {
+      const value = bad[Math.floor(i / 17) % bad.length]!;
+      messages.push({ key: `bad-${i}`, value });
+      out.invalid.push({ key: `bad-${i}`, value });
+      continue;
+    }
+    const id = i % 11 === 3 && i > 3 ? `o-${i - 3}` : `o-${i}`;
+    const order: Record<string, unknown> = { order_id: id, product: `product ${i % 7}`, quantity: 1 + (i % 9), price: Math.round(i * 37) / 100, customer_id: `c-${i % 5}` };
+    if (i % 13 !== 7) order.ordered_at = `2026-11-${18 + (i % 3)}T08:${String(i % 60).padStart(2, "0")}:00.123456+00:00`;
+    let value: Buffer | string = JSON.stringify(order);
+    if (i % 19 === 0) value = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(value)]);
+    messages.push({ key: id, value });
+    out.valid.push(order as Produced["valid"][number]);
+    out.latest.set(id, { quantity: order.quantity as number, price: order.price as number });
+  }
+  for (let i = 0; i < messages.length; i += 50) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 50) });
+  return out;
+}
+
+function expectLakeExact(rows: Record<string, unknown>[], produced: Produced) {
+  const seen = new Set(rows.map((r) => `${r.kafka_partition}/${r.kafka_offset}`));
+  expect(seen.size).toBe(rows.length); // no offset twice
+  expect(rows.length).toBe(produced.valid.length);
+  const got = rows.map((r) => `${r.order_id}|${r.quantity}|${Number(r.price)}`).sort();
+  const want = produced.valid.map((o) => `${o.order_id}|${o.quantity}|${o.price}`).sort();
+  expect(got).toEqual(want);
+}
+
+function expectTableExact(rows: Record<string, unknown>[], produced: Produced) {
+  expect(rows.length).toBe(produced.latest.size);
+  for (const r of rows) {
+    const want = produced.latest.get(String(r.order_id));
+    expect(want).toBeDefined();
+    expect({ id: r.order_id, quantity: r.quantity, price: Number(r.price) }).toEqual({ id: r.order_id, quantity: want!.quantity, price: want!.price });
+  }
+}
+
+describe("ferry sink", () => {
+  test("known orders land in the lake and the table row by row; invalid ones go to <topic>.dlq with reasons", async () => {
+    const topic = uniqueName("sink");
+    const group = uniqueName("g");
+    const dataDir = join(work, "rows");
+    await createTopic(topic, 3);
+    const startedAt = Date.now();
+    const produced = await produceKnown(topic, 400);
+    const run = await runSink(["--topic", topic, "--group", group, "--data-dir", dataDir, "--max-records", "60", "--interval", "300ms", "--until-caught-up"]);
+    expect(run.stderr).not.toContain('"level":"error"');
+    expect(run.code).toBe(0);
+
+    // The lake, read by a separate DuckDB: every valid record once, with the contract's types.
+    const lake = await readLake([join(dataDir, "lake")]);
+    expectLakeExact(lake.rows, produced);
+    expect(lake.types).toMatchObject({ price: "DECIMAL(12,2)", quantity: "INTEGER", ordered_at: "TIMESTAMP WITH TIME ZONE", ingested_at: "TIMESTAMP WITH TIME ZONE", kafka_partition: "INTEGER", kafka_offset: "BIGINT" });
+    expect(lake.rows.every((r) => !("kafka_topic" in r))).toBe(true);
+    // ordered_at keeps its microseconds; a missing one is the record's Kafka timestamp.
+    const withTime = lake.rows.find((r) => r.order_id === "o-1")!;
+    expect(String(withTime.ordered_at)).toBe("2026-11-19 08:01:00.123456+00");
+    const defaulted = lake.rows.filter((r) => !produced.valid.find((o) => o.order_id === r.order_id && o.ordered_at));
+    expect(defaulted.length).toBeGreaterThan(0);
+    for (const r of defaulted) expect(Math.abs(Date.parse(String(r.ordered_at).replace(" ", "T").replace(/\+00$/, "Z")) - startedAt)).toBeLessThan(120_000);
+
+    // File names: Hive date folders, partition and offset range; each file's rows lie in its range.
+    const db = await openDb(":memory:");
+    const dates = readdirSync(join(dataDir, "lake", topic));
+    expect(dates.sort()).toEqual(["date=2026-11-18", "date=2026-11-19", "date=2026-11-20", `date=${new Date().toISOString().slice(0, 10)}`].filter((d, i, a) => a.indexOf(d) === i).sort());
+    for (const d of dates) {
+      for (const f of readdirSync(join(dataDir, "lake", topic, d))) {
+        const m = /^part-(\d{5})-(\d{20})-(\d{20})\.parquet$/.exec(f);
+        expect(m).not.toBeNull();
+        const path = join(dataDir, "lake", topic, d, f);
+        const r = await db.query(`SELECT min(kafka_partition), max(kafka_partition), min(kafka_offset), max(kafka_offset) FROM '${path}'`);
+        const [pmin, pmax, omin, omax] = r.rows[0]!.map(Number);
+        expect([pmin, pmax]).toEqual([Number(m![1]), Number(m![1])]);
+        expect(omin).toBeGreaterThanOrEqual(Number(m![2]));
+        expect(omax).toBeLessThanOrEqual(Number(m![3]));
+        const unit = await db.query(`SELECT logical_type FROM parquet_schema('${path}') WHERE name = 'ordered_at'`);
+        expect(String(unit.rows[0]![0])).toContain("MICROS");
+      }
+    }
+    db.close();
+
+    // The table: the latest version of each order, with lineage.
+    const table = await readTable(dataDir);
+    expectTableExact(table, produced);
+    expect(table.every((r) => r.kafka_topic === topic)).toBe(true);
+
+    // Offsets: stored and committed to Kafka up to the end of every partition.
+    const ends = await endOffsets(kafka, topic);
+    const stored = await readTable(dataDir, `SELECT "partition", next_offset FROM ferry_offsets WHERE "topic" = '${topic}'`);
+    expect(new Map(stored.map((r) => [Number(r.partition), Number(r.next_offset)]))).toEqual(ends);
+    expect(await committedOffsets(kafka, group, topic)).toEqual(ends);
+
+    // Dead letters: each invalid record once, unchanged, with why and where from.
+    const dlq = await topicReader(kafka, `${topic}.dlq`);
+    await dlq.caughtUp();
+    await dlq.close();
+    expect(dlq.messages.map((m) => m.key).sort()).toEqual(produced.invalid.map((b) => b.key).sort());
+    const headers = await dlqHeaders(`${topic}.dlq`);
+    for (const h of headers) {
+      expect(h["ferry.source.topic"]).toBe(topic);
+      expect(Number(h["ferry.source.offset"])).toBeGreaterThanOrEqual(0);
+      expect(h["ferry.error"]).toMatch(/not JSON|price: must not be negative|unknown field "colour"|tombstone|quantity: must be an integer/);
+    }
+    const reasons = new Set(headers.map((h) => h["ferry.error"]!.replace(/:.*$/, "")));
+    expect(reasons.size).toBeGreaterThanOrEqual(4);
+
+    // ferry query sees the table as `orders` and the lake as `lake` (Hive date column).
+    const q = Bun.spawnSync([process.execPath, resolve(import.meta.dir, "../../src/main.ts"), "query", "--data-dir", dataDir, "--format", "json", "select count(*)::INT as n from lake where date = '2026-11-19'"]);
+    expect(q.exitCode).toBe(0);
+    expect(JSON.parse(q.stdout.toString())).toEqual({ n: lake.rows.filter((r) => String(r.date ?? "") === "2026-11-19").length });
+  }, 120_000);
+
+  test("kill -9 at every point of a batch, over and over: no row missing, none twice, in the lake or the table", async () => {
+    const topic = uniqueName("sink-crash");
+    const group = uniqueName("g");
+    const dataDir = join(work, "crash");
+    await createTopic(topic, 3);
+    const produced = await produceKnown(topic, 600);
+    const args = ["--topic", topic, "--group", group, "--data-dir", dataDir, "--max-records", "40", "--interval", "200ms", "--until-caught-up", "--session-timeout", "6s"];
+    let killed = 0;
+    for (const point of FAULT_POINTS) {
+      for (const batch of [1, 2]) {
+        const t0 = Date.now();
+        const run = await runSink([...args, "--crash-at", `${point}:${batch}`]);
+        if (process.env.FERRY_TEST_DEBUG) console.log(point, batch, run.code, run.signal, Date.now() - t0, run.stderr.split("\n").filter((l) => /notice|warn|error/.test(l)).join("\n"));
+        if (run.signal === "SIGKILL") killed++;
+        else expect(run.code).toBe(0); // it may have caught up before reaching that batch
+      }
+    }
+    expect(killed).toBeGreaterThanOrEqual(FAULT_POINTS.length * 2 - 1);
+    const last = await runSink(args);
+    expect(last.code).toBe(0);
+    expectLakeExact((await readLake([join(dataDir, "lake")])).rows, produced);
+    expectTableExact(await readTable(dataDir), produced);
+    // Files of batches whose table commit never happened were moved out of the lake, not deleted.
+    expect(existsSync(join(dataDir, "lake-orphans"))).toBe(true);
+    expect(await committedOffsets(kafka, group, topic)).toEqual(await endOffsets(kafka, topic));
+  }, 300_000);
+
+  test("two sinks in one group over a 6-partition topic while producing: the union of their outputs is exact", async () => {
+    const topic = uniqueName("sink-group");
+    const group = uniqueName("g");
+    await createTopic(topic, 6);
+    const dirs = [join(work, "group-a"), join(work, "group-b")];
+    const common = ["--topic", topic, "--group", group, "--max-records", "50", "--interval", "200ms"];
+    let producing = true;
+    let sent = 0;
+    const ids: string[] = [];
+    const producerLoop = (async () => {
+      while (producing) {
+        const batch = Array.from({ length: 40 }, (_, i) => `g-${sent + i}`);
+        await producer.send({ topic, acks: -1, messages: batch.map((id) => ({ key: id, value: JSON.stringify({ order_id: id, product: "tea", quantity: 1, price: 1.5 }) })) });
+        ids.push(...batch);
+        sent += batch.length;
+        await Bun.sleep(20);
+      }
+    })();
+    const a = startSink([...common, "--data-dir", dirs[0]!]);
+    await Bun.sleep(2500);
+    const b = startSink([...common, "--data-dir", dirs[1]!]); // joins: rebalance
+    await Bun.sleep(4000);
+    const aStopped = await a.stop(); // leaves: rebalance, b takes everything
+    expect(aStopped.code).toBe(0);
+    await Bun.sleep(2500);
+    producing = false;
+    await producerLoop;
+    // Wait until b has committed everything, then stop it.
+    const ends = await endOffsets(kafka, topic);
+    const deadline = Date.now() + 60_000;
+    while (true) {
+      const c = await committedOffsets(kafka, group, topic);
+      if ([...ends].every(([p, end]) => (c.get(p) ?? -1) >= end)) break;
+      if (Date.now() > deadline) throw new Error(`b did not catch up: ${JSON.stringify([...c])} vs ${JSON.stringify([...ends])}`);
+      await Bun.sleep(200);
+    }
+    const bStopped = await b.stop();
+    expect(bStopped.code).toBe(0);
+    expect(aStopped.stderr + bStopped.stderr).not.toContain('"level":"error"');
+
+    const lake = await readLake(dirs.map((d) => join(d, "lake")));
+    const offsets = lake.rows.map((r) => `${r.kafka_partition}/${r.kafka_offset}`);
+    expect(new Set(offsets).size).toBe(offsets.length);
+    expect(lake.rows.map((r) => String(r.order_id)).sort()).toEqual([...ids].sort());
+    const tables = [...(await readTable(dirs[0]!)), ...(await readTable(dirs[1]!))];
+    expect(tables.map((r) => String(r.order_id)).sort()).toEqual([...ids].sort());
+    // Both did work (the rebalances moved partitions between them).
+    expect(existsSync(join(dirs[0]!, "lake", topic))).toBe(true);
+    expect(existsSync(join(dirs[1]!, "lake", topic))).toBe(true);
+  }, 180_000);
+
+  test("batches compressed with gzip, snappy, lz4 and zstd by Kafka's own producer are read", async () => {
+    const payloads = join(work, "payloads.txt");
+    writeFileSync(payloads, Array.from({ length: 50 }, (_, i) => JSON.stringify({ order_id: `z-${i}`, product: "Arabica coffee beans 1kg ".repeat(3).trim(), quantity: 1 + i, price: 12.5 })).join("\n"));
+    const codecs = ["gzip", "snappy", "lz4", "zstd"];
+    const topics = codecs.map((c) => uniqueName(`sink-${c}`));
+    for (const [i, codec] of codecs.entries()) {
+      await createTopic(topics[i]!, 1);
+      const p = Bun.spawnSync([
+        "bash", resolve(import.meta.dir, "../../scripts/services/kafka"), "tool", "org.apache.kafka.tools.ProducerPerformance",
+        "--topic", topics[i]!, "--num-records", "300", "--payload-file", payloads, "--throughput", "-1",
+        "--producer-props", `bootstrap.servers=${TEST_BROKERS.join(",")}`, `compression.type=${codec}`, "linger.ms=50", "batch.size=65536",
+      ]);
+      expect(p.exitCode).toBe(0);
+    }
+    const dataDir = join(work, "codecs");
+    const run = await runSink([...topics.flatMap((t) => ["--topic", t]), "--group", uniqueName("g"), "--data-dir", dataDir, "--until-caught-up", "--interval", "300ms"]);
+    expect(run.stderr).not.toContain('"level":"error"');
+    expect(run.code).toBe(0);
+    const db = await openDb(":memory:");
+    for (const t of topics) {
+      const r = await db.query(`SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM '${join(dataDir, "lake", t)}/**/*.parquet'`);
+      expect(r.rows[0]).toEqual([300, 300]);
+    }
+    db.close();
+    expect(run.stderr).not.toContain("dead-letter");
+  }, 120_000);
+});
+
+/** Headers of every record of a dead-letter topic, as strings. */
+async function dlqHeaders(topic: string): Promise<Record<string, string>[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName("dlq-reader"), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const out: Record<string, string>[] = [];
+  const ends = await endOffsets(kafka, topic);
+  const total = [...ends.values()].reduce((s, n) => s + n, 0);
+  await new Promise<void>((done) => {
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        out.push(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])));
+        if (out.length >= total) done();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
