@@ -205,13 +205,22 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     }
     if (myGeneration !== generation) return;
     const placed: (TopicPartition & { position: number | undefined })[] = [];
+    const behind: { topic: string; partition: number; offset: string }[] = [];
     for (const tp of tps) {
       const stored = opts.storedOffset(tp);
       const kafka = committed.get(tpKey(tp));
       const position = stored === undefined ? kafka : kafka === undefined ? stored : Math.max(stored, kafka);
-      if (position !== undefined && position !== kafka) consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(position) });
+      if (position !== undefined && position !== kafka) {
+        consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(position) });
+        // The sink got further than Kafka was told (a crash between the two): tell Kafka now.
+        behind.push({ ...tp, offset: String(position) });
+      }
       assigned.set(tpKey(tp), { tp, next: position });
       placed.push({ ...tp, position });
+    }
+    if (behind.length > 0) {
+      await consumer.commitOffsets(behind).catch((e) => log.warn("committing stored offsets to Kafka failed", { error: errorMessage(e) }));
+      if (myGeneration !== generation) return;
     }
     opts.onAssigned?.(placed);
     accepting = true;
