@@ -65,6 +65,7 @@ export function createDecoder(kind: RecordKind) {
     } catch (e) {
       return { ok: false, reason: `value is not JSON: ${(e as Error).message}` };
     }
+    if (Array.isArray(json)) return { ok: false, reason: "must be a JSON object, got an array" };
     const result = v.safeParse(schema, json);
     if (!result.success) return { ok: false, reason: toRecordIssues(0, result.issues).map((i) => formatIssue(i).replace(/^record 0(, )?/, "")).join("; ") };
     return { ok: true, value: result.output };
