@@ -47,6 +47,8 @@ export const sinkMode = defineMode({
       bool({ doc: "Stop once every assigned partition has reached the end it had at start (a one-shot run)." }),
       false,
     ),
+    dbMemory: v.optional(int({ doc: "Memory DuckDB may use for the table and the lake, in MiB (it spills to disk beyond).", placeholder: "MIB", min: 64 }), 256),
+    dbThreads: v.optional(int({ doc: "DuckDB worker threads (records are decoded on another thread beside them).", min: 1, max: 64 }), 1),
     metricsPort: v.optional(int({ doc: "Serve /metrics and /healthz on this port (0: any free port; default: none).", placeholder: "PORT", min: 0, max: 65535 })),
     metricsHost: v.optional(str({ doc: "Address of the metrics server.", placeholder: "HOST", min: 1 }), "127.0.0.1"),
     crashAt: v.optional(
@@ -72,7 +74,7 @@ export const sinkMode = defineMode({
     };
 
     const metrics = sinkMetrics(() => lag());
-    const store = await openLakeBatchStore({ dataDir: config.dataDir, kind: config.kind, fault }, log);
+    const store = await openLakeBatchStore({ dataDir: config.dataDir, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
     const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, log);
     const deadLetters = await openDeadLetters(kafka, log);
     const decoder = createDecoder(config.kind);

@@ -14,13 +14,13 @@
  * again from Kafka, so the file is moved out of the lake (to <data-dir>/lake-orphans/, kept for
  * inspection) before the partition is read: no row is in the lake twice.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DecodedBatch } from "../pipeline/decode.ts";
 import type { RecordKind } from "../schema/kinds.ts";
-import { listLakeFiles, writeLakeFile } from "./lake.ts";
+import { listLakeFiles, writeLakeFiles } from "./lake.ts";
 import { allStoredOffsets, createOrdersTables, type PartitionOffset, saveOffsets, upsertOrdersSql } from "./orders-table.ts";
 import { rowLayout } from "./record-rows.ts";
 
@@ -44,6 +44,10 @@ export interface LakeBatchWrite extends DecodedBatch {
 export interface LakeBatchStoreOptions {
   dataDir: string;
   kind: RecordKind;
+  /** DuckDB's memory limit (its caches and working memory; it spills to disk above it). */
+  memoryLimitMb: number;
+  /** DuckDB's worker threads (the decoding runs on the JS thread beside them). */
+  threads: number;
   /** Called at each fault point of a batch (tests use it to kill the process there). */
   fault?: (point: FaultPoint, sequence: number) => void;
 }
@@ -61,11 +65,17 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const orphans = join(opts.dataDir, "lake-orphans");
   const layout = rowLayout(opts.kind);
   const db: Db = await openDb(paths.database);
+  // DuckDB would cache up to 80% of RAM; a sink runs beside other things and stays bounded.
+  await db.exec(`SET memory_limit = ${sqlString(`${opts.memoryLimitMb}MB`)}`);
+  await db.exec(`SET threads = ${Math.max(1, Math.floor(opts.threads))}`);
   const exclusive = createMutex();
   await createOrdersTables(db);
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [key(o.topic, o.partition), o.nextOffset]));
   const checked = new Set<string>();
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);
+  const staging = join(opts.dataDir, `.staging-${process.pid}`);
+  // Leftovers of killed processes: never in the lake, safe to drop.
+  for (const f of readdirSync(opts.dataDir)) if (/^\.(batch|staging)-\d+/.test(f)) rmSync(join(opts.dataDir, f), { recursive: true, force: true });
   const fault = opts.fault ?? (() => {});
 
   /** Moves lake files of uncommitted batches out of the lake (once per partition and process). */
@@ -107,16 +117,11 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
         writeFileSync(batchFile, batch.rowsNdjson);
         await db.exec(`CREATE OR REPLACE TEMP TABLE ferry_batch AS ${layout.rowsFromNdjsonFile(batchFile)}`);
         t1 = performance.now();
-        const groups = await db.query(`SELECT kafka_topic, kafka_partition, ${layout.lakeDate} AS d FROM ferry_batch GROUP BY ALL ORDER BY ALL`);
         const ranges = new Map(batch.ranges.map((r) => [key(r.topic, r.partition), r]));
-        for (const [topic, partition, date] of groups.rows) {
-          const range = ranges.get(key(String(topic), Number(partition)))!;
-          const select =
-            `SELECT ${layout.lakeColumns} FROM ferry_batch WHERE kafka_topic = ${sqlString(String(topic))} ` +
-            `AND kafka_partition = ${Number(partition)} AND ${layout.lakeDate} = ${sqlString(String(date))} ORDER BY kafka_offset`;
-          files.push(await writeLakeFile(db, paths.lake, { topic: String(topic), date: String(date), partition: Number(partition), firstOffset: range.firstOffset, lastOffset: range.lastOffset }, select));
-          if (files.length === 1) fault("between-files", batch.sequence);
-        }
+        const select = `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM ferry_batch`;
+        const range = (topic: string, partition: number) => ranges.get(key(topic, partition))!;
+        const renamed = (n: number) => n === 1 && fault("between-files", batch.sequence);
+        files.push(...(await writeLakeFiles(db, paths.lake, staging, select, range, renamed)));
       }
       const t2 = performance.now();
       fault("after-rename", batch.sequence);

@@ -97,8 +97,9 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   const consumer: Consumer = kafka.consumer({
     groupId: opts.groupId,
     maxWaitTimeInMs: Math.min(500, policy.intervalMs),
-    maxBytes: Math.min(policy.maxBytes, 50 << 20),
-    maxBytesPerPartition: Math.min(policy.maxBytes, 10 << 20),
+    // kafkajs turns a whole fetch response into objects (~10x its bytes): small fetches keep memory low.
+    maxBytes: Math.min(policy.maxBytes, 8 << 20),
+    maxBytesPerPartition: Math.min(policy.maxBytes, 1 << 20),
     sessionTimeout: opts.sessionTimeoutMs,
     heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(opts.sessionTimeoutMs / 5))),
     rebalanceTimeout: 60_000,

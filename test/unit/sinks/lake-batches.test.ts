@@ -25,7 +25,7 @@ function batch(first: number, last: number, sequence: number): LakeBatchWrite {
     msgs.push({ key: null, offset: String(o), timestamp: "0", value: Buffer.from(JSON.stringify({ order_id: `o-${o % 7}`, product: "p", quantity: 1 + o, price: 1, ordered_at: `2026-03-0${1 + (o % 2)}T00:00:00Z` })) });
   }
   b.add("t", 0, msgs);
-  return { ...b.finish(), ranges: [{ topic: "t", partition: 0, firstOffset: first, lastOffset: last, records: msgs.length }], sequence };
+  return { ...b.finish(), ranges: [{ topic: "t", partition: 0, firstOffset: first, lastOffset: last }], sequence };
 }
 
 class Crash extends Error {}
@@ -38,13 +38,13 @@ describe("lake batch store", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
     dirs.push(dataDir);
     const { log, lines } = memoryLogger("notice");
-    let store = await openLakeBatchStore({ dataDir, kind: "orders", fault: crashAt("after-rename") }, log);
+    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, fault: crashAt("after-rename") }, log);
     store.recover("t", [0]);
     await expect(store.write(batch(0, 9, 1))).rejects.toBeInstanceOf(Crash);
     await store.close();
     expect(readdirSync(join(dataDir, "lake/t")).sort()).toEqual(["date=2026-03-01", "date=2026-03-02"]);
 
-    store = await openLakeBatchStore({ dataDir, kind: "orders" }, log);
+    store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
     expect(store.storedOffset("t", 0)).toBe(0); // recorded before the first files were written
     store.recover("t", [0]);
     expect(lines.filter((l) => l.includes("moved the lake file")).length).toBe(2);
@@ -65,10 +65,10 @@ describe("lake batch store", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
     dirs.push(dataDir);
     const { log } = memoryLogger();
-    let store = await openLakeBatchStore({ dataDir, kind: "orders", fault: crashAt("after-commit") }, log);
+    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, fault: crashAt("after-commit") }, log);
     await expect(store.write(batch(0, 9, 1))).rejects.toBeInstanceOf(Crash);
     await store.close();
-    store = await openLakeBatchStore({ dataDir, kind: "orders" }, log);
+    store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
     store.recover("t", [0]);
     expect(store.storedOffset("t", 0)).toBe(10);
     expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([10]);
@@ -79,11 +79,11 @@ describe("lake batch store", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
     dirs.push(dataDir);
     const { log, lines } = memoryLogger();
-    let store = await openLakeBatchStore({ dataDir, kind: "orders" }, log);
+    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
     await store.write(batch(0, 9, 1));
     await store.close();
     rmSync(join(dataDir, "ferry.duckdb"));
-    store = await openLakeBatchStore({ dataDir, kind: "orders" }, log);
+    store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
     store.recover("t", [0]);
     expect(lines.some((l) => l.includes("no offsets for"))).toBe(true);
     expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([10]);
