@@ -25,13 +25,20 @@ export async function runSink(args: string[], timeoutMs = 60_000): Promise<SinkR
 /** Starts `ferry sink` in the background. */
 export function startSink(args: string[]) {
   const p = Bun.spawn([process.execPath, MAIN, "sink", "--brokers", TEST_BROKERS.join(","), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-  const stderr = new Response(p.stderr).text();
+  let err = "";
+  const decoder = new TextDecoder();
+  // One reader drains stderr for the child's whole life, so it never blocks on a full pipe.
+  const drained = (async () => {
+    for await (const chunk of p.stderr) err += decoder.decode(chunk);
+  })().catch(() => {});
   return {
     proc: p,
+    stderr: () => err,
     async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<SinkRun> {
       p.kill(signal);
       await p.exited;
-      return { code: p.exitCode, signal: p.signalCode, stderr: await stderr };
+      await drained;
+      return { code: p.exitCode, signal: p.signalCode, stderr: err };
     },
   };
 }

@@ -243,6 +243,40 @@ describe("ferry sink", () => {
     expect(existsSync(join(dirs[1]!, "lake", topic))).toBe(true);
   }, 180_000);
 
+  test("metrics per partition while running; SIGTERM writes the open batch, commits and leaves", async () => {
+    const topic = uniqueName("sink-metrics");
+    const group = uniqueName("g");
+    const dataDir = join(work, "metrics");
+    await createTopic(topic, 2);
+    // A long interval: only the shutdown closes the batch.
+    const sink = startSink(["--topic", topic, "--group", group, "--data-dir", dataDir, "--interval", "10m", "--metrics-port", "0"]);
+    let url = "";
+    for (let i = 0; i < 300 && !url; i++) {
+      url = /"msg":"sink started".*?"metrics":"([^"]+)"/.exec(sink.stderr())?.[1] ?? "";
+      await Bun.sleep(50);
+    }
+    expect(url).toStartWith("http://127.0.0.1:");
+    const produced = await produceKnown(topic, 100);
+    const metric = async (re: RegExp) => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return [...text.matchAll(re)];
+    };
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok" });
+    // Lag is counted from the committed position: fetched records in the open batch are still lag.
+    const lagRe = /^ferry_sink_consumer_lag\{topic="([^"]+)",partition="(\d)"\} (\d+)$/gm;
+    let lag = await metric(lagRe);
+    for (let i = 0; i < 200 && (lag.length < 2 || lag.reduce((s, m) => s + Number(m[3]), 0) < 100); i++) {
+      await Bun.sleep(50);
+      lag = await metric(lagRe);
+    }
+    expect(lag.map((m) => [m[1], m[2]]).sort()).toEqual([[topic, "0"], [topic, "1"]]);
+    expect(lag.reduce((s, m) => s + Number(m[3]), 0)).toBe(100);
+    const stopped = await sink.stop("SIGTERM");
+    expect(stopped.code).toBe(0);
+    expectLakeExact((await readLake([join(dataDir, "lake")])).rows, produced);
+    expect(await committedOffsets(kafka, group, topic)).toEqual(await endOffsets(kafka, topic));
+  }, 60_000);
+
   test("batches compressed with gzip, snappy, lz4 and zstd by Kafka's own producer are read", async () => {
     const payloads = join(work, "payloads.txt");
     writeFileSync(payloads, Array.from({ length: 50 }, (_, i) => JSON.stringify({ order_id: `z-${i}`, product: "Arabica coffee beans 1kg ".repeat(3).trim(), quantity: 1 + i, price: 12.5 })).join("\n"));
