@@ -95,7 +95,7 @@ export const sinkMode = defineMode({
       metrics.batchSeconds.observe(seconds);
       written += decoded.rows;
       rejected += decoded.rejected.length;
-      log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, files: files.length, ms: Math.round(seconds * 1000), ...ms });
+      log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, files: files.length, ms: Math.round(seconds * 1000), ...ms, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) });
       if (decoded.rejected.length > 0) {
         const first = decoded.rejected[0]!;
         log.warn("records sent to the dead-letter topic", { count: decoded.rejected.length, first: `${first.topic}/${first.partition}@${first.offset}`, reason: first.reason });
