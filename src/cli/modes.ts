@@ -1,7 +1,8 @@
 /** Every mode of the binary, in the order `ferry --help` lists them. */
 import type { Mode } from "../modes/mode.ts";
 import { consumeMode } from "../modes/consume.ts";
-import { exportMode, generateMode } from "../modes/planned.ts";
+import { generateMode } from "../modes/generate.ts";
+import { exportMode } from "../modes/planned.ts";
 import { sinkMode } from "../modes/sink.ts";
 import { probeMode } from "../modes/probe.ts";
 import { runMode } from "../modes/run.ts";

@@ -122,7 +122,8 @@ describe("mode selection", () => {
     expect((await cli(["query", "--format", "csv", "select 4 as d"], { FERRY_MODE: "serve" })).out).toBe("d\n4\n");
   });
   test("a mode not built yet answers exit code 3 after validating its config", async () => {
-    expect(await cli(["generate", "--kind", "cars"])).toEqual({ code: 3, out: "", err: 'ferry: mode "generate" is not implemented yet\n' });
-    expect((await cli(["generate", "--kind", "boats"])).code).toBe(2);
+    const exportArgs = ["export", "--cassandra", "h:9042", "--keyspace", "k", "--table", "t", "--brokers", "k:9092", "--topic", "t"];
+    expect(await cli(exportArgs)).toEqual({ code: 3, out: "", err: 'ferry: mode "export" is not implemented yet\n' });
+    expect((await cli([...exportArgs, "--parallel", "0"])).code).toBe(2);
   });
 });

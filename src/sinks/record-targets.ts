@@ -1,0 +1,123 @@
+/**
+ * Where `ferry generate` sends records: a Kafka topic, a running ingress (POST /orders), or the
+ * embedded orders table. Each target takes records as JSON text with their keys and answers how
+ * many were accepted and how many refused (invalid ones: by the ingress or the table's schema;
+ * Kafka takes everything — the sink sorts out bad records into the dead-letter topic).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Kafka } from "kafkajs";
+import { DownstreamError, errorMessage } from "../errors.ts";
+import { createProducer } from "../kafka/client.ts";
+import { ensureTopic } from "../kafka/topics.ts";
+import type { Logger } from "../log/logger.ts";
+import { OrderSchema, withReceiveTime, type Order } from "../schema/order.ts";
+import { validateRecord } from "../schema/issues.ts";
+import { openEmbeddedOrderSink } from "./embedded-orders.ts";
+
+export interface OutRecord {
+  key: string;
+  json: string;
+  /** Whether the generator meant it to be valid (invalid ones are sent alone to an ingress). */
+  valid: boolean;
+}
+
+export interface RecordTarget {
+  readonly describe: string;
+  /** Resolves once the records are durable (or refused): counts of both. */
+  send(records: OutRecord[]): Promise<{ accepted: number; refused: number }>;
+  close(): Promise<void>;
+}
+
+export async function kafkaTarget(kafka: Kafka, topic: string, partitions: number, log: Logger): Promise<RecordTarget> {
+  const producer = createProducer(kafka);
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await ensureTopic(admin, topic, partitions, log);
+    await producer.connect();
+  } catch (e) {
+    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    throw e instanceof DownstreamError ? e : new DownstreamError("kafka", `cannot connect: ${errorMessage(e)}`, { cause: e });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+  return {
+    describe: `kafka topic ${topic}`,
+    async send(records) {
+      await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.json })) });
+      return { accepted: records.length, refused: 0 };
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+export function ingressTarget(url: string, log: Logger): RecordTarget {
+  const endpoint = `${url.replace(/\/$/, "")}/orders`;
+  async function post(body: string, count: number): Promise<{ accepted: number; refused: number }> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body });
+      } catch (e) {
+        throw new DownstreamError("http", `cannot reach ${endpoint}: ${errorMessage(e)}`, { cause: e });
+      }
+      if (res.status === 202) return { accepted: ((await res.json()) as { accepted: number }).accepted, refused: 0 };
+      if (res.status === 422) {
+        await res.body?.cancel();
+        return { accepted: 0, refused: count };
+      }
+      if ((res.status === 429 || res.status === 503) && attempt < 30) {
+        const wait = Math.min(5, Number(res.headers.get("retry-after") ?? 1) || 1);
+        await res.body?.cancel();
+        log.info("ingress busy, retrying", { status: res.status, waitSeconds: wait });
+        await sleep(wait * 1000);
+        continue;
+      }
+      throw new DownstreamError("http", `${endpoint} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    }
+  }
+  return {
+    describe: `ingress ${endpoint}`,
+    async send(records) {
+      // Invalid records go alone: one would make the ingress refuse the whole request.
+      const good = records.filter((r) => r.valid);
+      let accepted = 0;
+      let refused = 0;
+      if (good.length > 0) {
+        const r = await post(good.map((g) => g.json).join("\n"), good.length);
+        accepted += r.accepted;
+        refused += r.refused;
+      }
+      for (const bad of records.filter((r) => !r.valid)) refused += (await post(bad.json, 1)).refused;
+      return { accepted, refused };
+    },
+    close: async () => {},
+  };
+}
+
+export async function embeddedTarget(dataDir: string, log: Logger): Promise<RecordTarget> {
+  const sink = await openEmbeddedOrderSink({ dataDir, rollupIntervalMs: 10_000, lingerMs: 0, maxBatchRecords: 5000 }, log);
+  return {
+    describe: `orders table in ${dataDir}`,
+    async send(records) {
+      const now = new Date();
+      const orders = [];
+      let refused = 0;
+      for (const [i, r] of records.entries()) {
+        let input: unknown;
+        try {
+          input = JSON.parse(r.json);
+        } catch {
+          refused++;
+          continue;
+        }
+        const v = validateRecord(OrderSchema, input, i);
+        if (v.ok) orders.push(withReceiveTime(v.value as Order, now));
+        else refused++;
+      }
+      if (orders.length > 0) await sink.write(orders);
+      return { accepted: orders.length, refused };
+    },
+    close: () => sink.close(),
+  };
+}
