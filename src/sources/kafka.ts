@@ -139,10 +139,15 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     return work;
   }
 
+  /** Set when a batch could not be made durable: no later batch may be committed past it. */
+  let broken: unknown;
+
   async function processAndCommit(batch: SourceBatch<C>): Promise<void> {
+    if (broken) throw broken;
     try {
       await opts.process(batch);
     } catch (e) {
+      broken = e;
       fail(e);
       throw e;
     }
