@@ -14,6 +14,7 @@ import { serveQueries } from "../platform/local-socket.ts";
 import { killSelf } from "../platform/process.ts";
 import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
 import { createDecoder, type DecodingBatch } from "../pipeline/decode.ts";
+import { partitionsByTopic } from "../pipeline/partitions.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
 import { openDeadLetters } from "../sinks/dead-letters.ts";
 import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../sinks/lake-batches.ts";
@@ -112,9 +113,7 @@ export const sinkMode = defineMode({
       process: processBatch,
       storedOffset: (tp) => store.storedOffset(tp.topic, tp.partition),
       onAssigned(placed) {
-        const byTopic = new Map<string, number[]>();
-        for (const p of placed) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
-        for (const [topic, partitions] of byTopic) store.recover(topic, partitions);
+        for (const { topic, partitions } of partitionsByTopic(placed)) store.recover(topic, partitions);
       },
       onCommitted(batch) {
         fault("after-kafka-commit", batch.sequence);

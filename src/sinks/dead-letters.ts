@@ -10,6 +10,7 @@ import { createProducer } from "../kafka/client.ts";
 import { ensureTopic } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Rejected } from "../pipeline/decode.ts";
+import { groupBy } from "../pipeline/partitions.ts";
 
 export const DLQ_SUFFIX = ".dlq";
 export const DLQ_HEADERS = {
@@ -37,9 +38,7 @@ export async function openDeadLetters(kafka: Kafka, log: Logger) {
       if (rejected.length === 0) return;
       try {
         await connect();
-        const byTopic = new Map<string, Rejected[]>();
-        for (const r of rejected) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-        for (const [topic, records] of byTopic) {
+        for (const [topic, records] of groupBy(rejected, (r) => r.topic)) {
           const dlq = `${topic}${DLQ_SUFFIX}`;
           if (!known.has(dlq)) {
             await ensureTopic(admin, dlq, 1, log);

@@ -19,6 +19,7 @@ import { dirname, join, relative } from "node:path";
 import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DecodedBatch } from "../pipeline/decode.ts";
+import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { listLakeFiles, writeLakeFiles } from "./lake.ts";
 import { allStoredOffsets, createOrdersTables, type PartitionOffset, saveOffsets, upsertOrdersSql } from "./orders-table.ts";
@@ -58,8 +59,6 @@ export interface WriteResult {
   ms: { load: number; lake: number; table: number };
 }
 
-const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
 export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logger) {
   const paths = dataPaths(opts.dataDir);
   const orphans = join(opts.dataDir, "lake-orphans");
@@ -70,7 +69,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   await db.exec(`SET threads = ${Math.max(1, Math.floor(opts.threads))}`);
   const exclusive = createMutex();
   await createOrdersTables(db);
-  const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [key(o.topic, o.partition), o.nextOffset]));
+  const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));
   const checked = new Set<string>();
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);
   const staging = join(opts.dataDir, `.staging-${process.pid}`);
@@ -80,12 +79,12 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
 
   /** Moves lake files of uncommitted batches out of the lake (once per partition and process). */
   function recover(topic: string, partitions: number[]): void {
-    const todo = partitions.filter((p) => !checked.has(key(topic, p)));
+    const todo = partitions.filter((p) => !checked.has(tpKey(topic, p)));
     if (todo.length === 0) return;
     const files = listLakeFiles(paths.lake, topic);
     for (const p of todo) {
-      checked.add(key(topic, p));
-      const next = stored.get(key(topic, p));
+      checked.add(tpKey(topic, p));
+      const next = stored.get(tpKey(topic, p));
       const mine = files.filter((f) => f.partition === p);
       if (next === undefined) {
         if (mine.length > 0) log.warn("the lake has files of a partition this database has no offsets for; they are left as they are", { topic, partition: p, files: mine.length });
@@ -103,11 +102,11 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   async function write(batch: LakeBatchWrite): Promise<WriteResult> {
     return exclusive(async () => {
       fault("before-write", batch.sequence);
-      const unknown = batch.ranges.filter((r) => !stored.has(key(r.topic, r.partition)));
+      const unknown = batch.ranges.filter((r) => !stored.has(tpKey(r.topic, r.partition)));
       if (unknown.length > 0) {
         const first: PartitionOffset[] = unknown.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.firstOffset }));
         await db.transaction(() => saveOffsets(db, first));
-        for (const o of first) stored.set(key(o.topic, o.partition), o.nextOffset);
+        for (const o of first) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
       }
       const files: string[] = [];
       const t0 = performance.now();
@@ -117,9 +116,9 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
         writeFileSync(batchFile, batch.rowsNdjson);
         await db.exec(`CREATE OR REPLACE TEMP TABLE ferry_batch AS ${layout.rowsFromNdjsonFile(batchFile)}`);
         t1 = performance.now();
-        const ranges = new Map(batch.ranges.map((r) => [key(r.topic, r.partition), r]));
+        const ranges = new Map(batch.ranges.map((r) => [tpKey(r.topic, r.partition), r]));
         const select = `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM ferry_batch`;
-        const range = (topic: string, partition: number) => ranges.get(key(topic, partition))!;
+        const range = (topic: string, partition: number) => ranges.get(tpKey(topic, partition))!;
         const renamed = (n: number) => n === 1 && fault("between-files", batch.sequence);
         files.push(...(await writeLakeFiles(db, paths.lake, staging, select, range, renamed)));
       }
@@ -130,7 +129,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
         if (batch.rows > 0 && opts.kind === "orders") await db.exec(upsertOrdersSql(`SELECT ${layout.rowColumns} FROM ferry_batch`));
         await saveOffsets(db, next);
       });
-      for (const o of next) stored.set(key(o.topic, o.partition), o.nextOffset);
+      for (const o of next) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
       if (batch.rows > 0) await db.exec(`DROP TABLE IF EXISTS ferry_batch`);
       const t3 = performance.now();
       fault("after-commit", batch.sequence);
@@ -140,7 +139,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
 
   return {
     /** The next offset this store has for a partition (what is already in the lake and table). */
-    storedOffset: (topic: string, partition: number) => stored.get(key(topic, partition)),
+    storedOffset: (topic: string, partition: number) => stored.get(tpKey(topic, partition)),
     recover,
     write,
     query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, paths.lake, sql)),

@@ -16,6 +16,9 @@ import { DownstreamError, errorMessage } from "../errors.ts";
 import { onBeforeRejoin } from "../kafka/rejoin-hook.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BatchPolicy } from "../pipeline/batch-policy.ts";
+import { partitionsByTopic, type TopicPartition, tpKey } from "../pipeline/partitions.ts";
+
+export type { TopicPartition };
 
 /** A partition's part of a batch: a contiguous run of fetched offsets. */
 export interface PartitionRange {
@@ -42,11 +45,6 @@ export interface SourceBatch<C extends BatchContent = BatchContent> {
   bytes: number;
   /** 1, 2, 3… in this process. */
   sequence: number;
-}
-
-export interface TopicPartition {
-  topic: string;
-  partition: number;
 }
 
 export interface KafkaBatchSourceOptions<C extends BatchContent> {
@@ -84,13 +82,9 @@ export interface KafkaBatchSource {
   positions(): Map<string, { tp: TopicPartition; next: number | undefined }>;
   /** High watermarks seen in fetches, by partition. */
   highWatermarks(): Map<string, number>;
-  /** Processes the open batch now (the interval does this on its own). */
-  flush(): Promise<void>;
   /** Resolves once every assigned partition has reached the end offset it had when the source started. */
   caughtUp(): Promise<void>;
 }
-
-export const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
 export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opts: KafkaBatchSourceOptions<C>): KafkaBatchSource {
   const { log, policy } = opts;
@@ -120,20 +114,34 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   let stopped = false;
   const assigned = new Map<string, { tp: TopicPartition; next: number | undefined }>();
   const highs = new Map<string, number>();
+  /** Next offset to fetch, by partition (ahead of `assigned[].next` while a batch is open). */
+  const fetched = new Map<string, number>();
+  /** End offsets when the source started (for caughtUp), and low watermarks. */
+  const startEnds = new Map<string, number>();
+  const lows = new Map<string, number>();
+  let joined = false;
+  let caughtUpResolve: () => void = () => {};
+  const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
+  let timer: ReturnType<typeof setInterval> | undefined;
 
   let fail: (e: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => {});
+
+  /** Starts an empty open batch (what was open is handed on, or dropped). */
+  function resetOpenBatch(): void {
+    runs = new Map();
+    content = opts.newContent();
+    records = 0;
+    bytes = 0;
+  }
 
   /** Takes the open batch and processes it after the one in flight; resolves when it is committed. */
   function closeBatch(): Promise<void> {
     const previous = inFlight;
     if (records === 0 && runs.size === 0) return previous;
     const batch: SourceBatch<C> = { ranges: [...runs.values()], content, records, bytes, sequence: ++sequence };
-    runs = new Map();
-    content = opts.newContent();
-    records = 0;
-    bytes = 0;
+    resetOpenBatch();
     const work = previous.then(() => processAndCommit(batch));
     inFlight = work.catch(() => {});
     return work;
@@ -152,7 +160,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       throw e;
     }
     for (const r of batch.ranges) {
-      const a = assigned.get(tpKey(r));
+      const a = assigned.get(tpKey(r.topic, r.partition));
       if (a) a.next = r.lastOffset + 1;
     }
     const offsets = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: String(r.lastOffset + 1) }));
@@ -171,7 +179,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
 
   async function eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     if (!accepting || isStale() || batch.messages.length === 0) return;
-    const key = tpKey(batch);
+    const key = tpKey(batch.topic, batch.partition);
     if (!assigned.has(key)) return;
     highs.set(key, Number(batch.highWatermark));
     // A fetch may hold more than fits: it is split so that no batch exceeds the policy's records.
@@ -192,7 +200,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       run.records += messages.length;
       records += messages.length;
       fetched.set(key, last + 1);
-      if (records >= policy.maxRecords || bytes >= policy.maxBytes || (opts.untilCaughtUp && from === batch.messages.length && fetchedToStartEnds())) {
+      if (records >= policy.maxRecords || bytes >= policy.maxBytes || (opts.untilCaughtUp && from === batch.messages.length && atStartEnds("fetched"))) {
         // Wait for the batch in flight (so at most two are held), then let this one go.
         await inFlight;
         void closeBatch().catch(() => {});
@@ -207,21 +215,21 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     const committed = new Map<string, number>();
     for (const topic of new Set(tps.map((tp) => tp.topic))) {
       const r = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
-      for (const t of r) for (const p of t.partitions) if (Number(p.offset) >= 0) committed.set(tpKey({ topic: t.topic, partition: p.partition }), Number(p.offset));
+      for (const t of r) for (const p of t.partitions) if (Number(p.offset) >= 0) committed.set(tpKey(t.topic, p.partition), Number(p.offset));
     }
     if (myGeneration !== generation) return;
     const placed: (TopicPartition & { position: number | undefined })[] = [];
     const behind: { topic: string; partition: number; offset: string }[] = [];
     for (const tp of tps) {
       const stored = opts.storedOffset(tp);
-      const kafka = committed.get(tpKey(tp));
+      const kafka = committed.get(tpKey(tp.topic, tp.partition));
       const position = stored === undefined ? kafka : kafka === undefined ? stored : Math.max(stored, kafka);
       if (position !== undefined && position !== kafka) {
         consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(position) });
         // The sink got further than Kafka was told (a crash between the two): tell Kafka now.
         behind.push({ ...tp, offset: String(position) });
       }
-      assigned.set(tpKey(tp), { tp, next: position });
+      assigned.set(tpKey(tp.topic, tp.partition), { tp, next: position });
       placed.push({ ...tp, position });
     }
     if (behind.length > 0) {
@@ -231,9 +239,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     opts.onAssigned?.(placed);
     accepting = true;
     joined = true;
-    const byTopic = new Map<string, number[]>();
-    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
-    consumer.resume([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+    consumer.resume(partitionsByTopic(tps));
     log.info("partitions assigned", { partitions: placed.map((p) => `${p.topic}/${p.partition}@${p.position ?? "earliest"}`) });
     checkCaughtUp();
   }
@@ -250,9 +256,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       log.info("no partitions assigned (more members than partitions)");
       return;
     }
-    const byTopic = new Map<string, number[]>();
-    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
-    consumer.pause([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+    consumer.pause(partitionsByTopic(tps));
     place(myGeneration, tps).catch((e) => fail(new DownstreamError("kafka", `cannot read committed offsets of group ${opts.groupId}: ${errorMessage(e)}`, { cause: e })));
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -268,48 +272,36 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       // Dropped by the coordinator: the partitions may be read by another member already.
       // Records not yet written are left to whoever owns them now (they are re-read, not lost).
       await inFlight;
-      runs = new Map();
-      content = opts.newContent();
-      records = 0;
-      bytes = 0;
+      resetOpenBatch();
     }
   });
-
-  let timer: ReturnType<typeof setInterval> | undefined;
-  /** End offsets when the source started (for caughtUp), and low watermarks. */
-  const startEnds = new Map<string, number>();
-  const lows = new Map<string, number>();
-  let joined = false;
-  let caughtUpResolve: () => void = () => {};
-  const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
 
   async function readEnds(into: Map<string, number>): Promise<void> {
     for (const topic of opts.topics) {
       for (const o of await admin.fetchTopicOffsets(topic)) {
-        into.set(tpKey({ topic, partition: o.partition }), Number(o.high));
-        lows.set(tpKey({ topic, partition: o.partition }), Number(o.low));
+        into.set(tpKey(topic, o.partition), Number(o.high));
+        lows.set(tpKey(topic, o.partition), Number(o.low));
       }
     }
   }
 
-  /** Next offset to fetch, by partition (ahead of `assigned[].next` while a batch is open). */
-  const fetched = new Map<string, number>();
-  function fetchedToStartEnds(): boolean {
-    for (const [k, { next }] of assigned) if ((fetched.get(k) ?? next ?? lows.get(k) ?? 0) < (startEnds.get(k) ?? 0)) return false;
+  /** Whether every assigned partition has reached its end at start: fetched so far, or (not) committed. */
+  function atStartEnds(counting: "fetched" | "committed"): boolean {
+    for (const [k, { next }] of assigned) {
+      const position = (counting === "fetched" ? fetched.get(k) : undefined) ?? next ?? lows.get(k) ?? 0;
+      if (position < (startEnds.get(k) ?? 0)) return false;
+    }
     return true;
   }
 
   function checkCaughtUp(): void {
-    if (!joined || !accepting) return;
-    for (const [k, { next }] of assigned) if ((next ?? lows.get(k) ?? 0) < (startEnds.get(k) ?? 0)) return;
-    caughtUpResolve();
+    if (joined && accepting && atStartEnds("committed")) caughtUpResolve();
   }
 
   return {
     failed,
     positions: () => assigned,
     highWatermarks: () => highs,
-    flush: () => closeBatch(),
     caughtUp() {
       return caughtUp;
     },
