@@ -6,12 +6,12 @@
  * A rollup of the journal range [first, last] names every file it writes by that range, so after
  * a crash the lake's file names say which rollup was cut short, and it is redone exactly.
  */
-import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake } from "../db/duckdb.ts";
+import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
 import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
-import { listLakeFiles, writeLakeFile } from "./lake.ts";
+import { lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrders } from "./orders-table.ts";
 
 export const RUN_TOPIC = "orders";
@@ -41,14 +41,13 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
   let nextSeq = (await storedOffsets(db, RUN_TOPIC)).get(PARTITION) ?? 0;
 
+  const staging = lakeStaging(opts.dataDir);
+
   /** Writes journal rows of [first, last] to the lake (one file per date), then drops them. */
   async function rollRange(first: number, last: number): Promise<number> {
     const where = `kafka_offset BETWEEN ${first} AND ${last}`;
-    const dates = await db.query(`SELECT DISTINCT ${LAKE_DATE_SQL} FROM ferry_journal WHERE ${where} ORDER BY 1`);
-    for (const [date] of dates.rows) {
-      const select = `SELECT ${LAKE_COLUMNS} FROM ferry_journal WHERE ${where} AND ${LAKE_DATE_SQL} = '${String(date)}' ORDER BY kafka_offset`;
-      await writeLakeFile(db, paths.lake, { topic: RUN_TOPIC, date: String(date), partition: PARTITION, firstOffset: first, lastOffset: last }, select);
-    }
+    const select = `SELECT ${LAKE_COLUMNS}, ${sqlString(RUN_TOPIC)} AS __t, ${PARTITION} AS __p, ${LAKE_DATE_SQL} AS __d FROM ferry_journal WHERE ${where} ORDER BY kafka_offset`;
+    await writeLakeFiles(db, paths.lake, staging, select, () => ({ firstOffset: first, lastOffset: last }));
     const n = await db.query(`SELECT count(*) FROM ferry_journal WHERE ${where}`);
     await db.exec(`DELETE FROM ferry_journal WHERE kafka_offset <= ${last}`);
     return Number(n.rows[0]![0]);

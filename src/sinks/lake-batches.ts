@@ -21,7 +21,7 @@ import type { Logger } from "../log/logger.ts";
 import type { DecodedBatch } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
-import { listLakeFiles, writeLakeFiles } from "./lake.ts";
+import { lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
 import { allStoredOffsets, createOrdersTables, type PartitionOffset, saveOffsets, upsertOrdersSql } from "./orders-table.ts";
 import { rowLayout } from "./record-rows.ts";
 
@@ -72,9 +72,9 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));
   const checked = new Set<string>();
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);
-  const staging = join(opts.dataDir, `.staging-${process.pid}`);
+  const staging = lakeStaging(opts.dataDir);
   // Leftovers of killed processes: never in the lake, safe to drop.
-  for (const f of readdirSync(opts.dataDir)) if (/^\.(batch|staging)-\d+/.test(f)) rmSync(join(opts.dataDir, f), { recursive: true, force: true });
+  for (const f of readdirSync(opts.dataDir)) if (/^\.batch-\d+/.test(f)) rmSync(join(opts.dataDir, f), { force: true });
   const fault = opts.fault ?? (() => {});
 
   /** Moves lake files of uncommitted batches out of the lake (once per partition and process). */

@@ -1,6 +1,6 @@
 /**
  * The Parquet lake: lake/<topic>/date=YYYY-MM-DD/part-<partition>-<firstOffset>-<lastOffset>.parquet,
- * zstd, written to a temporary name, fsynced, renamed, and the folder fsynced: a file is either
+ * zstd, written to a staging folder, fsynced, renamed, and the folder fsynced: a file is either
  * whole or absent. Offsets are zero-padded so names sort; the names tell what is already written.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
@@ -33,22 +33,10 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** Writes the rows of `selectSql` as one lake file, atomically. Returns its path. */
-export async function writeLakeFile(db: Db, lakeDir: string, f: Omit<LakeFile, "path">, selectSql: string, params?: unknown[]): Promise<string> {
-  const dir = join(lakeDir, f.topic, `date=${f.date}`);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, lakeFileName(f.partition, f.firstOffset, f.lastOffset));
-  const temp = `${path}.tmp-${process.pid}`;
-  try {
-    await db.exec(`COPY (${selectSql}) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`, params);
-    await fsyncPath(temp);
-    renameSync(temp, path);
-    await fsyncPath(dir);
-  } catch (e) {
-    rmSync(temp, { force: true });
-    throw e;
-  }
-  return path;
+/** This process's staging folder in a data dir; those left by killed processes are removed. */
+export function lakeStaging(dataDir: string): string {
+  for (const f of readdirSync(dataDir)) if (/^\.staging-\d+$/.test(f)) rmSync(join(dataDir, f), { recursive: true, force: true });
+  return join(dataDir, `.staging-${process.pid}`);
 }
 
 /**
@@ -97,7 +85,7 @@ export async function writeLakeFiles(
   return staged.map((f) => f.to.path);
 }
 
-/** The lake files of a topic (all dates), from their names, sorted. Leftover temporary files are removed. */
+/** The lake files of a topic (all dates), from their names, sorted. */
 export function listLakeFiles(lakeDir: string, topic: string): LakeFile[] {
   const root = join(lakeDir, topic);
   let dates: string[];
@@ -109,10 +97,6 @@ export function listLakeFiles(lakeDir: string, topic: string): LakeFile[] {
   const files: LakeFile[] = [];
   for (const d of dates) {
     for (const name of readdirSync(join(root, d))) {
-      if (name.includes(".parquet.tmp-")) {
-        rmSync(join(root, d, name), { force: true });
-        continue;
-      }
       const m = FILE.exec(name);
       if (m) files.push({ topic, date: d.slice(5), partition: Number(m[1]), firstOffset: Number(m[2]), lastOffset: Number(m[3]), path: join(root, d, name) });
     }
