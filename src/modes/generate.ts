@@ -6,7 +6,7 @@ import { bool, int, num, oneOf, str } from "../config/fields.ts";
 import { ConfigError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import { kafkaClientFields } from "../kafka/config.ts";
-import { createDecoder } from "../pipeline/decode.ts";
+import { validateRecord } from "../schema/issues.ts";
 import { RECORD_KIND_NAMES, RECORD_KINDS } from "../schema/kinds.ts";
 import { embeddedTarget, ingressTarget, kafkaTarget, type OutRecord, type RecordTarget } from "../sinks/record-targets.ts";
 import { openRecordFile } from "../sources/file-records.ts";
@@ -119,17 +119,15 @@ async function* randomRecords(config: { kind: "orders" | "cars"; seed: number; i
 /** A file's records, validated like any other (an invalid one is still sent: it is the target's to refuse). */
 async function* fileRecords(path: string, loop: boolean, kind: "orders" | "cars"): AsyncGenerator<OutRecord> {
   const file = await openRecordFile(path);
-  const decoder = createDecoder(kind);
-  const keyField = RECORD_KINDS[kind].key;
+  const { key } = RECORD_KINDS[kind];
+  const schema = RECORD_KINDS[kind].schema as v.GenericSchema<unknown, Record<string, unknown>>;
   try {
     do {
       let any = false;
       for await (const rows of file.chunks()) {
-        for (const json of rows) {
+        for (const [i, row] of rows.entries()) {
           any = true;
-          const d = decoder.decodeValue({ key: null, value: Buffer.from(json), offset: "0", timestamp: "0" });
-          const key = String((JSON.parse(json) as Record<string, unknown>)[keyField] ?? "");
-          yield { key, json, valid: d.ok };
+          yield { key: String(row[key] ?? ""), json: JSON.stringify(row), valid: validateRecord(schema, row, i).ok };
         }
       }
       if (!any) return;

@@ -18,7 +18,7 @@ function columnSql(name: string, type: string): string {
   return c;
 }
 
-/** Opens a record file; `chunks()` yields its rows as JSON texts, CHUNK at a time. */
+/** Opens a record file; `chunks()` yields its rows as objects, CHUNK at a time. */
 export async function openRecordFile(path: string) {
   const db: Db = await openDb(":memory:");
   const source = `SELECT * FROM ${sqlString(path)}`;
@@ -32,14 +32,14 @@ export async function openRecordFile(path: string) {
   }
   const object = `json_object(${columns.map((c) => `${sqlString(c.name)}, ${columnSql(c.name, c.type)}`).join(", ")})::VARCHAR`;
   return {
-    async *chunks(): AsyncGenerator<string[]> {
+    async *chunks(): AsyncGenerator<Record<string, unknown>[]> {
       for (let offset = 0; ; offset += CHUNK) {
         const r = await db.query(`SELECT ${object} FROM (${source}) LIMIT ${CHUNK} OFFSET ${offset}`);
         if (r.rows.length === 0) return;
         yield r.rows.map(([json]) => {
           const o = JSON.parse(String(json)) as Record<string, unknown>;
           for (const k of Object.keys(o)) if (o[k] === null) delete o[k];
-          return JSON.stringify(o);
+          return o;
         });
         if (r.rows.length < CHUNK) return;
       }
