@@ -4,40 +4,27 @@
  * broker, in the same run. Prints both and the ratio, writes bench/results/generate.json.
  *   bun bench/generate.ts [records]
  */
-import { join, resolve } from "node:path";
-import { round, writeResult } from "./lib.ts";
+import { createGenerator } from "../src/sources/generator.ts";
+import { BROKERS as brokers, createTopic, ensureKafka, FERRY_BIN as bin, kafkaTool, round, run, writeResult } from "./lib.ts";
 
 const records = Number(process.argv[2] ?? 500_000);
-const root = resolve(import.meta.dir, "..");
-const bin = join(root, "dist/ferry");
-const kafkaScript = join(root, "scripts/services/kafka");
-const brokers = "127.0.0.1:9092";
 const stamp = Date.now().toString(36);
 
-function sh(cmd: string[]): string {
-  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${p.stderr}`);
-  return p.stdout.toString() + p.stderr.toString();
-}
-
-const kafkaWasUp = Bun.spawnSync(["bash", kafkaScript, "status"]).exitCode === 0;
-if (!kafkaWasUp) sh(["bash", kafkaScript, "start"]);
+const stopKafka = ensureKafka();
 try {
   const t0 = performance.now();
-  const out = sh([bin, "generate", "--brokers", brokers, "--topic", `bench-gen-${stamp}`, "--count", String(records), "--batch", "5000"]);
+  const out = run([bin, "generate", "--brokers", brokers, "--topic", `bench-gen-${stamp}`, "--count", String(records), "--batch", "5000"]).stderr;
   const seconds = (performance.now() - t0) / 1000;
   const accepted = Number(/"accepted":(\d+)/.exec(out)?.[1]);
   if (accepted !== records) throw new Error(`expected ${records} accepted: ${out}`);
   const rate = records / seconds;
   // The reference sends records of a generated order's average size.
-  const { createGenerator } = await import("../src/sources/generator.ts");
   const gen = createGenerator({ kind: "orders", seed: 1, invalidRatio: 0 });
   let total = 0;
   for (let i = 0; i < 10_000; i++) total += gen.next().json.length;
   const recordBytes = Math.round(total / 10_000);
-  sh(["bash", kafkaScript, "tool", "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", brokers, "--create", "--topic", `bench-gen-ref-${stamp}`, "--partitions", "6", "--replication-factor", "1"]);
-  const perf = sh([
-    "bash", kafkaScript, "tool", "org.apache.kafka.tools.ProducerPerformance",
+  createTopic(`bench-gen-ref-${stamp}`, 6);
+  const perf = kafkaTool("org.apache.kafka.tools.ProducerPerformance", [
     "--topic", `bench-gen-ref-${stamp}`, "--num-records", String(records), "--record-size", String(recordBytes), "--throughput", "-1",
     "--producer-props", `bootstrap.servers=${brokers}`, "acks=all", "linger.ms=5", "batch.size=262144",
   ]);
@@ -49,5 +36,5 @@ try {
   console.log(`ratio ferry/ProducerPerformance = ${ratio}`);
   writeResult("generate", { records, ferry_records_per_sec: round(rate), reference_producer_perf_records_per_sec: round(refRate), ratio, record_bytes: recordBytes });
 } finally {
-  if (!kafkaWasUp) sh(["bash", kafkaScript, "stop"]);
+  stopKafka();
 }

@@ -10,25 +10,14 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { round, writeResult } from "./lib.ts";
+import { join } from "node:path";
+import { BROKERS as brokers, createTopic, ensureKafka, FERRY_BIN as bin, kafkaTool, round, sh, writeResult } from "./lib.ts";
 
 const seconds = Number(process.argv[2] ?? 15);
-const root = resolve(import.meta.dir, "..");
-const bin = join(root, "dist/ferry");
-const kafkaScript = join(root, "scripts/services/kafka");
-const brokers = "127.0.0.1:9092";
 const work = mkdtempSync(join(tmpdir(), "ferry-bench-ingest-"));
 
-function sh(cmd: string[], opts: { env?: Record<string, string> } = {}) {
-  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...opts.env } });
-  if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${p.stderr}`);
-  return p.stdout.toString();
-}
-
 if (Bun.spawnSync(["which", "wrk"]).exitCode !== 0) sh(["bash", "-c", "apt-get update -qq && apt-get install -y -qq wrk"]);
-const kafkaWasUp = Bun.spawnSync(["bash", kafkaScript, "status"]).exitCode === 0;
-if (!kafkaWasUp) sh(["bash", kafkaScript, "start"]);
+const stopKafka = ensureKafka();
 
 const ORDER = (id: string) => `{"order_id":"${id}","product":"Arabica coffee beans 1kg","quantity":3,"price":12.5,"customer_id":"customer-0042"}`;
 const RECORD_BYTES = ORDER("b0-000000000").length;
@@ -106,8 +95,7 @@ async function withFerry<T>(args: string[], f: (url: string, pid: number) => Pro
 }
 
 function producerPerf(topic: string, records: number) {
-  const out = sh([
-    "bash", kafkaScript, "tool", "org.apache.kafka.tools.ProducerPerformance",
+  const out = kafkaTool("org.apache.kafka.tools.ProducerPerformance", [
     "--topic", topic, "--num-records", String(records), "--record-size", String(RECORD_BYTES), "--throughput", "-1",
     "--producer-props", `bootstrap.servers=${brokers}`, "acks=all", "linger.ms=5", "batch.size=262144",
   ]);
@@ -127,7 +115,7 @@ const b = await withFerry(serveArgs(`bench-b-${stamp}`), (url) => wrk(url, ndjso
 const bOrders = round(b.requestsPerSec * 1000);
 console.log(`(b) serve, NDJSON x1000, 8 conns: ${bOrders} orders/s, p50 ${b.p50ms} ms, p99 ${b.p99ms} ms, non-2xx ${b.non2xx}, peak RSS ${b.peak_rss_mb} MB`);
 
-sh(["bash", kafkaScript, "tool", "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", brokers, "--create", "--topic", `bench-c-${stamp}`, "--partitions", "6", "--replication-factor", "1"]);
+createTopic(`bench-c-${stamp}`, 6);
 const c = producerPerf(`bench-c-${stamp}`, Math.max(500_000, Math.round(bOrders * seconds)));
 console.log(`(c) kafka ProducerPerformance, acks=all, ${RECORD_BYTES} B: ${round(c.recordsPerSec)} records/s (p99 ${c.p99ms} ms)`);
 
@@ -146,4 +134,4 @@ writeResult("ingest", {
   ratio_b_to_c: ratio,
   targets: { a_orders_per_sec: 30_000, a_p99_ms: 20, b_ratio: 0.6, peak_rss_mb: 256 },
 });
-if (!kafkaWasUp) sh(["bash", kafkaScript, "stop"]);
+stopKafka();

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -28,4 +28,36 @@ export function writeResult(name: string, figures: Record<string, unknown>): str
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`wrote ${file}`);
   return file;
+}
+
+export const ROOT = resolve(import.meta.dir, "..");
+/** The product under test. */
+export const FERRY_BIN = join(ROOT, "dist/ferry");
+export const BROKERS = "127.0.0.1:9092";
+const KAFKA_SCRIPT = join(ROOT, "scripts/services/kafka");
+
+/** Runs a command to its end; throws with its stderr when it fails. */
+export function run(cmd: string[], opts: { env?: Record<string, string> } = {}): { stdout: string; stderr: string } {
+  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...opts.env } });
+  if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${p.stderr}`);
+  return { stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+/** Runs a command to its end and answers its stdout. */
+export const sh = (cmd: string[], opts: { env?: Record<string, string> } = {}) => run(cmd, opts).stdout;
+
+/** Runs one of Kafka's own tools (perf tests, topic command) from the fetched classpath. */
+export const kafkaTool = (mainClass: string, args: string[]) => sh(["bash", KAFKA_SCRIPT, "tool", mainClass, ...args]);
+
+/** Creates a topic with Kafka's own TopicCommand. */
+export const createTopic = (topic: string, partitions: number) =>
+  kafkaTool("org.apache.kafka.tools.TopicCommand", ["--bootstrap-server", BROKERS, "--create", "--topic", topic, "--partitions", String(partitions), "--replication-factor", "1"]);
+
+/** Starts Kafka unless it already runs; answers how to stop it again (only if it was started here). */
+export function ensureKafka(): () => void {
+  const wasUp = Bun.spawnSync(["bash", KAFKA_SCRIPT, "status"]).exitCode === 0;
+  if (!wasUp) sh(["bash", KAFKA_SCRIPT, "start"]);
+  return () => {
+    if (!wasUp) sh(["bash", KAFKA_SCRIPT, "stop"]);
+  };
 }

@@ -9,28 +9,16 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { round, writeResult } from "./lib.ts";
+import { BROKERS as brokers, ensureKafka, FERRY_BIN as bin, kafkaTool, round, sh, writeResult } from "./lib.ts";
 
 const records = Number(process.argv[2] ?? 1_000_000);
-const root = resolve(import.meta.dir, "..");
-const bin = join(root, "dist/ferry");
-const kafkaScript = join(root, "scripts/services/kafka");
-const brokers = "127.0.0.1:9092";
 const work = mkdtempSync(join(tmpdir(), "ferry-bench-sink-"));
 const stamp = Date.now().toString(36);
 const topic = `bench-sink-${stamp}`;
 
-function sh(cmd: string[]): string {
-  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${p.stderr}`);
-  return p.stdout.toString();
-}
-
-const kafkaWasUp = Bun.spawnSync(["bash", kafkaScript, "status"]).exitCode === 0;
-if (!kafkaWasUp) sh(["bash", kafkaScript, "start"]);
-
+const stopKafka = ensureKafka();
 try {
   // Preload.
   const kafka = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING });
@@ -67,8 +55,7 @@ try {
   console.log(`preloaded ${records} orders (${recordBytes} B each) into ${topic} (6 partitions) in ${round((performance.now() - t0) / 1000)} s`);
 
   // Reference: Kafka's own consumer on the same topic.
-  const perf = sh([
-    "bash", kafkaScript, "tool", "org.apache.kafka.tools.ConsumerPerformance",
+  const perf = kafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
     "--bootstrap-server", brokers, "--topic", topic, "--messages", String(records), "--group", `perf-${stamp}`, "--timeout", "60000",
   ]);
   const lines = perf.trim().split("\n");
@@ -115,5 +102,5 @@ try {
   });
 } finally {
   rmSync(work, { recursive: true, force: true });
-  if (!kafkaWasUp) sh(["bash", kafkaScript, "stop"]);
+  stopKafka();
 }
