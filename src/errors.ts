@@ -13,14 +13,6 @@ export class ConfigError extends FerryError {
   override readonly exitCode = 2;
 }
 
-/** A mode that a later release fills: exit code 3. */
-export class NotImplementedError extends FerryError {
-  override readonly exitCode = 3;
-  constructor(mode: string) {
-    super(`mode "${mode}" is not implemented yet`);
-  }
-}
-
 /** A downstream system (Kafka, Cassandra, DuckDB) failed or could not be reached. */
 export class DownstreamError extends FerryError {
   constructor(

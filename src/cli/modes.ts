@@ -2,7 +2,7 @@
 import type { Mode } from "../modes/mode.ts";
 import { consumeMode } from "../modes/consume.ts";
 import { generateMode } from "../modes/generate.ts";
-import { exportMode } from "../modes/planned.ts";
+import { exportMode } from "../modes/export.ts";
 import { sinkMode } from "../modes/sink.ts";
 import { probeMode } from "../modes/probe.ts";
 import { runMode } from "../modes/run.ts";

@@ -17,6 +17,8 @@ function stripPrivate(node: unknown): unknown {
   return node;
 }
 
-export function jsonSchemaOf(schema: v.GenericSchema, target: "draft-07" | "draft-2020-12" = "draft-2020-12"): Record<string, unknown> {
+export type JsonSchema = Record<string, unknown>;
+
+export function jsonSchemaOf(schema: v.GenericSchema, target: "draft-07" | "draft-2020-12" = "draft-2020-12"): JsonSchema {
   return stripPrivate(toJsonSchema(schema, { target, errorMode: "throw", overrideAction: keepCheckedSchema })) as Record<string, unknown>;
 }

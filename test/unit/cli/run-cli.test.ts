@@ -121,9 +121,11 @@ describe("mode selection", () => {
   test("the first word beats FERRY_MODE", async () => {
     expect((await cli(["query", "--format", "csv", "select 4 as d"], { FERRY_MODE: "serve" })).out).toBe("d\n4\n");
   });
-  test("a mode not built yet answers exit code 3 after validating its config", async () => {
+  test("export validates its config before connecting to anything", async () => {
     const exportArgs = ["export", "--cassandra", "h:9042", "--keyspace", "k", "--table", "t", "--brokers", "k:9092", "--topic", "t"];
-    expect(await cli(exportArgs)).toEqual({ code: 3, out: "", err: 'ferry: mode "export" is not implemented yet\n' });
     expect((await cli([...exportArgs, "--parallel", "0"])).code).toBe(2);
+    const bad = await cli([...exportArgs, "--consistency", "SOME"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--consistency");
   });
 });

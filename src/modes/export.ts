@@ -1,0 +1,135 @@
+/** `ferry export`: a Cassandra table into a Kafka topic, token ranges in parallel, resumable. */
+import * as v from "valibot";
+import { createCassandra, connectCassandra, CONSISTENCY_NAMES, describeTable } from "../cassandra/client.ts";
+import { logLevelField } from "../config/common.ts";
+import { int, list, oneOf, str } from "../config/fields.ts";
+import { FerryError } from "../errors.ts";
+import { createKafka } from "../kafka/client.ts";
+import { kafkaClientFields } from "../kafka/config.ts";
+import { kafkaTarget } from "../sinks/record-targets.ts";
+import { createTableScan } from "../sources/cassandra.ts";
+import { openRangeCheckpoint } from "../sources/range-checkpoint.ts";
+import { defineMode } from "./mode.ts";
+
+export const exportMode = defineMode({
+  name: "export",
+  summary: "Copy a Cassandra table into a Kafka topic (parallel token ranges)",
+  details:
+    "The token ring is cut into --splits ranges, read --parallel at a time, each page by page. Each row\n" +
+    "becomes one message: key = the partition-key columns (one column: its value; several: a JSON\n" +
+    "array), value = the row as JSON (every CQL type, exactly: bigint as a JSON integer with all its\n" +
+    "digits, varint and decimal as strings, timestamps RFC 3339 with ms, blobs base64, durations ISO 8601).\n" +
+    "--checkpoint FILE records each range once all its rows are acknowledged by Kafka; run again with\n" +
+    "the same file after a crash or Ctrl-C and finished ranges are not sent again. Rows of a range\n" +
+    "that was in flight when the export stopped are sent again (at-least-once for those rows).",
+  config: v.object({
+    cassandra: list({ doc: "Cassandra contact points.", placeholder: "HOST[:PORT]", min: 1 }),
+    keyspace: str({ doc: "Keyspace of the table.", placeholder: "NAME", min: 1 }),
+    table: str({ doc: "Table to export.", placeholder: "NAME", min: 1 }),
+    columns: v.optional(list({ doc: "Columns in each value (default: all).", placeholder: "NAME" })),
+    username: v.optional(str({ doc: "Cassandra user (PasswordAuthenticator).", placeholder: "USER", min: 1 })),
+    password: v.optional(str({ doc: "Cassandra password.", placeholder: "PASSWORD", secret: true })),
+    localDc: v.optional(str({ doc: "Local data center (default: every host counts as local).", placeholder: "DC", min: 1 })),
+    consistency: v.optional(oneOf(CONSISTENCY_NAMES, { doc: "Read consistency." }), "LOCAL_ONE"),
+    ...kafkaClientFields,
+    topic: str({ doc: "Topic to produce to.", placeholder: "TOPIC", min: 1 }),
+    partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
+    parallel: v.optional(int({ doc: "Token ranges read at once.", min: 1, max: 256 }), 4),
+    splits: v.optional(int({ doc: "Token ranges the ring is cut into (at least --parallel).", min: 1, max: 1_000_000 }), 64),
+    pageSize: v.optional(int({ doc: "Rows per page.", min: 1 }), 5000),
+    checkpoint: v.optional(str({ doc: "File of finished token ranges, to resume an export.", placeholder: "FILE", min: 1 })),
+    ...logLevelField,
+  }),
+  async run(config, ctx) {
+    const { log } = ctx;
+    const splits = Math.max(config.splits, config.parallel);
+    const cassandraOpts = {
+      contactPoints: config.cassandra,
+      username: config.username,
+      password: config.password,
+      localDc: config.localDc,
+      consistency: config.consistency,
+    };
+    const cassandra = createCassandra(cassandraOpts);
+    await connectCassandra(cassandra, cassandraOpts, log);
+    try {
+      const info = await describeTable(cassandra, config.keyspace, config.table);
+      const scan = createTableScan(cassandra, info, { columns: config.columns, pageSize: config.pageSize, splits });
+      const checkpoint = await openRangeCheckpoint(config.checkpoint, {
+        keyspace: info.keyspace,
+        table: info.table,
+        topic: config.topic,
+        splits,
+        columns: scan.columns.map((c) => c.name),
+      });
+      const todo = scan.ranges.filter((r) => !checkpoint.done.has(r.index));
+      if (todo.length === 0) {
+        log.notice("nothing to export: the checkpoint has every range done", { checkpoint: config.checkpoint, ranges: splits });
+        return 0;
+      }
+      if (checkpoint.done.size > 0) log.notice("resuming from checkpoint", { checkpoint: config.checkpoint, done: checkpoint.done.size, ranges: splits });
+
+      const target = await kafkaTarget(createKafka({ brokers: config.brokers, clientId: config.clientId }, log), config.topic, config.partitions, log);
+      const stop = new AbortController();
+      const onAbort = () => stop.abort();
+      ctx.signal.addEventListener("abort", onAbort, { once: true });
+      let rows = 0;
+      let rangesDone = checkpoint.done.size;
+      let failure: unknown;
+      const started = performance.now();
+      const elapsed = () => (performance.now() - started) / 1000;
+      const progress = setInterval(() => {
+        ctx.progress(`ferry export: ${rows} rows, ${Math.round(rows / Math.max(elapsed(), 0.001))}/s, ranges ${rangesDone}/${splits} → ${config.topic}`);
+      }, 500);
+      const queue = [...todo];
+      const worker = async () => {
+        for (let range = queue.shift(); range && !stop.signal.aborted; range = queue.shift()) {
+          const finished = await scan.scanRange(
+            range,
+            async (records) => {
+              await target.send(records);
+              rows += records.length;
+            },
+            stop.signal,
+          );
+          if (!finished) return;
+          await checkpoint.markDone(range.index);
+          rangesDone++;
+          log.debug("range done", { range: range.index, rangesDone });
+        }
+      };
+      try {
+        await Promise.all(
+          Array.from({ length: Math.min(config.parallel, todo.length) }, () =>
+            worker().catch((e) => {
+              failure ??= e;
+              stop.abort();
+            }),
+          ),
+        );
+      } finally {
+        clearInterval(progress);
+        ctx.progress("");
+        ctx.signal.removeEventListener("abort", onAbort);
+        await target.close();
+      }
+      const seconds = elapsed();
+      const summary = { rows, rangesDone, ranges: splits, seconds: Math.round(seconds * 10) / 10, perSecond: Math.round(rows / Math.max(seconds, 0.001)), topic: config.topic };
+      if (failure) {
+        log.error("export failed", summary);
+        throw failure;
+      }
+      if (rangesDone < splits) {
+        log.notice("export interrupted", summary);
+        throw new FerryError(
+          `export interrupted after ${rangesDone} of ${splits} token ranges` +
+            (config.checkpoint ? `; run again with --checkpoint ${config.checkpoint} to resume` : " (no --checkpoint: a new run starts over)"),
+        );
+      }
+      log.notice("exported", summary);
+      return 0;
+    } finally {
+      await cassandra.shutdown().catch(() => {});
+    }
+  },
+});
