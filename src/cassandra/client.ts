@@ -34,6 +34,8 @@ export interface TableInfo {
   table: string;
   columns: TableColumn[];
   partitionKey: TableColumn[];
+  /** Names of the partition-key and clustering columns. */
+  primaryKey: ReadonlySet<string>;
   /** The token ring of the cluster's partitioner. */
   ring: { min: bigint; max: bigint };
 }
@@ -103,5 +105,5 @@ export async function describeTable(client: Client, keyspace: string, table: str
   // The order of SELECT *: partition key, clustering columns, then the rest by name.
   const keys = [...meta.partitionKeys, ...meta.clusteringKeys];
   const columns = [...keys, ...meta.columns.filter((c) => !keys.includes(c))].map(col);
-  return { keyspace, table, columns, partitionKey: meta.partitionKeys.map(col), ring };
+  return { keyspace, table, columns, partitionKey: meta.partitionKeys.map(col), primaryKey: new Set(keys.map((c) => c.name)), ring };
 }

@@ -12,3 +12,15 @@ export const kafkaClientFields = {
   }),
   clientId: v.optional(str({ doc: "Kafka client id.", placeholder: "ID", min: 1 }), "ferry"),
 };
+
+/** `--schema-registry URL`: a Confluent-compatible Schema Registry (JSON Schema, Confluent wire format). */
+export const schemaRegistryField = {
+  schemaRegistry: v.optional(
+    str({
+      doc: "Confluent-compatible Schema Registry: values are framed with their JSON Schema's id (producers register <topic>-value; consumers validate).",
+      placeholder: "URL",
+      pattern: /^https?:\/\//,
+      patternHint: "must start with http:// or https://",
+    }),
+  ),
+};

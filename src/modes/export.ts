@@ -5,7 +5,8 @@ import { logLevelField } from "../config/common.ts";
 import { int, list, oneOf, str } from "../config/fields.ts";
 import { FerryError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields } from "../kafka/config.ts";
+import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
+import { createSchemaRegistry } from "../kafka/registry.ts";
 import { kafkaTarget } from "../sinks/record-targets.ts";
 import { createTableScan } from "../sources/cassandra.ts";
 import { openRangeCheckpoint } from "../sources/range-checkpoint.ts";
@@ -21,7 +22,9 @@ export const exportMode = defineMode({
     "digits, varint and decimal as strings, timestamps RFC 3339 with ms, blobs base64, durations ISO 8601).\n" +
     "--checkpoint FILE records each range once all its rows are acknowledged by Kafka; run again with\n" +
     "the same file after a crash or Ctrl-C and finished ranges are not sent again. Rows of a range\n" +
-    "that was in flight when the export stopped are sent again (at-least-once for those rows).",
+    "that was in flight when the export stopped are sent again (at-least-once for those rows).\n" +
+    "--schema-registry: the JSON Schema derived from the table's columns is registered as <topic>-value\n" +
+    "and every value framed with its id (Confluent wire format).",
   config: v.object({
     cassandra: list({ doc: "Cassandra contact points.", placeholder: "HOST[:PORT]", min: 1 }),
     keyspace: str({ doc: "Keyspace of the table.", placeholder: "NAME", min: 1 }),
@@ -38,6 +41,7 @@ export const exportMode = defineMode({
     splits: v.optional(int({ doc: "Token ranges the ring is cut into (at least --parallel).", min: 1, max: 1_000_000 }), 64),
     pageSize: v.optional(int({ doc: "Rows per page.", min: 1 }), 5000),
     checkpoint: v.optional(str({ doc: "File of finished token ranges, to resume an export.", placeholder: "FILE", min: 1 })),
+    ...schemaRegistryField,
     ...logLevelField,
   }),
   async run(config, ctx) {
@@ -69,7 +73,10 @@ export const exportMode = defineMode({
       }
       if (checkpoint.done.size > 0) log.notice("resuming from checkpoint", { checkpoint: config.checkpoint, done: checkpoint.done.size, ranges: splits });
 
-      const target = await kafkaTarget(createKafka({ brokers: config.brokers, clientId: config.clientId }, log), config.topic, config.partitions, log);
+      const target = await kafkaTarget(createKafka({ brokers: config.brokers, clientId: config.clientId }, log), config.topic, config.partitions, log, {
+        registry: config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined,
+        valueSchema: scan.valueSchema,
+      });
       const stop = new AbortController();
       const onAbort = () => stop.abort();
       ctx.signal.addEventListener("abort", onAbort, { once: true });

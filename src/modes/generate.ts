@@ -5,7 +5,9 @@ import { dataDirField, logLevelField } from "../config/common.ts";
 import { bool, int, num, oneOf, str } from "../config/fields.ts";
 import { ConfigError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields } from "../kafka/config.ts";
+import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
+import { createSchemaRegistry } from "../kafka/registry.ts";
+import { registrySchemaOf } from "../schema/json-schema.ts";
 import { validateRecord } from "../schema/issues.ts";
 import { RECORD_KIND_NAMES, RECORD_KINDS } from "../schema/kinds.ts";
 import { embeddedTarget, ingressTarget, kafkaTarget, type OutRecord, type RecordTarget } from "../sinks/record-targets.ts";
@@ -35,6 +37,7 @@ export const generateMode = defineMode({
     partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
     url: v.optional(str({ doc: "Ingress to post to instead of Kafka.", placeholder: "URL", pattern: /^https?:\/\//, patternHint: "must start with http:// or https://" })),
     batch: v.optional(int({ doc: "Records per send (Kafka batch or HTTP request).", min: 1, max: 100_000 }), 1000),
+    ...schemaRegistryField,
     ...dataDirField,
     ...logLevelField,
   }),
@@ -43,9 +46,13 @@ export const generateMode = defineMode({
     if (config.brokers && config.url) throw new ConfigError("give --brokers or --url, not both");
     if (config.kind !== "orders" && !config.brokers) throw new ConfigError(`--kind ${config.kind} can only go to Kafka (--brokers): the ingress and the table take orders`);
     if (config.loop && !config.from) throw new ConfigError("--loop needs --from FILE");
+    if (config.schemaRegistry && !config.brokers) throw new ConfigError("--schema-registry frames Kafka values: it needs --brokers");
 
     const target: RecordTarget = config.brokers
-      ? await kafkaTarget(createKafka({ brokers: config.brokers, clientId: config.clientId }, log), config.topic, config.partitions, log)
+      ? await kafkaTarget(createKafka({ brokers: config.brokers, clientId: config.clientId }, log), config.topic, config.partitions, log, {
+          registry: config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined,
+          valueSchema: registrySchemaOf(RECORD_KINDS[config.kind].schema),
+        })
       : config.url
         ? ingressTarget(config.url, log)
         : await embeddedTarget(config.dataDir, log);

@@ -8,7 +8,8 @@ import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { createKafka } from "../kafka/client.ts";
 import { registerCodecs } from "../kafka/codecs/index.ts";
-import { kafkaClientFields } from "../kafka/config.ts";
+import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
+import { createSchemaRegistry } from "../kafka/registry.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import { serveQueries } from "../platform/local-socket.ts";
 import { killSelf } from "../platform/process.ts";
@@ -36,6 +37,7 @@ export const sinkMode = defineMode({
     "While it runs, `ferry query` reaches the table and the lake through <data-dir>/ferry.sock.",
   config: v.object({
     ...kafkaClientFields,
+    ...schemaRegistryField,
     topic: v.optional(list({ doc: "Topic(s) to read.", placeholder: "TOPIC", min: 1 }), ["orders"]),
     group: v.optional(str({ doc: "Consumer group id.", placeholder: "GROUP", min: 1 }), "ferry-sink"),
     kind: v.optional(oneOf(RECORD_KIND_NAMES as ["orders", "cars"], { doc: "Record kind (its schema validates every record)." }), "orders"),
@@ -78,7 +80,7 @@ export const sinkMode = defineMode({
     const store = await openLakeBatchStore({ dataDir: config.dataDir, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
     const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, log);
     const deadLetters = await openDeadLetters(kafka, log);
-    const decoder = createDecoder(config.kind);
+    const decoder = createDecoder(config.kind, config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined);
     let written = 0;
     let rejected = 0;
     const started = performance.now();

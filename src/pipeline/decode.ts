@@ -1,11 +1,14 @@
 /**
  * Kafka record values → validated rows. Each value is plain JSON, or JSON in the Confluent wire
  * format (byte 0, a 4-byte schema id, then the JSON; JSON text never starts with byte 0, so the
- * two cannot be confused). A value that does not decode or validate is rejected with the reason,
+ * two cannot be confused). With a schema registry, a framed value is also checked against the
+ * JSON Schema its id names (fetched once per id). A value that does not decode or validate is rejected with the reason,
  * to be sent to the dead-letter topic; the others become newline-delimited JSON rows for DuckDB.
  */
 import type { IHeaders } from "kafkajs";
 import * as v from "valibot";
+import { errorMessage } from "../errors.ts";
+import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC, frameOf, type SchemaCheck, type SchemaRegistry } from "../kafka/registry.ts";
 import { RECORD_KINDS, type RecordKind } from "../schema/kinds.ts";
 import { formatIssue, toRecordIssues } from "../schema/issues.ts";
 
@@ -32,10 +35,6 @@ export interface DecodedBatch {
   rejected: Rejected[];
 }
 
-/** The Confluent wire format's framing: magic byte 0 and a 4-byte schema id. */
-export const CONFLUENT_MAGIC = 0;
-export const CONFLUENT_HEADER_BYTES = 5;
-
 /** Fills defaults that depend on the Kafka record (an order without ordered_at: the record's timestamp). */
 const completers: Record<RecordKind, (value: Record<string, unknown>, record: SourceRecord) => void> = {
   orders(value, record) {
@@ -44,18 +43,27 @@ const completers: Record<RecordKind, (value: Record<string, unknown>, record: So
   cars() {},
 };
 
-export function createDecoder(kind: RecordKind) {
+/** The check of a schema id, or why there is none (unknown id, registry unreachable). */
+type SchemaLookup = (id: number) => SchemaCheck | string;
+
+export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
   const schema = RECORD_KINDS[kind].schema as v.GenericSchema<unknown, Record<string, unknown>>;
   const complete = completers[kind];
 
   /** Decodes one value: the validated record, or why it is rejected. */
-  function decodeValue(record: SourceRecord): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+  function decodeValue(record: SourceRecord, lookup?: SchemaLookup): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
     const bytes = record.value;
     if (bytes === null) return { ok: false, reason: "value is null (a tombstone), not a record" };
     let text: string;
+    let check: SchemaCheck | undefined;
     if (bytes.length > 0 && bytes[0] === CONFLUENT_MAGIC) {
       if (bytes.length < CONFLUENT_HEADER_BYTES) return { ok: false, reason: "value starts like the Confluent wire format but is shorter than its 5-byte header" };
       text = bytes.toString("utf8", CONFLUENT_HEADER_BYTES);
+      if (lookup) {
+        const found = lookup(bytes.readUInt32BE(1));
+        if (typeof found === "string") return { ok: false, reason: found };
+        check = found;
+      }
     } else {
       text = bytes.toString("utf8");
     }
@@ -64,6 +72,10 @@ export function createDecoder(kind: RecordKind) {
       json = JSON.parse(text);
     } catch (e) {
       return { ok: false, reason: `value is not JSON: ${(e as Error).message}` };
+    }
+    if (check) {
+      const mismatch = check(json);
+      if (mismatch) return { ok: false, reason: mismatch };
     }
     if (Array.isArray(json)) return { ok: false, reason: "must be a JSON object, got an array" };
     const result = v.safeParse(schema, json);
@@ -76,11 +88,12 @@ export function createDecoder(kind: RecordKind) {
     const parts: string[] = [];
     const rejected: Rejected[] = [];
     return {
-      add(topic: string, partition: number, messages: readonly SourceRecord[], ingestedAt = new Date()): void {
+      async add(topic: string, partition: number, messages: readonly SourceRecord[], ingestedAt = new Date()): Promise<void> {
+        const lookup = registry ? await schemaLookup(registry, messages) : undefined;
         const lineage = `,"kafka_topic":${JSON.stringify(topic)},"kafka_partition":${partition},"kafka_offset":`;
         const stamp = `,"ingested_at":${JSON.stringify(ingestedAt.toISOString())}}`;
         for (const m of messages) {
-          const d = decodeValue(m);
+          const d = decodeValue(m, lookup);
           if (!d.ok) {
             rejected.push({ topic, partition, offset: m.offset, record: m, reason: d.reason });
             continue;
@@ -97,6 +110,24 @@ export function createDecoder(kind: RecordKind) {
   }
 
   return { decodeValue, newBatch };
+}
+
+/** Fetches the schemas of the framed values' ids not seen yet (once each), then answers lookups at once. */
+async function schemaLookup(registry: SchemaRegistry, messages: readonly SourceRecord[]): Promise<SchemaLookup> {
+  const failed = new Map<number, string>();
+  const wanted = new Set<number>();
+  for (const m of messages) {
+    const frame = m.value ? frameOf(m.value) : undefined;
+    if (frame && !registry.cached(frame.id)) wanted.add(frame.id);
+  }
+  await Promise.all(
+    [...wanted].map((id) =>
+      registry.check(id).catch((e: unknown) => {
+        failed.set(id, `schema id ${id}: ${errorMessage(e)}`);
+      }),
+    ),
+  );
+  return (id) => registry.cached(id) ?? failed.get(id) ?? `schema id ${id} is unknown`;
 }
 
 export type Decoder = ReturnType<typeof createDecoder>;

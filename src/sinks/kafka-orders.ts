@@ -6,12 +6,14 @@
 import type { Kafka } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import { createProducer } from "../kafka/client.ts";
+import { valueWriter, type SchemaRegistry } from "../kafka/registry.ts";
 import { ensureTopic } from "../kafka/topics.ts";
+import { registrySchemaOf } from "../schema/json-schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import { UnavailableError, withDeadline } from "../pipeline/errors.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
-import type { ReceivedOrder } from "../schema/order.ts";
+import { OrderSchema, type ReceivedOrder } from "../schema/order.ts";
 
 export interface KafkaOrderSinkOptions {
   topic: string;
@@ -24,14 +26,17 @@ export interface KafkaOrderSinkOptions {
   produceTimeoutMs: number;
   probeIntervalMs?: number;
   onFlush?: FlushObserver;
+  /** Register the order schema as `<topic>-value` and frame values with its id. */
+  registry?: SchemaRegistry;
 }
 
 interface Message {
   key: string;
-  value: string;
+  value: string | Buffer;
 }
 
 export async function openKafkaOrderSink(kafka: Kafka, opts: KafkaOrderSinkOptions, log: Logger): Promise<OrderSink> {
+  const writeValue = await valueWriter(opts.registry, opts.topic, registrySchemaOf(OrderSchema));
   const admin = kafka.admin();
   const producer = createProducer(kafka);
   try {
@@ -82,7 +87,7 @@ export async function openKafkaOrderSink(kafka: Kafka, opts: KafkaOrderSinkOptio
     },
     ready: () => ready,
     async write(orders: ReceivedOrder[]) {
-      const messages = orders.map((o) => ({ key: o.order_id, value: JSON.stringify(o) }));
+      const messages = orders.map((o) => ({ key: o.order_id, value: writeValue(JSON.stringify(o)) }));
       try {
         await withDeadline(coalescer.submit(messages), opts.produceTimeoutMs, "Kafka acknowledgement");
       } catch (e) {

@@ -8,7 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import { createProducer } from "../kafka/client.ts";
+import { valueWriter, type SchemaRegistry } from "../kafka/registry.ts";
 import { ensureTopic } from "../kafka/topics.ts";
+import type { JsonSchema } from "../schema/json-schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { OrderSchema, withReceiveTime, type Order } from "../schema/order.ts";
 import { validateRecord } from "../schema/issues.ts";
@@ -28,7 +30,15 @@ export interface RecordTarget {
   close(): Promise<void>;
 }
 
-export async function kafkaTarget(kafka: Kafka, topic: string, partitions: number, log: Logger): Promise<RecordTarget> {
+/** With a registry, `valueSchema` is registered under `<topic>-value` and every value framed with its id. */
+export async function kafkaTarget(
+  kafka: Kafka,
+  topic: string,
+  partitions: number,
+  log: Logger,
+  values: { registry?: SchemaRegistry; valueSchema: JsonSchema },
+): Promise<RecordTarget> {
+  const write = await valueWriter(values.registry, topic, values.valueSchema);
   const producer = createProducer(kafka);
   const admin = kafka.admin();
   try {
@@ -42,9 +52,9 @@ export async function kafkaTarget(kafka: Kafka, topic: string, partitions: numbe
     await admin.disconnect().catch(() => {});
   }
   return {
-    describe: `kafka topic ${topic}`,
+    describe: `kafka topic ${topic}${values.registry ? ` (schema registry ${values.registry.url})` : ""}`,
     async send(records) {
-      await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.json })) });
+      await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: write(r.json) })) });
       return { accepted: records.length, refused: 0 };
     },
     close: () => producer.disconnect(),

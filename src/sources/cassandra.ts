@@ -5,9 +5,10 @@
  */
 import type { Client } from "cassandra-driver";
 import { describeCassandraError, quoteId, type TableColumn, type TableInfo } from "../cassandra/client.ts";
-import { CQL, encoderFor, nullableEncoder } from "../cassandra/cql-json.ts";
+import { CQL, encoderFor, jsonSchemaFor, nullableEncoder } from "../cassandra/cql-json.ts";
 import { splitRing, type TokenRange } from "../cassandra/token-ranges.ts";
 import { DownstreamError } from "../errors.ts";
+import type { JsonSchema } from "../schema/json-schema.ts";
 import type { OutRecord } from "../sinks/record-targets.ts";
 
 export interface TableScanOptions {
@@ -22,6 +23,8 @@ export interface TableScan {
   readonly ranges: TokenRange[];
   /** The columns in each value, in order. */
   readonly columns: TableColumn[];
+  /** The JSON Schema (draft-07) of each value, from the table's metadata. */
+  readonly valueSchema: JsonSchema;
   /**
    * Reads one range; `onPage` gets each page's records and is awaited before the page after the
    * next is fetched. Stops early (returning false) when `signal` is aborted.
@@ -63,6 +66,21 @@ export function keyEncoder(partitionKey: TableColumn[]): (row: Record<string, un
   return (row) => `[${encs.map((k) => k.enc(row[k.name])).join(",")}]`;
 }
 
+/** Every column is in every value (null when unset); primary-key columns are never null. */
+export function valueSchemaOf(info: TableInfo, columns: TableColumn[], primaryKey: ReadonlySet<string>): JsonSchema {
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    title: `${info.keyspace}.${info.table}`,
+    description: `A row of the Cassandra table ${info.keyspace}.${info.table}, exported by ferry.`,
+    type: "object",
+    properties: Object.fromEntries(
+      columns.map((c) => [c.name, primaryKey.has(c.name) ? jsonSchemaFor(c.type) : { anyOf: [jsonSchemaFor(c.type), { type: "null" }] }]),
+    ),
+    required: columns.map((c) => c.name),
+    additionalProperties: false,
+  };
+}
+
 const isText = (c: TableColumn) => c.type.code === CQL.text || c.type.code === CQL.varchar || c.type.code === CQL.ascii;
 const unquote = (json: string) => (json.startsWith('"') ? (JSON.parse(json) as string) : json);
 
@@ -94,6 +112,7 @@ export function createTableScan(client: Client, info: TableInfo, opts: TableScan
   return {
     ranges,
     columns,
+    valueSchema: valueSchemaOf(info, columns, info.primaryKey),
     async scanRange(range, onPage, signal) {
       let next = fetchPage(range, undefined);
       for (;;) {

@@ -35,7 +35,7 @@ export interface PartitionRange {
  * is spread over the fetches and the raw messages are not held until the batch closes.
  */
 export interface BatchContent {
-  add(topic: string, partition: number, messages: KafkaMessage[]): void;
+  add(topic: string, partition: number, messages: KafkaMessage[]): void | Promise<void>;
 }
 
 export interface SourceBatch<C extends BatchContent = BatchContent> {
@@ -195,7 +195,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
         runs.set(key, run);
       }
       for (const m of messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
-      content.add(batch.topic, batch.partition, messages);
+      await content.add(batch.topic, batch.partition, messages);
       run.lastOffset = last;
       run.records += messages.length;
       records += messages.length;

@@ -5,6 +5,8 @@ import { uniqueName } from "./servers.ts";
 export interface ReadMessage {
   key: string;
   value: string;
+  /** The value's bytes as they are (a framed value's header included). */
+  raw: Buffer;
   partition: number;
   offset: number;
 }
@@ -20,7 +22,7 @@ export async function topicReader(kafka: Kafka, topic: string) {
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
-      messages.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? "", value: message.value?.toString() ?? "" });
+      messages.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? "", value: message.value?.toString() ?? "", raw: message.value ?? Buffer.alloc(0) });
       next.set(partition, Number(message.offset) + 1);
     },
   });

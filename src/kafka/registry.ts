@@ -1,0 +1,147 @@
+/**
+ * A Confluent-compatible Schema Registry (JSON Schema) and the Confluent wire format:
+ * byte 0, the schema id as a 4-byte big-endian integer, then the JSON.
+ *
+ * Producers register their schema under `<topic>-value` (schemaType JSON) once and frame every
+ * value with the id. Consumers look an id up once (cached), compile the schema (ajv) and validate
+ * each value with it. Credentials may ride in the URL (`https://user:pass@host`: HTTP Basic).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import Ajv, { type ValidateFunction } from "ajv";
+import addFormats from "ajv-formats";
+import { DownstreamError, errorMessage } from "../errors.ts";
+import type { JsonSchema } from "../schema/json-schema.ts";
+
+export const CONFLUENT_MAGIC = 0;
+export const CONFLUENT_HEADER_BYTES = 5;
+
+const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+
+/** The value of a framed message, or undefined when it is not framed. */
+export function frameOf(bytes: Buffer): { id: number; payload: Buffer } | undefined {
+  if (bytes.length < CONFLUENT_HEADER_BYTES || bytes[0] !== CONFLUENT_MAGIC) return undefined;
+  return { id: bytes.readUInt32BE(1), payload: bytes.subarray(CONFLUENT_HEADER_BYTES) };
+}
+
+/** Frames JSON text with a schema id. */
+export function framer(id: number): (json: string) => Buffer {
+  const header = Buffer.alloc(CONFLUENT_HEADER_BYTES);
+  header[0] = CONFLUENT_MAGIC;
+  header.writeUInt32BE(id, 1);
+  return (json) => {
+    const body = Buffer.from(json, "utf8");
+    const out = Buffer.allocUnsafe(CONFLUENT_HEADER_BYTES + body.length);
+    header.copy(out, 0);
+    body.copy(out, CONFLUENT_HEADER_BYTES);
+    return out;
+  };
+}
+
+/** Why a value does not match its schema, or undefined when it does. */
+export type SchemaCheck = (value: unknown) => string | undefined;
+
+export interface SchemaRegistry {
+  readonly url: string;
+  /** Registers (or finds) the schema under the subject; its id. */
+  register(subject: string, schema: JsonSchema): Promise<number>;
+  /** The validator of a schema id, fetched once. Rejects with SchemaNotFound for an unknown id. */
+  check(id: number): Promise<SchemaCheck>;
+  /** The validator of an id already fetched (see `check`). */
+  cached(id: number): SchemaCheck | undefined;
+}
+
+export class SchemaNotFound extends Error {}
+
+export function createSchemaRegistry(url: string, opts: { timeoutMs?: number; attempts?: number } = {}): SchemaRegistry {
+  const parsed = new URL(url);
+  const headers: Record<string, string> = { accept: CONTENT_TYPE, "content-type": CONTENT_TYPE };
+  if (parsed.username) headers.authorization = `Basic ${btoa(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`)}`;
+  parsed.username = "";
+  parsed.password = "";
+  const base = parsed.toString().replace(/\/$/, "");
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const attempts = opts.attempts ?? 5;
+  const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: true });
+  addFormats(ajv);
+  const checks = new Map<number, SchemaCheck>();
+  const pending = new Map<number, Promise<SchemaCheck>>();
+
+  /** One request, retried on network errors and 5xx; a 4xx answer is final. */
+  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    let last: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) await sleep(Math.min(2000, 200 * 2 ** attempt));
+      try {
+        const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+        const text = await res.text();
+        const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+        if (res.status >= 500) {
+          last = new Error(`${res.status} ${String(json.message ?? text).slice(0, 200)}`);
+          continue;
+        }
+        return { status: res.status, json };
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw new DownstreamError("schema registry", `${method} ${base}${path} failed: ${errorMessage(last)}`, { cause: last });
+  }
+
+  function compile(id: number, schemaText: string): SchemaCheck {
+    let validate: ValidateFunction;
+    try {
+      const schema = JSON.parse(schemaText) as Record<string, unknown>;
+      // ajv knows draft-07 by default; the $schema keyword only names the draft.
+      delete schema.$schema;
+      validate = ajv.compile(schema);
+    } catch (e) {
+      throw new DownstreamError("schema registry", `schema ${id} cannot be used: ${errorMessage(e)}`, { cause: e });
+    }
+    return (value) => {
+      if (validate(value)) return undefined;
+      const err = validate.errors?.[0];
+      return `does not match schema ${id}: ${err?.instancePath || "(root)"} ${err?.message ?? "is invalid"}`;
+    };
+  }
+
+  return {
+    url: base,
+    async register(subject, schema) {
+      const { status, json } = await call("POST", `/subjects/${encodeURIComponent(subject)}/versions`, { schemaType: "JSON", schema: JSON.stringify(schema) });
+      if (status !== 200 || typeof json.id !== "number") {
+        throw new DownstreamError("schema registry", `registering the schema of subject ${subject} was refused (${status}): ${String(json.message ?? JSON.stringify(json))}`);
+      }
+      return json.id;
+    },
+    check(id) {
+      const known = checks.get(id);
+      if (known) return Promise.resolve(known);
+      let p = pending.get(id);
+      if (!p) {
+        p = (async () => {
+          const { status, json } = await call("GET", `/schemas/ids/${id}`);
+          if (status === 404) throw new SchemaNotFound(`schema id ${id} is not in the registry ${base}`);
+          if (status !== 200 || typeof json.schema !== "string") throw new DownstreamError("schema registry", `schema ${id}: answer ${status}: ${JSON.stringify(json).slice(0, 200)}`);
+          const type = (json.schemaType as string | undefined) ?? "AVRO";
+          const check: SchemaCheck = type === "JSON" ? compile(id, json.schema) : () => `schema ${id} is ${type}, not JSON Schema`;
+          checks.set(id, check);
+          return check;
+        })().finally(() => pending.delete(id));
+        pending.set(id, p);
+      }
+      return p;
+    },
+    cached: (id) => checks.get(id),
+  };
+}
+
+/** The subject of a topic's values (Confluent's TopicNameStrategy). */
+export const valueSubject = (topic: string) => `${topic}-value`;
+
+/** How a producer writes values to a topic: plain JSON, or framed with the id its schema got from the registry. */
+export type ValueWriter = (json: string) => string | Buffer;
+
+export async function valueWriter(registry: SchemaRegistry | undefined, topic: string, schema: JsonSchema): Promise<ValueWriter> {
+  if (!registry) return (json) => json;
+  return framer(await registry.register(valueSubject(topic), schema));
+}
