@@ -53,11 +53,14 @@ export const kafkaTool = (mainClass: string, args: string[]) => sh(["bash", KAFK
 export const createTopic = (topic: string, partitions: number) =>
   kafkaTool("org.apache.kafka.tools.TopicCommand", ["--bootstrap-server", BROKERS, "--create", "--topic", topic, "--partitions", String(partitions), "--replication-factor", "1"]);
 
-/** Starts Kafka unless it already runs; answers how to stop it again (only if it was started here). */
-export function ensureKafka(): () => void {
-  const wasUp = Bun.spawnSync(["bash", KAFKA_SCRIPT, "status"]).exitCode === 0;
-  if (!wasUp) sh(["bash", KAFKA_SCRIPT, "start"]);
+/** Starts a service of scripts/services unless it already runs; answers how to stop it again (only if it was started here). */
+export function ensureService(name: "kafka" | "cassandra"): () => void {
+  const script = join(ROOT, "scripts/services", name);
+  const wasUp = Bun.spawnSync(["bash", script, "status"]).exitCode === 0;
+  if (!wasUp) sh(["bash", script, "start"]);
   return () => {
-    if (!wasUp) sh(["bash", KAFKA_SCRIPT, "stop"]);
+    if (!wasUp) sh(["bash", script, "stop"]);
   };
 }
+
+export const ensureKafka = () => ensureService("kafka");

@@ -243,7 +243,8 @@ export function jsonSchemaFor(t: CqlType): JsonSchema {
     case CQL.time:
       return { type: "string", pattern: "^[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{3,9})?$" };
     case CQL.duration:
-      return { type: "string", format: "duration" };
+      // Not format "duration": RFC 3339's grammar has no sign and no fractional seconds.
+      return { type: "string", pattern: "^-?P(?!$)([0-9]+Y)?([0-9]+M)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\\.[0-9]+)?S)?)?$" };
     case CQL.blob:
       return { type: "string", contentEncoding: "base64" };
     case CQL.list:
