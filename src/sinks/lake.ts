@@ -4,9 +4,9 @@
  * whole or absent. Offsets are zero-padded so names sort; the names tell what is already written.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { type Db, sqlString } from "../db/duckdb.ts";
+import { fsyncPath } from "../pipeline/durable-files.ts";
 
 const PAD = 20;
 const FILE = /^part-(\d+)-(\d+)-(\d+)\.parquet$/;
@@ -22,16 +22,6 @@ export interface LakeFile {
 
 export const lakeFileName = (partition: number, first: number, last: number) =>
   `part-${String(partition).padStart(5, "0")}-${String(first).padStart(PAD, "0")}-${String(last).padStart(PAD, "0")}.parquet`;
-
-/** fsync on the runtime's thread pool: the event loop goes on meanwhile. */
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** This process's staging folder in a data dir; those left by killed processes are removed. */
 export function lakeStaging(dataDir: string): string {

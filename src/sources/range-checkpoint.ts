@@ -4,9 +4,9 @@
  * over the old one, so a kill at any moment leaves the old or the new list, never half of one.
  * The file names what it is for; a checkpoint of another export is refused, not silently reused.
  */
-import { open, readFile, rename } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
 import { ConfigError, errorMessage } from "../errors.ts";
+import { replaceFile } from "../pipeline/durable-files.ts";
 
 /** What an export is: a checkpoint only resumes the same one. */
 export interface ExportIdentity {
@@ -25,15 +25,6 @@ export interface RangeCheckpoint {
 
 const same = (a: ExportIdentity, b: ExportIdentity) =>
   a.keyspace === b.keyspace && a.table === b.table && a.topic === b.topic && a.splits === b.splits && a.columns.join("\u0000") === b.columns.join("\u0000");
-
-async function fsyncPath(path: string, flags: string): Promise<void> {
-  const fh = await open(path, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 export async function openRangeCheckpoint(path: string | undefined, identity: ExportIdentity): Promise<RangeCheckpoint> {
   const done = new Set<number>();
@@ -60,18 +51,7 @@ export async function openRangeCheckpoint(path: string | undefined, identity: Ex
     for (const i of saved.done) done.add(i);
   }
   let chain = Promise.resolve();
-  const write = async () => {
-    const tmp = `${path}.tmp`;
-    const fh = await open(tmp, "w");
-    try {
-      await fh.writeFile(`${JSON.stringify({ ...identity, done: [...done].sort((a, b) => a - b) })}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    await fsyncPath(dirname(path), "r");
-  };
+  const write = () => replaceFile(path, `${JSON.stringify({ ...identity, done: [...done].sort((a, b) => a - b) })}\n`);
   return {
     done,
     markDone(index) {
