@@ -57,10 +57,11 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
     let text: string;
     let check: SchemaCheck | undefined;
     if (bytes.length > 0 && bytes[0] === CONFLUENT_MAGIC) {
-      if (bytes.length < CONFLUENT_HEADER_BYTES) return { ok: false, reason: "value starts like the Confluent wire format but is shorter than its 5-byte header" };
-      text = bytes.toString("utf8", CONFLUENT_HEADER_BYTES);
+      const frame = frameOf(bytes);
+      if (!frame) return { ok: false, reason: `value starts like the Confluent wire format but is shorter than its ${CONFLUENT_HEADER_BYTES}-byte header` };
+      text = frame.payload.toString("utf8");
       if (lookup) {
-        const found = lookup(bytes.readUInt32BE(1));
+        const found = lookup(frame.id);
         if (typeof found === "string") return { ok: false, reason: found };
         check = found;
       }
