@@ -8,6 +8,7 @@ import { createKafka } from "../kafka/client.ts";
 import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
 import { createSchemaRegistry } from "../kafka/registry.ts";
 import { registrySchemaOf } from "../schema/json-schema.ts";
+import { startRateClock } from "../pipeline/rate-clock.ts";
 import { validateRecord } from "../schema/issues.ts";
 import { RECORD_KIND_NAMES, RECORD_KINDS } from "../schema/kinds.ts";
 import { embeddedTarget, ingressTarget, kafkaTarget, type OutRecord, type RecordTarget } from "../sinks/record-targets.ts";
@@ -62,10 +63,9 @@ export const generateMode = defineMode({
     let sent = 0;
     let accepted = 0;
     let refused = 0;
-    const started = performance.now();
-    const elapsed = () => (performance.now() - started) / 1000;
+    const clock = startRateClock();
     const progress = setInterval(() => {
-      ctx.progress(`ferry generate: ${sent} records, ${Math.round(sent / Math.max(elapsed(), 0.001))}/s → ${target.describe}`);
+      ctx.progress(`ferry generate: ${sent} records, ${clock.perSecond(sent)}/s → ${target.describe}`);
     }, 500);
     // Sends overlap (up to 4 at once) so the target's round trips do not bound the rate.
     const inFlight = new Set<Promise<void>>();
@@ -98,7 +98,7 @@ export const generateMode = defineMode({
         if (chunk.length >= step) {
           await flush();
           if (config.rate) {
-            const due = sent / config.rate - elapsed();
+            const due = sent / config.rate - clock.elapsed();
             if (due > 0) await sleep(due * 1000, undefined, { signal: ctx.signal }).catch(() => {});
           }
         }
@@ -112,8 +112,7 @@ export const generateMode = defineMode({
       await Promise.allSettled(inFlight);
       await target.close();
     }
-    const seconds = elapsed();
-    log.notice("generated", { records: sent, accepted, refused, seconds: Math.round(seconds * 10) / 10, perSecond: Math.round(sent / Math.max(seconds, 0.001)), target: target.describe });
+    log.notice("generated", { records: sent, accepted, refused, ...clock.figures(sent), target: target.describe });
     return 0;
   },
 });
