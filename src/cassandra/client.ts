@@ -43,7 +43,7 @@ export interface TableInfo {
 /** A CQL identifier quoted as Cassandra wants it (case and odd characters kept). */
 export const quoteId = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-export function createCassandra(opts: CassandraOptions): Client {
+function createCassandra(opts: CassandraOptions): Client {
   const loadBalancing = opts.localDc
     ? new policies.loadBalancing.TokenAwarePolicy(new policies.loadBalancing.DCAwareRoundRobinPolicy(opts.localDc))
     : new policies.loadBalancing.TokenAwarePolicy(new policies.loadBalancing.RoundRobinPolicy());
@@ -78,7 +78,9 @@ export function describeCassandraError(e: unknown): string {
   return errorMessage(e);
 }
 
-export async function connectCassandra(client: Client, opts: CassandraOptions, log: Logger): Promise<void> {
+/** A connected client, or a DownstreamError saying in one line why there is none. */
+export async function connectCassandra(opts: CassandraOptions, log: Logger): Promise<Client> {
+  const client = createCassandra(opts);
   try {
     await client.connect();
   } catch (e) {
@@ -86,6 +88,7 @@ export async function connectCassandra(client: Client, opts: CassandraOptions, l
     throw new DownstreamError("cassandra", `cannot connect to ${opts.contactPoints.join(",")}: ${describeCassandraError(e)}`, { cause: e });
   }
   log.info("cassandra connected", { hosts: client.getState().getConnectedHosts().map((h) => h.address) });
+  return client;
 }
 
 /** The table's columns and partition key, or a DownstreamError naming what does not exist. */

@@ -1,12 +1,13 @@
 /** `ferry export`: a Cassandra table into a Kafka topic, token ranges in parallel, resumable. */
 import * as v from "valibot";
-import { createCassandra, connectCassandra, CONSISTENCY_NAMES, describeTable } from "../cassandra/client.ts";
+import { connectCassandra, CONSISTENCY_NAMES, describeTable } from "../cassandra/client.ts";
 import { logLevelField } from "../config/common.ts";
 import { int, list, oneOf, str } from "../config/fields.ts";
 import { FerryError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
 import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
 import { createSchemaRegistry } from "../kafka/registry.ts";
+import { startRateClock } from "../pipeline/rate-clock.ts";
 import { kafkaTarget } from "../sinks/record-targets.ts";
 import { createTableScan } from "../sources/cassandra.ts";
 import { openRangeCheckpoint } from "../sources/range-checkpoint.ts";
@@ -47,15 +48,10 @@ export const exportMode = defineMode({
   async run(config, ctx) {
     const { log } = ctx;
     const splits = Math.max(config.splits, config.parallel);
-    const cassandraOpts = {
-      contactPoints: config.cassandra,
-      username: config.username,
-      password: config.password,
-      localDc: config.localDc,
-      consistency: config.consistency,
-    };
-    const cassandra = createCassandra(cassandraOpts);
-    await connectCassandra(cassandra, cassandraOpts, log);
+    const cassandra = await connectCassandra(
+      { contactPoints: config.cassandra, username: config.username, password: config.password, localDc: config.localDc, consistency: config.consistency },
+      log,
+    );
     try {
       const info = await describeTable(cassandra, config.keyspace, config.table);
       const scan = createTableScan(cassandra, info, { columns: config.columns, pageSize: config.pageSize, splits });
@@ -83,10 +79,9 @@ export const exportMode = defineMode({
       let rows = 0;
       let rangesDone = checkpoint.done.size;
       let failure: unknown;
-      const started = performance.now();
-      const elapsed = () => (performance.now() - started) / 1000;
+      const clock = startRateClock();
       const progress = setInterval(() => {
-        ctx.progress(`ferry export: ${rows} rows, ${Math.round(rows / Math.max(elapsed(), 0.001))}/s, ranges ${rangesDone}/${splits} → ${config.topic}`);
+        ctx.progress(`ferry export: ${rows} rows, ${clock.perSecond(rows)}/s, ranges ${rangesDone}/${splits} → ${config.topic}`);
       }, 500);
       const queue = [...todo];
       const worker = async () => {
@@ -120,8 +115,7 @@ export const exportMode = defineMode({
         ctx.signal.removeEventListener("abort", onAbort);
         await target.close();
       }
-      const seconds = elapsed();
-      const summary = { rows, rangesDone, ranges: splits, seconds: Math.round(seconds * 10) / 10, perSecond: Math.round(rows / Math.max(seconds, 0.001)), topic: config.topic };
+      const summary = { rows, rangesDone, ranges: splits, ...clock.figures(rows), topic: config.topic };
       if (failure) {
         log.error("export failed", summary);
         throw failure;

@@ -32,7 +32,7 @@ export interface TableScan {
   scanRange(range: TokenRange, onPage: (records: OutRecord[]) => Promise<void>, signal: AbortSignal): Promise<boolean>;
 }
 
-/** Picks the value columns; the partition key is read as well (for the message key) even if not asked for. */
+/** The value's columns: those named (each must exist), or all of them. */
 export function pickColumns(info: TableInfo, names: string[] | undefined): TableColumn[] {
   if (!names || names.length === 0) return info.columns;
   const byName = new Map(info.columns.map((c) => [c.name, c]));
@@ -86,6 +86,7 @@ const unquote = (json: string) => (json.startsWith('"') ? (JSON.parse(json) as s
 
 export function createTableScan(client: Client, info: TableInfo, opts: TableScanOptions): TableScan {
   const columns = pickColumns(info, opts.columns);
+  // The partition key is read even when not in the value: it makes the message key.
   const selected = [...columns];
   for (const pk of info.partitionKey) if (!selected.some((c) => c.name === pk.name)) selected.push(pk);
   const token = `token(${info.partitionKey.map((c) => quoteId(c.name)).join(", ")})`;
