@@ -1,5 +1,6 @@
-/** Reads a whole topic with a real consumer and answers "what is durable" questions about it. */
-import type { Kafka } from "kafkajs";
+/** Reads a whole topic with a real consumer and answers "what is durable" questions about it; writes test topics. */
+import type { Kafka, Message } from "kafkajs";
+import { createProducer } from "../../src/kafka/client.ts";
 import { uniqueName } from "./servers.ts";
 
 export interface ReadMessage {
@@ -53,4 +54,28 @@ export async function topicReader(kafka: Kafka, topic: string) {
       await admin.disconnect();
     },
   };
+}
+
+/** Everything the topic holds now. */
+export async function readTopic(kafka: Kafka, topic: string): Promise<ReadMessage[]> {
+  const r = await topicReader(kafka, topic);
+  await r.caughtUp();
+  await r.close();
+  return r.messages;
+}
+
+export async function createTestTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await admin.disconnect();
+}
+
+/** Creates a one-partition topic and produces these messages to it, in order (acks=all). */
+export async function produceTo(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+  await createTestTopic(kafka, topic, 1);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  await producer.send({ topic, acks: -1, messages });
+  await producer.disconnect();
 }

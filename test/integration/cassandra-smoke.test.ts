@@ -3,16 +3,12 @@
  * a keyspace and a table are created, rows written with prepared statements and read back paged.
  */
 import { afterAll, expect, test } from "bun:test";
-import { auth, Client, types } from "cassandra-driver";
-import { SERVER_HOOK_TIMEOUT, TEST_CASSANDRA, TEST_CASSANDRA_LOGIN, uniqueName } from "../helpers/servers.ts";
+import { types } from "cassandra-driver";
+import { testCassandraClient } from "../helpers/cassandra.ts";
+import { SERVER_HOOK_TIMEOUT, uniqueName } from "../helpers/servers.ts";
 
 const keyspace = uniqueName("smoke").replaceAll("-", "_");
-const client = new Client({
-  contactPoints: TEST_CASSANDRA,
-  localDataCenter: "datacenter1",
-  authProvider: new auth.PlainTextAuthProvider(TEST_CASSANDRA_LOGIN.username, TEST_CASSANDRA_LOGIN.password),
-  protocolOptions: { maxVersion: types.protocolVersion.v4 },
-});
+const client = testCassandraClient();
 
 afterAll(async () => {
   await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});

@@ -7,12 +7,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { auth, Client, concurrent, types } from "cassandra-driver";
+import { concurrent, types } from "cassandra-driver";
 import { RINGS, splitRing } from "../../src/cassandra/token-ranges.ts";
 import { createKafka } from "../../src/kafka/client.ts";
+import { testCassandraClient } from "../helpers/cassandra.ts";
+import { runFerry } from "../helpers/ferry-process.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, TEST_CASSANDRA, TEST_CASSANDRA_LOGIN, uniqueName } from "../helpers/servers.ts";
-import { topicReader } from "../helpers/topic-reader.ts";
+import { readTopic } from "../helpers/topic-reader.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 const kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-test" }, memoryLogger().log);
@@ -20,12 +22,7 @@ const keyspace = uniqueName("export").replaceAll("-", "_");
 const work = mkdtempSync(join(tmpdir(), "ferry-export-test-"));
 const ROWS = 100_000;
 const LOGIN = ["--username", TEST_CASSANDRA_LOGIN.username, "--password", TEST_CASSANDRA_LOGIN.password];
-const client = new Client({
-  contactPoints: TEST_CASSANDRA,
-  localDataCenter: "datacenter1",
-  authProvider: new auth.PlainTextAuthProvider(TEST_CASSANDRA_LOGIN.username, TEST_CASSANDRA_LOGIN.password),
-  protocolOptions: { maxVersion: types.protocolVersion.v4 },
-});
+const client = testCassandraClient();
 
 beforeAll(async () => {
   await client.connect();
@@ -41,29 +38,24 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 }, SERVER_HOOK_TIMEOUT);
 
-function spawnExport(args: string[]) {
-  const contact = args.includes("--cassandra") ? [] : ["--cassandra", TEST_CASSANDRA.join(",")];
-  return Bun.spawn([process.execPath, MAIN, "export", ...contact, ...LOGIN, "--keyspace", keyspace, "--brokers", TEST_BROKERS.join(","), ...args], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-}
+/** `export` with the test servers, the login and the keyspace (a --cassandra in `args` replaces the test one). */
+const exportArgs = (args: string[]) => [
+  "export",
+  ...(args.includes("--cassandra") ? [] : ["--cassandra", TEST_CASSANDRA.join(",")]),
+  ...LOGIN,
+  "--keyspace",
+  keyspace,
+  "--brokers",
+  TEST_BROKERS.join(","),
+  ...args,
+];
+
+const spawnExport = (args: string[]) => Bun.spawn([process.execPath, MAIN, ...exportArgs(args)], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
 
 async function runExport(args: string[]) {
-  const p = spawnExport(args);
-  const timer = setTimeout(() => p.kill("SIGKILL"), 90_000);
-  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
-  clearTimeout(timer);
+  const { code, err } = await runFerry(exportArgs(args), 90_000);
   const rows = Number(/"msg":"exported".*?"rows":(\d+)/.exec(err)?.[1] ?? -1);
   return { code, err, rows };
-}
-
-async function readTopic(topic: string) {
-  const r = await topicReader(kafka, topic);
-  await r.caughtUp();
-  await r.close();
-  return r.messages;
 }
 
 describe("ferry export", () => {
@@ -129,20 +121,20 @@ describe("ferry export", () => {
         ),
       ],
     ]);
-    const got = await readTopic(topic);
+    const got = await readTopic(kafka, topic);
     expect(new Map(got.map((m) => [m.key, m.value]))).toEqual(expected);
     for (const m of got) expect(() => JSON.parse(m.value)).not.toThrow();
 
     const counts = uniqueName("export-counts");
     expect((await runExport(["--table", "counts", "--topic", counts])).code).toBe(0);
-    expect((await readTopic(counts)).map((m) => [m.key, m.value])).toEqual([["big", '{"id":"big","hits":9007199254740993}']]);
+    expect((await readTopic(kafka, counts)).map((m) => [m.key, m.value])).toEqual([["big", '{"id":"big","hits":9007199254740993}']]);
   }, 120_000);
 
   test(`${ROWS} rows in parallel token ranges: each row exactly once, keyed by its partition key`, async () => {
     const topic = uniqueName("export-many");
     const r = await runExport(["--table", "many", "--topic", topic, "--parallel", "4", "--splits", "16", "--page-size", "2000"]);
     expect([r.code, r.rows]).toEqual([0, ROWS]);
-    const got = await readTopic(topic);
+    const got = await readTopic(kafka, topic);
     expect(got.length).toBe(ROWS);
     const ids = new Set<number>();
     for (const m of got) {
@@ -197,7 +189,7 @@ describe("ferry export", () => {
       pageState = page.pageState ?? undefined;
     } while (pageState);
     const seen = new Map<number, number>();
-    for (const m of await readTopic(topic)) seen.set(Number(m.key), (seen.get(Number(m.key)) ?? 0) + 1);
+    for (const m of await readTopic(kafka, topic)) seen.set(Number(m.key), (seen.get(Number(m.key)) ?? 0) + 1);
     expect(seen.size).toBe(ROWS);
     const finished = new Set(doneAtKill);
     let inFinished = 0;

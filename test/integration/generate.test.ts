@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { openDb } from "../../src/db/duckdb.ts";
 import { createKafka } from "../../src/kafka/client.ts";
-import { startFerry } from "../helpers/ferry-process.ts";
+import { runFerry, startFerry } from "../helpers/ferry-process.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
 import { readTable } from "../helpers/sink.ts";
-import { topicReader } from "../helpers/topic-reader.ts";
+import { readTopic } from "../helpers/topic-reader.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 const kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-test" }, memoryLogger().log);
@@ -17,20 +17,10 @@ const work = mkdtempSync(join(tmpdir(), "ferry-generate-test-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function generate(args: string[]) {
-  const p = Bun.spawn([process.execPath, MAIN, "generate", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
-  clearTimeout(timer);
+  const { code, err } = await runFerry(["generate", ...args]);
   const summary = /"msg":"generated".*$/m.exec(err)?.[0] ?? "";
   const n = (k: string) => Number(new RegExp(`"${k}":(\\d+)`).exec(summary)?.[1] ?? -1);
   return { code, err, records: n("records"), accepted: n("accepted"), refused: n("refused") };
-}
-
-async function readTopic(topic: string) {
-  const r = await topicReader(kafka, topic);
-  await r.caughtUp();
-  await r.close();
-  return r.messages;
 }
 
 describe("ferry generate", () => {
@@ -41,7 +31,7 @@ describe("ferry generate", () => {
       expect(r.code).toBe(0);
       expect([r.records, r.accepted]).toEqual([300, 300]);
     }
-    const [a, b] = [await readTopic(t1!), await readTopic(t2!)];
+    const [a, b] = [await readTopic(kafka, t1!), await readTopic(kafka, t2!)];
     expect(a.length).toBe(300);
     expect(a.map((m) => m.value).sort()).toEqual(b.map((m) => m.value).sort());
     const valid = a.filter((m) => !m.value.includes('"coupon"'));
@@ -58,7 +48,7 @@ describe("ferry generate", () => {
     expect(code).toBe(0);
     const sent = Number(/"msg":"generated".*?"accepted":(\d+)/.exec(err)?.[1]);
     expect(sent).toBeGreaterThan(100);
-    expect((await readTopic(topic)).length).toBe(sent);
+    expect((await readTopic(kafka, topic)).length).toBe(sent);
   }, 60_000);
 
   test("into a running ferry run (--url): valid orders are accepted, the invalid ones refused alone", async () => {

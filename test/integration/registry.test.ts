@@ -7,22 +7,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { JsonDeserializer, JsonSerializer, SchemaRegistryClient, SerdeType } from "@confluentinc/schemaregistry";
 import { fullFormats } from "ajv-formats/dist/formats";
-import { auth, Client, types } from "cassandra-driver";
-import { createKafka, createProducer } from "../../src/kafka/client.ts";
+import { createKafka } from "../../src/kafka/client.ts";
 import { framer } from "../../src/kafka/registry.ts";
 import { registrySchemaOf } from "../../src/schema/json-schema.ts";
 import { OrderSchema } from "../../src/schema/order.ts";
-import { order, postOrders, startFerry } from "../helpers/ferry-process.ts";
+import { testCassandraClient } from "../helpers/cassandra.ts";
+import { order, postOrders, runFerry as ferry, startFerry } from "../helpers/ferry-process.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { startRegistryServer, type RegistryServer } from "../helpers/registry-server.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, TEST_CASSANDRA, TEST_CASSANDRA_LOGIN, uniqueName } from "../helpers/servers.ts";
 import { readTable, runSink } from "../helpers/sink.ts";
-import { topicReader } from "../helpers/topic-reader.ts";
+import { produceTo, readTopic } from "../helpers/topic-reader.ts";
 
-const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 const kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-test" }, memoryLogger().log);
 const work = mkdtempSync(join(tmpdir(), "ferry-registry-test-"));
 let registry: RegistryServer;
@@ -41,26 +40,11 @@ afterAll(() => {
 
 const registryUrl = () => registry.url.replace("http://", "http://ferry:s3cret@");
 
-async function ferry(args: string[]) {
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  clearTimeout(timer);
-  return { code, out, err };
-}
-
-async function readTopic(topic: string) {
-  const r = await topicReader(kafka, topic);
-  await r.caughtUp();
-  await r.close();
-  return r.messages;
-}
-
 /** Every message decoded by Confluent's validating JsonDeserializer, checked against the JSON after the 5-byte header. */
 async function confluentReads(topic: string) {
   const deserializer = new JsonDeserializer(confluent, SerdeType.VALUE, serdeConfig);
   const out: unknown[] = [];
-  for (const m of await readTopic(topic)) {
+  for (const m of await readTopic(kafka, topic)) {
     expect(m.raw[0]).toBe(0);
     const value = await deserializer.deserialize(topic, m.raw);
     expect(value).toEqual(JSON.parse(m.raw.subarray(5).toString("utf8")));
@@ -107,14 +91,7 @@ describe("schema registry", () => {
     // Confluent's serializer refuses an invalid record; framed by hand with the same id, it reaches the topic.
     await expect(serializer.serialize(topic, { order_id: "bad", product: "p", quantity: "many", price: 1 })).rejects.toThrow();
     values.splice(10, 0, { key: "bad", value: framer(id)(JSON.stringify({ order_id: "bad", product: "p", quantity: "many", price: 1 })) });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
-    const producer = createProducer(kafka);
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: values });
-    await producer.disconnect();
+    await produceTo(kafka, topic, values);
 
     const c = await ferry(["consume", "--brokers", TEST_BROKERS.join(","), "--topic", topic, "--from-beginning", "--max", "30", "--schema-registry", registryUrl()]);
     expect(c.code).toBe(0);
@@ -125,17 +102,14 @@ describe("schema registry", () => {
     const s = await runSink(["--brokers", TEST_BROKERS.join(","), "--topic", topic, "--group", uniqueName("g"), "--data-dir", dataDir, "--until-caught-up", "--schema-registry", registryUrl()]);
     expect(s.code).toBe(0);
     expect((await readTable(dataDir)).map((r) => r.order_id)).toEqual(good.map((o) => o.order_id).sort());
-    const dlq = await readTopic(`${topic}.dlq`);
+    const dlq = await readTopic(kafka, `${topic}.dlq`);
     expect(dlq.map((m) => m.key)).toEqual(["bad"]);
     expect(dlq[0]!.raw.equals(values[10]!.value as Buffer)).toBe(true);
   }, 90_000);
 
   test("ferry consume without the registry unwraps the framing; an unknown schema id is reported", async () => {
     const topic = uniqueName("reg-unknown");
-    const producer = createProducer(kafka);
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: [{ value: framer(999_999)('{"a":1}') }, { value: framer(999_999)('{"b":2}') }, { value: '{"c":3}' }] });
-    await producer.disconnect();
+    await produceTo(kafka, topic, [{ value: framer(999_999)('{"a":1}') }, { value: framer(999_999)('{"b":2}') }, { value: '{"c":3}' }]);
     const plain = await ferry(["consume", "--brokers", TEST_BROKERS.join(","), "--topic", topic, "--from-beginning", "--max", "3"]);
     expect(plain.out).toBe('{"a":1}\n{"b":2}\n{"c":3}\n');
     const checked = await ferry(["consume", "--brokers", TEST_BROKERS.join(","), "--topic", topic, "--from-beginning", "--max", "1", "--schema-registry", registryUrl()]);
@@ -144,12 +118,7 @@ describe("schema registry", () => {
   }, 60_000);
 
   test("ferry export registers the schema derived from the table; Confluent's deserializer validates every row", async () => {
-    const client = new Client({
-      contactPoints: TEST_CASSANDRA,
-      localDataCenter: "datacenter1",
-      authProvider: new auth.PlainTextAuthProvider(TEST_CASSANDRA_LOGIN.username, TEST_CASSANDRA_LOGIN.password),
-      protocolOptions: { maxVersion: types.protocolVersion.v4 },
-    });
+    const client = testCassandraClient();
     const keyspace = uniqueName("regexp").replaceAll("-", "_");
     try {
       await client.connect();

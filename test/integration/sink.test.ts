@@ -14,7 +14,7 @@ import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
 import { committedOffsets, endOffsets, readLake, readTable, runSink, startSink } from "../helpers/sink.ts";
-import { topicReader } from "../helpers/topic-reader.ts";
+import { createTestTopic, topicReader } from "../helpers/topic-reader.ts";
 
 const kafka: Kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-test" }, memoryLogger().log);
 let producer: Producer;
@@ -29,12 +29,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function createTopic(topic: string, partitions: number) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  await admin.disconnect();
-}
+const createTopic = (topic: string, partitions: number) => createTestTopic(kafka, topic, partitions);
 
 interface Produced {
   /** Valid records in the order produced: what the lake must hold, once each. */
