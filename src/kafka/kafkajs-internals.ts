@@ -1,0 +1,84 @@
+/**
+ * The one seam into kafkajs 2.2.4's internals (pinned in package.json; test/unit/kafka/
+ * kafkajs-internals.test.ts fails when an upgrade moves any of it). ferry produces with its own
+ * idempotent producer (src/kafka/producer/) but over kafkajs's cluster: its metadata, its broker
+ * connections (TLS and SASL included) and its request queue. Used here:
+ *  - the Kafka client's private cluster factory (`Symbol('private:Kafka:createCluster')`), so the
+ *    cluster has the client's brokers, TLS, SASL, timeouts and logger;
+ *  - Cluster: connect, disconnect, refreshMetadata, addMultipleTargetTopics,
+ *    findTopicPartitionMetadata, findBroker, findControllerBroker;
+ *  - Broker: versions, initProducerId, connectionPool.send({ request, response }) with a request
+ *    object of kafkajs's shape ({ apiKey, apiVersion, apiName, expectResponse, encode }) whose
+ *    encode() returns anything with `buf` and `buffer` (what Encoder.writeEncoder reads);
+ *  - protocol/error's table of error codes, for names and messages.
+ */
+import type { Kafka } from "kafkajs";
+// @ts-expect-error kafkajs ships no types for its internals
+import * as protocolErrors from "kafkajs/src/protocol/error.js";
+
+export interface PartitionMetadata {
+  partitionId: number;
+  leader: number;
+  partitionErrorCode: number;
+}
+
+export interface InternalBroker {
+  nodeId: number;
+  versions: Record<number, { minVersion: number; maxVersion: number }> | null;
+  initProducerId(args: { transactionalId?: string; transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>;
+  connectionPool: { send(req: { request: RawRequest; response: RawResponse<unknown>; requestTimeout?: number }): Promise<unknown> };
+  disconnect(): Promise<void>;
+}
+
+export interface InternalCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  isConnected(): boolean;
+  refreshMetadata(): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  findTopicPartitionMetadata(topic: string): PartitionMetadata[];
+  findBroker(args: { nodeId: number }): Promise<InternalBroker>;
+  findControllerBroker(): Promise<InternalBroker>;
+}
+
+export interface RawRequest {
+  apiKey: number;
+  apiVersion: number;
+  apiName: string;
+  expectResponse: () => boolean;
+  encode: () => Promise<{ buf: Buffer; buffer: Buffer }>;
+}
+
+export interface RawResponse<T> {
+  decode(payload: Buffer): Promise<T>;
+  parse(decoded: T): Promise<T>;
+}
+
+type ClusterFactory = (opts: { maxInFlightRequests: number | null; allowAutoTopicCreation: boolean; metadataMaxAge?: number }) => InternalCluster;
+
+/** A new cluster (its own connections) with the client's settings. */
+export function createCluster(kafka: Kafka): InternalCluster {
+  const key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster");
+  const factory = key && (kafka as unknown as Record<symbol, ClusterFactory>)[key];
+  if (typeof factory !== "function") throw new Error("kafkajs internals changed: no private cluster factory (ferry pins kafkajs 2.2.4)");
+  return factory.call(kafka, { maxInFlightRequests: null, allowAutoTopicCreation: false });
+}
+
+/** Sends a request ferry encoded itself over a broker's connection; resolves with the decoded response. */
+export function sendRaw<T>(broker: InternalBroker, request: RawRequest, response: RawResponse<T>, requestTimeout?: number): Promise<T> {
+  return broker.connectionPool.send({ request, response: response as RawResponse<unknown>, requestTimeout }) as Promise<T>;
+}
+
+export interface KafkaErrorCode {
+  type: string;
+  code: number;
+  retriable: boolean;
+  message: string;
+}
+
+const codes = new Map<number, KafkaErrorCode>((protocolErrors.errorCodes as KafkaErrorCode[]).map((e) => [e.code, e]));
+
+/** Kafka's name and message for a protocol error code. */
+export function kafkaErrorCode(code: number): KafkaErrorCode {
+  return codes.get(code) ?? { type: `UNKNOWN_ERROR_${code}`, code, retriable: false, message: `Kafka error code ${code}` };
+}
