@@ -1,6 +1,20 @@
 /** Config of the Kafka client, shared by every mode that talks to Kafka. */
 import * as v from "valibot";
-import { list, str } from "../config/fields.ts";
+import { bool, duration, list, oneOf, str } from "../config/fields.ts";
+
+export const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
+
+/** How ferry reaches a secured cluster: TLS and SASL. */
+export const kafkaSecurityFields = {
+  kafkaTls: v.optional(bool({ doc: "Connect to Kafka over TLS (the broker's name is checked against its certificate)." }), false),
+  kafkaCa: v.optional(str({ doc: "PEM file of the CA(s) that signed the brokers' certificates (default: the system's CAs). Implies --kafka-tls.", placeholder: "FILE", min: 1 })),
+  kafkaCert: v.optional(str({ doc: "PEM client certificate for mutual TLS (with --kafka-key). Implies --kafka-tls.", placeholder: "FILE", min: 1 })),
+  kafkaKey: v.optional(str({ doc: "PEM private key of --kafka-cert.", placeholder: "FILE", min: 1 })),
+  saslMechanism: v.optional(oneOf(SASL_MECHANISMS, { doc: "SASL mechanism to log in with (needs --sasl-username and a password)." })),
+  saslUsername: v.optional(str({ doc: "SASL user name.", placeholder: "USER", min: 1 })),
+  saslPassword: v.optional(str({ doc: "SASL password (prefer FERRY_SASL_PASSWORD or --sasl-password-file over a flag).", placeholder: "PASSWORD", secret: true })),
+  saslPasswordFile: v.optional(str({ doc: "File holding the SASL password (one line; a trailing newline is ignored).", placeholder: "FILE", min: 1 })),
+};
 
 export const kafkaClientFields = {
   brokers: list({
@@ -11,6 +25,26 @@ export const kafkaClientFields = {
     itemHint: "each broker must look like host:port",
   }),
   clientId: v.optional(str({ doc: "Kafka client id.", placeholder: "ID", min: 1 }), "ferry"),
+  ...kafkaSecurityFields,
+};
+
+type Security = { [K in keyof typeof kafkaSecurityFields]?: v.InferOutput<(typeof kafkaSecurityFields)[K]> };
+
+/** What createKafka needs from a mode's config. */
+export interface KafkaClientConfig extends Security {
+  brokers: string[];
+  clientId: string;
+}
+
+/** How long a batch-producing mode (generate, export, the sink's dead letters) waits for Kafka's acknowledgement. */
+export const produceTimeoutField = {
+  produceTimeout: v.optional(
+    duration({
+      doc: "Records Kafka has not acknowledged by then end the run with an error (across broker restarts it keeps trying until then; records not yet sent are never sent after it).",
+      min: 1,
+    }),
+    120_000,
+  ),
 };
 
 /** `--schema-registry URL`: a Confluent-compatible Schema Registry (JSON Schema, Confluent wire format). */

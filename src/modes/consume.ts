@@ -27,7 +27,7 @@ export const consumeMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
-    const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, ctx.log);
+    const kafka = createKafka(config, ctx.log);
     const registry = config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined;
     const groupId = config.group ?? `ferry-consume-${process.pid}-${Date.now().toString(36)}`;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });

@@ -5,7 +5,7 @@ import { logLevelField } from "../config/common.ts";
 import { int, list, oneOf, str } from "../config/fields.ts";
 import { FerryError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
+import { kafkaClientFields, produceTimeoutField, schemaRegistryField } from "../kafka/config.ts";
 import { createSchemaRegistry } from "../kafka/registry.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
 import { kafkaTarget } from "../sinks/record-targets.ts";
@@ -24,6 +24,8 @@ export const exportMode = defineMode({
     "--checkpoint FILE records each range once all its rows are acknowledged by Kafka; run again with\n" +
     "the same file after a crash or Ctrl-C and finished ranges are not sent again. Rows of a range\n" +
     "that was in flight when the export stopped are sent again (at-least-once for those rows).\n" +
+    "Delivery: at-least-once. Every row counted as exported is in Kafka, across broker crashes and\n" +
+    "restarts (ferry's idempotent producer); a lost connection can make a row appear twice, never zero times.\n" +
     "--schema-registry: the JSON Schema derived from the table's columns is registered as <topic>-value\n" +
     "and every value framed with its id (Confluent wire format).",
   config: v.object({
@@ -36,6 +38,7 @@ export const exportMode = defineMode({
     localDc: v.optional(str({ doc: "Local data center (default: every host counts as local).", placeholder: "DC", min: 1 })),
     consistency: v.optional(oneOf(CONSISTENCY_NAMES, { doc: "Read consistency." }), "LOCAL_ONE"),
     ...kafkaClientFields,
+    ...produceTimeoutField,
     topic: str({ doc: "Topic to produce to.", placeholder: "TOPIC", min: 1 }),
     partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
     parallel: v.optional(int({ doc: "Token ranges read at once.", min: 1, max: 256 }), 4),
@@ -69,7 +72,7 @@ export const exportMode = defineMode({
       }
       if (checkpoint.done.size > 0) log.notice("resuming from checkpoint", { checkpoint: config.checkpoint, done: checkpoint.done.size, ranges: splits });
 
-      const target = await kafkaTarget(createKafka({ brokers: config.brokers, clientId: config.clientId }, log), config.topic, config.partitions, log, {
+      const target = await kafkaTarget(createKafka(config, log), config.topic, config.partitions, config.produceTimeout, log, {
         registry: config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined,
         valueSchema: scan.valueSchema,
       });

@@ -5,7 +5,7 @@ import { dataDirField, logLevelField } from "../config/common.ts";
 import { bool, int, num, oneOf, str } from "../config/fields.ts";
 import { ConfigError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
+import { kafkaClientFields, kafkaSecurityFields, produceTimeoutField, schemaRegistryField } from "../kafka/config.ts";
 import { createSchemaRegistry } from "../kafka/registry.ts";
 import { registrySchemaOf } from "../schema/json-schema.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
@@ -23,7 +23,10 @@ export const generateMode = defineMode({
     "Target: --brokers (a Kafka topic), --url (a running `ferry run`/`ferry serve`: POST /orders), or\n" +
     "neither (the embedded orders table in --data-dir). Without --count it runs until Ctrl-C/SIGTERM;\n" +
     "what was sent is flushed before it exits. The same --seed gives the same records, byte for byte.\n" +
-    "--from FILE sends a CSV, NDJSON or Parquet file's records instead (--loop: over and over).",
+    "--from FILE sends a CSV, NDJSON or Parquet file's records instead (--loop: over and over).\n" +
+    "Into Kafka: at-least-once. Every record counted as accepted is in the topic, across broker crashes\n" +
+    "and restarts; after a lost connection a record can appear twice, never zero times. Records Kafka\n" +
+    "has not acknowledged within --produce-timeout end the run with exit 1.",
   config: v.object({
     kind: v.optional(oneOf(RECORD_KIND_NAMES as ["orders", "cars"], { doc: "Record kind." }), "orders"),
     count: v.optional(int({ doc: "How many records (default: endless until Ctrl-C).", min: 0 })),
@@ -34,6 +37,8 @@ export const generateMode = defineMode({
     loop: v.optional(bool({ doc: "With --from: replay the file endlessly (or until --count)." }), false),
     brokers: v.optional(kafkaClientFields.brokers),
     clientId: kafkaClientFields.clientId,
+    ...kafkaSecurityFields,
+    ...produceTimeoutField,
     topic: v.optional(str({ doc: "Topic to produce to (with --brokers).", placeholder: "TOPIC", min: 1 }), "orders"),
     partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
     url: v.optional(str({ doc: "Ingress to post to instead of Kafka.", placeholder: "URL", pattern: /^https?:\/\//, patternHint: "must start with http:// or https://" })),
@@ -50,7 +55,7 @@ export const generateMode = defineMode({
     if (config.schemaRegistry && !config.brokers) throw new ConfigError("--schema-registry frames Kafka values: it needs --brokers");
 
     const target: RecordTarget = config.brokers
-      ? await kafkaTarget(createKafka({ brokers: config.brokers, clientId: config.clientId }, log), config.topic, config.partitions, log, {
+      ? await kafkaTarget(createKafka({ ...config, brokers: config.brokers }, log), config.topic, config.partitions, config.produceTimeout, log, {
           registry: config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined,
           valueSchema: registrySchemaOf(RECORD_KINDS[config.kind].schema),
         })

@@ -17,8 +17,11 @@ export const serveMode = defineMode({
   details:
     "POST /orders answers 202 only once Kafka acknowledged every record of the request (acks=all,\n" +
     "idempotent producer). Orders of concurrent requests share produce batches (--linger, --batch-records).\n" +
-    "A 503 (Kafka unreachable, or shutting down) means nothing was acknowledged: retry; order_id makes\n" +
-    "a retried order replace, not duplicate, its row in the orders table.",
+    "Delivery: at-least-once. A 202 order is in Kafka, across broker crashes and restarts. A 503 (Kafka\n" +
+    "unreachable, not acknowledged within --produce-timeout, or shutting down) means not acknowledged:\n" +
+    "records not yet sent by then are never sent, one already in flight may still land. So a retried\n" +
+    "order, or one resent after a lost connection, can appear twice in the topic, never zero times;\n" +
+    "the sink keeps one row per order_id.",
   config: v.object({
     ...kafkaClientFields,
     topic: v.optional(str({ doc: "Topic the orders are produced to.", placeholder: "TOPIC", min: 1 }), "orders"),
@@ -30,7 +33,7 @@ export const serveMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
-    const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, ctx.log);
+    const kafka = createKafka(config, ctx.log);
     const registry = config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined;
     const openSink = (onFlush: FlushObserver) =>
       openKafkaOrderSink(
@@ -40,7 +43,6 @@ export const serveMode = defineMode({
           createPartitions: config.createTopic ? config.partitions : undefined,
           lingerMs: config.linger,
           maxBatchRecords: config.batchRecords,
-          maxInFlightBatches: 5,
           produceTimeoutMs: config.produceTimeout,
           onFlush,
           registry,

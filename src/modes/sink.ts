@@ -8,7 +8,7 @@ import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { createKafka } from "../kafka/client.ts";
 import { registerCodecs } from "../kafka/codecs/index.ts";
-import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
+import { kafkaClientFields, produceTimeoutField, schemaRegistryField } from "../kafka/config.ts";
 import { createSchemaRegistry } from "../kafka/registry.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import { serveQueries } from "../platform/local-socket.ts";
@@ -33,10 +33,12 @@ export const sinkMode = defineMode({
     "--max-bytes; its valid records are written to <data-dir>/lake/<topic>/date=YYYY-MM-DD/part-<partition>-\n" +
     "<first>-<last>.parquet and (orders) upserted into the orders table in one transaction with the\n" +
     "offsets; only then are offsets committed to Kafka. Invalid records go to <topic>.dlq with headers\n" +
-    "ferry.error, ferry.source.topic, ferry.source.partition and ferry.source.offset.\n" +
+    "ferry.error, ferry.source.topic, ferry.source.partition and ferry.source.offset (at-least-once:\n" +
+    "acknowledged by Kafka before the batch's offsets are committed; a crash can repeat one).\n" +
     "While it runs, `ferry query` reaches the table and the lake through <data-dir>/ferry.sock.",
   config: v.object({
     ...kafkaClientFields,
+    ...produceTimeoutField,
     ...schemaRegistryField,
     topic: v.optional(list({ doc: "Topic(s) to read.", placeholder: "TOPIC", min: 1 }), ["orders"]),
     group: v.optional(str({ doc: "Consumer group id.", placeholder: "GROUP", min: 1 }), "ferry-sink"),
@@ -78,8 +80,8 @@ export const sinkMode = defineMode({
 
     const metrics = sinkMetrics(() => lag());
     const store = await openLakeBatchStore({ dataDir: config.dataDir, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
-    const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId }, log);
-    const deadLetters = await openDeadLetters(kafka, log);
+    const kafka = createKafka(config, log);
+    const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
     const decoder = createDecoder(config.kind, config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined);
     let written = 0;
     let rejected = 0;

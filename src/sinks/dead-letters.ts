@@ -4,9 +4,10 @@
  * Sends are acknowledged (acks=all) before the batch's offsets are committed, so a rejected
  * record is never lost; after a crash it may be sent twice (the headers name its source offset).
  */
-import type { IHeaders, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
-import { createProducer } from "../kafka/client.ts";
+import { openProducer, type IdempotentProducer } from "../kafka/producer/index.ts";
+import type { Headers } from "../kafka/producer/record-batch.ts";
 import { ensureTopic } from "../kafka/topics.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Rejected } from "../pipeline/decode.ts";
@@ -20,16 +21,16 @@ export const DLQ_HEADERS = {
   offset: "ferry.source.offset",
 } as const;
 
-export async function openDeadLetters(kafka: Kafka, log: Logger) {
-  const producer = createProducer(kafka);
+export async function openDeadLetters(kafka: Kafka, produceTimeoutMs: number, log: Logger) {
   const admin = kafka.admin();
   const known = new Set<string>();
-  let connected = false;
+  let producer: IdempotentProducer | undefined;
 
-  async function connect(): Promise<void> {
-    if (connected) return;
-    await Promise.all([producer.connect(), admin.connect()]);
-    connected = true;
+  async function connect(): Promise<IdempotentProducer> {
+    if (producer) return producer;
+    await admin.connect();
+    producer = await openProducer(kafka, [], log);
+    return producer;
   }
 
   return {
@@ -37,35 +38,37 @@ export async function openDeadLetters(kafka: Kafka, log: Logger) {
     async send(rejected: readonly Rejected[]): Promise<void> {
       if (rejected.length === 0) return;
       try {
-        await connect();
+        const p = await connect();
+        const sends: Promise<void>[] = [];
         for (const [topic, records] of groupBy(rejected, (r) => r.topic)) {
           const dlq = `${topic}${DLQ_SUFFIX}`;
           if (!known.has(dlq)) {
             await ensureTopic(admin, dlq, 1, log);
+            await p.addTopics([dlq]);
             known.add(dlq);
           }
-          await producer.send({
-            topic: dlq,
-            acks: -1,
-            messages: records.map((r) => ({
-              key: r.record.key,
-              value: r.record.value,
-              headers: {
-                ...(r.record.headers as IHeaders | undefined),
-                [DLQ_HEADERS.reason]: r.reason,
-                [DLQ_HEADERS.topic]: r.topic,
-                [DLQ_HEADERS.partition]: String(r.partition),
-                [DLQ_HEADERS.offset]: r.offset,
-              },
-            })),
-          });
+          const messages = records.map((r) => ({
+            key: r.record.key,
+            value: r.record.value,
+            headers: {
+              ...(r.record.headers as Headers | undefined),
+              [DLQ_HEADERS.reason]: r.reason,
+              [DLQ_HEADERS.topic]: r.topic,
+              [DLQ_HEADERS.partition]: String(r.partition),
+              [DLQ_HEADERS.offset]: r.offset,
+            },
+          }));
+          sends.push(p.send(dlq, messages, produceTimeoutMs));
         }
+        await Promise.all(sends);
       } catch (e) {
         throw new DownstreamError("kafka", `cannot send ${rejected.length} rejected record(s) to the dead-letter topic: ${errorMessage(e)}`, { cause: e });
       }
     },
     async close(): Promise<void> {
-      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      await producer?.close(produceTimeoutMs);
+      await admin.disconnect().catch(() => {});
     },
   };
 }
+

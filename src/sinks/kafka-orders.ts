@@ -1,16 +1,21 @@
 /**
- * Orders into a Kafka topic: an idempotent producer (acks=all, key = order_id), with the orders
- * of concurrent requests coalesced into shared produce batches (kafkajs sends one request per
- * send()). Readiness follows the broker: a probe asks for the topic's metadata every second.
+ * Orders into a Kafka topic through ferry's idempotent producer (acks=all, key = order_id). The
+ * orders of concurrent requests share produce batches (the producer batches per partition while
+ * requests are in flight). A write not acknowledged within `produceTimeoutMs` is answered as
+ * unavailable, and its records not yet sent are never sent (see src/kafka/producer/producer.ts).
+ * Readiness follows Kafka: failed produce requests, and a probe asking for the topic's metadata
+ * every second.
  */
 import type { Kafka } from "kafkajs";
-import { DownstreamError, errorMessage } from "../errors.ts";
-import { createProducer } from "../kafka/client.ts";
+import { errorMessage } from "../errors.ts";
+import { Availability } from "../kafka/availability.ts";
+import { connectFailure } from "../kafka/client.ts";
+import { openProducer, type IdempotentProducer } from "../kafka/producer/index.ts";
 import { valueWriter, type SchemaRegistry } from "../kafka/registry.ts";
 import { ensureTopic } from "../kafka/topics.ts";
 import { registrySchemaOf } from "../schema/json-schema.ts";
 import type { Logger } from "../log/logger.ts";
-import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
+import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { UnavailableError, withDeadline } from "../pipeline/errors.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import { OrderSchema, type ReceivedOrder } from "../schema/order.ts";
@@ -21,7 +26,6 @@ export interface KafkaOrderSinkOptions {
   createPartitions?: number;
   lingerMs: number;
   maxBatchRecords: number;
-  maxInFlightBatches: number;
   /** A write not acknowledged within this long is answered as unavailable. */
   produceTimeoutMs: number;
   probeIntervalMs?: number;
@@ -30,42 +34,25 @@ export interface KafkaOrderSinkOptions {
   registry?: SchemaRegistry;
 }
 
-interface Message {
-  key: string;
-  value: string | Buffer;
-}
-
 export async function openKafkaOrderSink(kafka: Kafka, opts: KafkaOrderSinkOptions, log: Logger): Promise<OrderSink> {
   const writeValue = await valueWriter(opts.registry, opts.topic, registrySchemaOf(OrderSchema));
+  const availability = new Availability(log);
   const admin = kafka.admin();
-  const producer = createProducer(kafka);
+  let producer: IdempotentProducer;
+  const started = Date.now();
   try {
     await admin.connect();
     await ensureTopic(admin, opts.topic, opts.createPartitions, log);
-    await producer.connect();
+    producer = await openProducer(kafka, [opts.topic], log, {
+      availability,
+      lingerMs: opts.lingerMs,
+      maxBatchRecords: opts.maxBatchRecords,
+      onRequest: opts.onFlush,
+    });
   } catch (e) {
-    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
-    if (e instanceof DownstreamError) throw e;
-    throw new DownstreamError("kafka", `cannot connect: ${errorMessage(e)}`, { cause: e });
+    await admin.disconnect().catch(() => {});
+    throw connectFailure(e, Date.now() - started);
   }
-
-  let ready = true;
-  let reason: string | undefined;
-  const setReady = (ok: boolean, why?: string) => {
-    if (ok !== ready) (ok ? log.notice : log.warn)(ok ? "kafka reachable again" : "kafka unavailable", { reason: why });
-    ready = ok;
-    reason = ok ? undefined : why;
-  };
-
-  const coalescer = new Coalescer<Message>({
-    maxItems: opts.maxBatchRecords,
-    lingerMs: opts.lingerMs,
-    maxInFlight: opts.maxInFlightBatches,
-    flush: async (messages) => {
-      await producer.send({ topic: opts.topic, acks: -1, messages });
-    },
-    onFlush: opts.onFlush,
-  });
 
   let probing = false;
   const probe = setInterval(async () => {
@@ -73,9 +60,9 @@ export async function openKafkaOrderSink(kafka: Kafka, opts: KafkaOrderSinkOptio
     probing = true;
     try {
       await withDeadline(admin.fetchTopicMetadata({ topics: [opts.topic] }), 2000, "metadata request");
-      setReady(true);
+      availability.reached();
     } catch (e) {
-      setReady(false, `broker not answering (${errorMessage(e)})`);
+      availability.down(`broker not answering (${errorMessage(e)})`);
     } finally {
       probing = false;
     }
@@ -83,27 +70,22 @@ export async function openKafkaOrderSink(kafka: Kafka, opts: KafkaOrderSinkOptio
 
   return {
     get notReadyReason() {
-      return reason;
+      return availability.reason;
     },
-    ready: () => ready,
+    ready: () => availability.up,
     async write(orders: ReceivedOrder[]) {
       const messages = orders.map((o) => ({ key: o.order_id, value: writeValue(JSON.stringify(o)) }));
       try {
-        await withDeadline(coalescer.submit(messages), opts.produceTimeoutMs, "Kafka acknowledgement");
+        await producer.send(opts.topic, messages, opts.produceTimeoutMs);
       } catch (e) {
-        if (e instanceof UnavailableError) {
-          setReady(false, e.message);
-          throw e;
-        }
+        if (e instanceof UnavailableError) throw e;
         throw new UnavailableError(`kafka: ${errorMessage(e)}`, 1, { cause: e });
       }
     },
     async close() {
       clearInterval(probe);
-      await withDeadline(coalescer.drain(), opts.produceTimeoutMs, "flushing the producer").catch((e) =>
-        log.error("records still unacknowledged at shutdown", { pending: coalescer.pending, error: e }),
-      );
-      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      await producer.close(opts.produceTimeoutMs);
+      await admin.disconnect().catch(() => {});
     },
   };
 }

@@ -7,7 +7,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Kafka } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
-import { createProducer } from "../kafka/client.ts";
+import { connectFailure } from "../kafka/client.ts";
+import { openProducer, type IdempotentProducer } from "../kafka/producer/index.ts";
 import { valueWriter, type SchemaRegistry } from "../kafka/registry.ts";
 import { ensureTopic } from "../kafka/topics.ts";
 import type { JsonSchema } from "../schema/json-schema.ts";
@@ -30,34 +31,42 @@ export interface RecordTarget {
   close(): Promise<void>;
 }
 
-/** With a registry, `valueSchema` is registered under `<topic>-value` and every value framed with its id. */
+/**
+ * With a registry, `valueSchema` is registered under `<topic>-value` and every value framed with
+ * its id. A send not acknowledged within `produceTimeoutMs` fails (its unsent records are never sent).
+ */
 export async function kafkaTarget(
   kafka: Kafka,
   topic: string,
   partitions: number,
+  produceTimeoutMs: number,
   log: Logger,
   values: { registry?: SchemaRegistry; valueSchema: JsonSchema },
 ): Promise<RecordTarget> {
   const write = await valueWriter(values.registry, topic, values.valueSchema);
-  const producer = createProducer(kafka);
   const admin = kafka.admin();
+  const started = Date.now();
+  let producer: IdempotentProducer;
   try {
     await admin.connect();
     await ensureTopic(admin, topic, partitions, log);
-    await producer.connect();
+    producer = await openProducer(kafka, [topic], log);
   } catch (e) {
-    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
-    throw e instanceof DownstreamError ? e : new DownstreamError("kafka", `cannot connect: ${errorMessage(e)}`, { cause: e });
+    throw connectFailure(e, Date.now() - started);
   } finally {
     await admin.disconnect().catch(() => {});
   }
   return {
     describe: `kafka topic ${topic}${values.registry ? ` (schema registry ${values.registry.url})` : ""}`,
     async send(records) {
-      await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: write(r.json) })) });
+      await producer.send(
+        topic,
+        records.map((r) => ({ key: r.key, value: write(r.json) })),
+        produceTimeoutMs,
+      );
       return { accepted: records.length, refused: 0 };
     },
-    close: () => producer.disconnect(),
+    close: () => producer.close(produceTimeoutMs),
   };
 }
 

@@ -1,6 +1,5 @@
 /** Reads a whole topic with a real consumer and answers "what is durable" questions about it; writes test topics. */
 import type { Kafka, Message } from "kafkajs";
-import { createProducer } from "../../src/kafka/client.ts";
 import { uniqueName } from "./servers.ts";
 
 export interface ReadMessage {
@@ -74,7 +73,7 @@ export async function createTestTopic(kafka: Kafka, topic: string, partitions: n
 /** Creates a one-partition topic and produces these messages to it, in order (acks=all). */
 export async function produceTo(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
   await createTestTopic(kafka, topic, 1);
-  const producer = createProducer(kafka);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   await producer.send({ topic, acks: -1, messages });
   await producer.disconnect();

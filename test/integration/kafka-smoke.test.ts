@@ -1,10 +1,10 @@
 /**
- * kafkajs under Bun against the real broker (scripts/services/kafka): a topic is created, an
+ * kafkajs under Bun against the real broker (scripts/services/kafka), as a peer client: a topic is created, an
  * idempotent producer writes gzip batches with acks=all, and a consumer group reads them back.
  */
 import { afterAll, expect, test } from "bun:test";
 import { CompressionTypes } from "kafkajs";
-import { createKafka, createProducer } from "../../src/kafka/client.ts";
+import { createKafka } from "../../src/kafka/client.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
 
@@ -23,7 +23,7 @@ test("create topic, produce idempotent gzip with acks=all, consume in a group", 
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   expect(meta.topics[0]!.partitions).toHaveLength(3);
 
-  const producer = createProducer(kafka);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const sent = Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ n: i, text: "x".repeat(i % 50) }) }));
   const acks = await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: sent });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Kafka, Producer } from "kafkajs";
 import { openDb } from "../../src/db/duckdb.ts";
-import { createKafka, createProducer } from "../../src/kafka/client.ts";
+import { createKafka } from "../../src/kafka/client.ts";
 import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
@@ -21,7 +21,7 @@ let producer: Producer;
 const work = mkdtempSync(join(tmpdir(), "ferry-sink-test-"));
 
 beforeAll(async () => {
-  producer = createProducer(kafka);
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
 });
 afterAll(async () => {

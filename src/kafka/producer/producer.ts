@@ -26,9 +26,10 @@
  * gather.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { DownstreamError, errorMessage } from "../../errors.ts";
+import { DownstreamError } from "../../errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import { UnavailableError } from "../../pipeline/errors.ts";
+import type { FlushObserver } from "../../pipeline/coalescer.ts";
 import type { Availability } from "../availability.ts";
 import { kafkaErrorCode, sendRaw, type InternalCluster } from "../kafkajs-internals.ts";
 import { partitionOfKey } from "./murmur2.ts";
@@ -40,6 +41,15 @@ export type { ProducerRecord } from "./record-batch.ts";
 export interface ProducerOptions {
   /** Most bytes of records in one partition's batch (the broker's max.message.bytes is 1 MiB by default). */
   maxBatchBytes?: number;
+  /** Most records in one partition's batch. */
+  maxBatchRecords?: number;
+  /**
+   * How long a partition's records may wait for more before their batch goes (like Kafka's
+   * linger.ms). 0: adaptive, a batch goes as soon as a request slot is free, and grows with load.
+   */
+  lingerMs?: number;
+  /** Observes each produce request: its records, how long it took, and its error if it failed. */
+  onRequest?: FlushObserver;
   maxInFlightPerBroker?: number;
   /** How long the broker may wait for the in-sync replicas (the request's timeout field). */
   ackTimeoutMs?: number;
@@ -56,6 +66,7 @@ const MAX_SEQUENCE = 2 ** 31;
 class Ticket {
   done = false;
   timer: ReturnType<typeof setTimeout> | undefined;
+  readonly queuedAt = performance.now();
   constructor(
     public remaining: number,
     private readonly resolveFn: () => void,
@@ -120,6 +131,7 @@ class Fifo<T> {
 
 class PartitionState {
   readonly queue = new Fifo<Queued>();
+  queuedBytes = 0;
   readonly inFlight: InFlightBatch[] = [];
   nextSequence = 0;
   constructor(
@@ -132,6 +144,9 @@ type State = "ready" | "retiring" | "renewing" | "closed";
 
 export class IdempotentProducer {
   private readonly maxBatchBytes: number;
+  private readonly maxBatchRecords: number;
+  private readonly lingerMs: number;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly maxInFlightPerBroker: number;
   private readonly ackTimeoutMs: number;
   private readonly backoff: { initial: number; max: number };
@@ -143,6 +158,7 @@ export class IdempotentProducer {
   private readonly waiting = new Set<PartitionState>();
   private readonly brokerRequests = new Map<number, number>();
   private requestsInFlight = 0;
+  private recordsInFlight = 0;
   private pumpScheduled = false;
   private roundRobin = 0;
   private retireReason = "";
@@ -152,9 +168,11 @@ export class IdempotentProducer {
     private readonly cluster: InternalCluster,
     private readonly availability: Availability,
     private readonly log: Logger,
-    opts: ProducerOptions = {},
+    private readonly opts: ProducerOptions = {},
   ) {
     this.maxBatchBytes = opts.maxBatchBytes ?? 1_000_000;
+    this.maxBatchRecords = opts.maxBatchRecords ?? Number.POSITIVE_INFINITY;
+    this.lingerMs = opts.lingerMs ?? 0;
     this.maxInFlightPerBroker = opts.maxInFlightPerBroker ?? 5;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 30_000;
     this.backoff = opts.retryBackoffMs ?? { initial: 100, max: 2000 };
@@ -169,7 +187,17 @@ export class IdempotentProducer {
     if (produce && produce.maxVersion < PRODUCE_VERSION) {
       throw new DownstreamError("kafka", `the broker serves produce requests up to v${produce.maxVersion}; ferry needs v${PRODUCE_VERSION} (Kafka 2.1 or later)`);
     }
-    await this.newProducerId();
+    // A broker's transaction coordinator loads for a while after start (COORDINATOR_LOAD_IN_PROGRESS).
+    for (let wait = this.backoff.initial, until = Date.now() + 30_000; ; wait = Math.min(wait * 2, this.backoff.max)) {
+      try {
+        await this.newProducerId();
+        break;
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || Date.now() > until) throw e;
+        this.log.debug("kafka: no producer id yet", { reason: describeKafkaError(e) });
+        await sleep(wait);
+      }
+    }
     this.state = "ready";
   }
 
@@ -181,7 +209,7 @@ export class IdempotentProducer {
 
   /** Records accepted and not yet settled (acknowledged, refused or past their deadline). */
   get pending(): number {
-    let n = this.requestsInFlight;
+    let n = this.recordsInFlight;
     for (const p of this.waiting) n += p.queue.length;
     return n;
   }
@@ -199,7 +227,9 @@ export class IdempotentProducer {
       const start = this.roundRobin++;
       for (const r of records) {
         const p = parts[r.key === null ? start % parts.length : partitionOfKey(r.key, parts.length)]!;
-        p.queue.push({ rec: sizeRecord(r), ticket });
+        const rec = sizeRecord(r);
+        p.queue.push({ rec, ticket });
+        p.queuedBytes += rec.size;
         this.waiting.add(p);
       }
       if (Number.isFinite(timeoutMs)) {
@@ -226,6 +256,7 @@ export class IdempotentProducer {
     const left = this.pending;
     this.state = "closed";
     const closed = new UnavailableError("kafka: the producer closed before Kafka acknowledged these records");
+    clearTimeout(this.lingerTimer);
     for (const p of this.waiting) while (p.queue.length > 0) p.queue.shift()!.ticket.fail(closed);
     for (const parts of this.partitions.values()) for (const p of parts) for (const b of p.inFlight) for (const q of b.records) q.ticket.fail(closed);
     if (left > 0) this.log.error("records still unacknowledged at shutdown", { pending: left });
@@ -270,12 +301,18 @@ export class IdempotentProducer {
       if (list) list.push(p);
       else byLeader.set(leader, [p]);
     }
+    let lingerFor = Number.POSITIVE_INFINITY;
     for (const [nodeId, parts] of byLeader) {
       while ((this.brokerRequests.get(nodeId) ?? 0) < this.maxInFlightPerBroker) {
         const batches: InFlightBatch[] = [];
         const encoded: PartitionBatch[] = [];
         const now = Date.now();
         for (const p of parts) {
+          const wait = this.lingerLeft(p);
+          if (wait > 0) {
+            lingerFor = Math.min(lingerFor, wait);
+            continue;
+          }
           const b = this.cutBatch(p, now);
           if (b) {
             batches.push(b.batch);
@@ -286,7 +323,20 @@ export class IdempotentProducer {
         void this.request(nodeId, batches, encoded);
       }
     }
+    if (Number.isFinite(lingerFor) && !this.lingerTimer) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.pump();
+      }, Math.ceil(lingerFor));
+    }
     this.checkIdle();
+  }
+
+  /** With a linger: how much longer a partition's batch, not yet full, may wait for more records. */
+  private lingerLeft(p: PartitionState): number {
+    if (this.lingerMs === 0 || p.queuedBytes >= this.maxBatchBytes || p.queue.length >= this.maxBatchRecords) return 0;
+    const first = p.queue.peek();
+    return first ? this.lingerMs - (performance.now() - first.ticket.queuedAt) : 0;
   }
 
   private cutBatch(p: PartitionState, now: number): { batch: InFlightBatch; encoded: PartitionBatch } | undefined {
@@ -294,14 +344,14 @@ export class IdempotentProducer {
     const records: Queued[] = [];
     let bytes = 0;
     for (let q = p.queue.peek(); q; q = p.queue.peek()) {
-      if (q.ticket.done) {
-        p.queue.shift(); // its sender stopped waiting: it is never sent
-        continue;
+      if (!q.ticket.done) {
+        // (a record whose sender stopped waiting is dropped here: it is never sent)
+        if (records.length > 0 && (bytes + q.rec.size > this.maxBatchBytes || records.length >= this.maxBatchRecords)) break;
+        records.push(q);
+        bytes += q.rec.size;
       }
-      if (records.length > 0 && bytes + q.rec.size > this.maxBatchBytes) break;
-      records.push(q);
-      bytes += q.rec.size;
       p.queue.shift();
+      p.queuedBytes -= q.rec.size;
     }
     if (records.length === 0) return undefined;
     const baseSequence = p.nextSequence;
@@ -318,6 +368,10 @@ export class IdempotentProducer {
   private async request(nodeId: number, batches: InFlightBatch[], encoded: PartitionBatch[]): Promise<void> {
     this.brokerRequests.set(nodeId, (this.brokerRequests.get(nodeId) ?? 0) + 1);
     this.requestsInFlight++;
+    const started = performance.now();
+    const records = batches.reduce((n, b) => n + b.records.length, 0);
+    this.recordsInFlight += records;
+    let failure: unknown;
     try {
       const broker = await this.cluster.findBroker({ nodeId });
       const res = await sendRaw(broker, produceRequest(encodeProduceBody(encoded, this.ackTimeoutMs)), produceResponse);
@@ -334,16 +388,20 @@ export class IdempotentProducer {
             for (const q of b.records) q.ticket.fail(e);
           }
           this.failed(b, `${b.part.topic}-${b.part.partition}: ${why}`);
+          failure ??= new Error(why);
         }
       }
     } catch (e) {
       // Unknown outcome: the broker may or may not have written them.
+      failure = e;
       const why = describeKafkaError(e);
       this.availability.down(why);
       for (const b of batches) this.failed(b, why);
     } finally {
+      this.opts.onRequest?.(records, performance.now() - started, failure);
       this.brokerRequests.set(nodeId, this.brokerRequests.get(nodeId)! - 1);
       this.requestsInFlight--;
+      this.recordsInFlight -= records;
       if (this.state === "retiring" && this.requestsInFlight === 0) void this.renew();
       else this.schedulePump();
     }
@@ -383,6 +441,7 @@ export class IdempotentProducer {
         p.inFlight.length = 0;
         p.nextSequence = 0;
         p.queue.unshiftAll(again);
+        for (const q of again) p.queuedBytes += q.rec.size;
         if (p.queue.length > 0) this.waiting.add(p);
       }
     }
@@ -425,7 +484,7 @@ export class IdempotentProducer {
   private isIdle(): boolean {
     if (this.requestsInFlight > 0) return false;
     for (const p of this.waiting) {
-      while (p.queue.peek()?.ticket.done) p.queue.shift();
+      while (p.queue.peek()?.ticket.done) p.queuedBytes -= p.queue.shift()!.rec.size;
       if (p.queue.length > 0) return false;
     }
     return true;
@@ -436,11 +495,11 @@ export class IdempotentProducer {
   }
 }
 
-/** A kafkajs error in one line: its kind and message, and the broker when it names one. */
+/** A kafkajs error in one line: its message, what caused it, and the broker when it names one. */
 export function describeKafkaError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
-  const where = (e as { broker?: string; host?: string; port?: number }).broker ?? ((e as { host?: string }).host ? `${(e as { host: string }).host}:${(e as { port: number }).port}` : undefined);
-  const cause = (e as { originalError?: unknown }).originalError;
-  const msg = cause instanceof Error && cause.message !== e.message ? `${e.message}: ${cause.message}` : errorMessage(e);
+  const { broker, host, port, originalError } = e as Error & { broker?: string; host?: string; port?: number; originalError?: unknown };
+  const where = broker ?? (host ? `${host}:${port}` : undefined);
+  const msg = originalError instanceof Error && originalError.message !== e.message ? `${e.message}: ${originalError.message}` : e.message;
   return where && !msg.includes(where) ? `${msg} (${where})` : msg;
 }

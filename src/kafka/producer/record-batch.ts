@@ -11,10 +11,14 @@
  */
 import { crc32c } from "./crc32c.ts";
 
+type HeaderValue = string | Uint8Array;
+/** Record headers; a key with several values (Kafka allows repeats) takes an array. */
+export type Headers = Readonly<Record<string, HeaderValue | readonly HeaderValue[]>>;
+
 export interface ProducerRecord {
   key: string | Uint8Array | null;
   value: string | Uint8Array | null;
-  headers?: Readonly<Record<string, string | Uint8Array>>;
+  headers?: Headers;
 }
 
 /** A record with its key's and value's UTF-8 sizes (-1: null), measured once when it is queued. */
@@ -49,15 +53,19 @@ export function varintSize(value: number): number {
   return n;
 }
 
-function headersSize(headers: Readonly<Record<string, string | Uint8Array>> | undefined): number {
+const valuesOf = (v: HeaderValue | readonly HeaderValue[]): readonly HeaderValue[] => (typeof v === "string" || v instanceof Uint8Array ? [v] : v);
+
+function headersSize(headers: Headers | undefined): number {
   if (!headers) return 1;
   let size = 0;
   let count = 0;
   for (const k in headers) {
     const kb = byteLength(k);
-    const vb = byteLength(headers[k]!);
-    size += varintSize(kb) + kb + varintSize(vb) + vb;
-    count++;
+    for (const hv of valuesOf(headers[k]!)) {
+      const vb = byteLength(hv);
+      size += varintSize(kb) + kb + varintSize(vb) + vb;
+      count++;
+    }
   }
   return varintSize(count) + size;
 }
@@ -85,7 +93,7 @@ class Writer {
   bytes(v: string | Uint8Array | null, size: number): void {
     this.varint(size);
     if (v === null) return;
-    if (typeof v === "string") this.offset += this.buf.utf8Write(v, this.offset, size);
+    if (typeof v === "string") this.offset += this.buf.write(v, this.offset, size, "utf8");
     else {
       this.buf.set(v, this.offset);
       this.offset += size;
@@ -131,10 +139,9 @@ export function encodeRecordBatch(records: readonly SizedRecord[], header: Batch
       buf[w.offset++] = 0;
       continue;
     }
-    const keys = Object.keys(r.headers);
-    w.varint(keys.length);
-    for (const k of keys) {
-      const hv = r.headers[k]!;
+    const pairs = Object.entries(r.headers).flatMap(([k, v]) => valuesOf(v).map((hv) => [k, hv] as const));
+    w.varint(pairs.length);
+    for (const [k, hv] of pairs) {
       w.bytes(k, byteLength(k));
       w.bytes(hv, byteLength(hv));
     }

@@ -44,7 +44,7 @@ describe("RecordBatch v2", () => {
     const records = [
       { key: "o-1", value: '{"order_id":"o-1"}' },
       { key: null, value: Buffer.from([0, 1, 2, 255]) },
-      { key: "ключ", value: null, headers: { "ferry.error": "bad price", bin: Buffer.from([9]) } },
+      { key: "ключ", value: null, headers: { "ferry.error": "bad price", bin: Buffer.from([9]), twice: ["a", "b"] } },
       { key: "big", value: "v".repeat(70_000) },
     ].map(sizeRecord);
     const buf = encodeRecordBatch(records, { producerId: 123456789012n, producerEpoch: 3, baseSequence: 42, timestampMs: 1_700_000_000_123 });
@@ -64,6 +64,7 @@ describe("RecordBatch v2", () => {
     expect(batch.records[2].value).toBeNull();
     expect(batch.records[2].headers["ferry.error"].toString()).toBe("bad price");
     expect([...batch.records[2].headers.bin]).toEqual([9]);
+    expect(batch.records[2].headers.twice.map(String)).toEqual(["a", "b"]);
     expect(batch.records[3].value.toString().length).toBe(70_000);
     expect(batch.records.map((r: { offset: string }) => r.offset)).toEqual(["0", "1", "2", "3"]);
   });
