@@ -460,7 +460,8 @@ export class IdempotentProducer {
         return;
       } catch (e) {
         const why = describeKafkaError(e);
-        this.availability.down(why);
+        // A broker that answers with an error (e.g. its coordinator still loading) is reachable.
+        if ((e as Error).name !== "KafkaJSProtocolError") this.availability.down(why);
         this.log.debug("kafka: cannot get a new producer id yet", { reason: why, retryInMs: wait });
         this.checkIdle();
         await sleep(wait);

@@ -3,22 +3,17 @@
  * started and stopped with scripts/services/kafka) so the shared one stays up for other tests.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { resolve } from "node:path";
 import { order, postOrders, startFerry, type FerryProcess } from "../../helpers/ferry-process.ts";
+import { ownBroker } from "../../helpers/own-broker.ts";
 import { SERVER_HOOK_TIMEOUT, uniqueName } from "../../helpers/servers.ts";
 
-const SCRIPT = resolve(import.meta.dir, "../../../scripts/services/kafka");
-const env = { ...process.env, KAFKA_PORT: "19092", KAFKA_CONTROLLER_PORT: "19093" };
-const broker = (cmd: "start" | "stop") => {
-  const p = Bun.spawnSync(["bash", SCRIPT, cmd], { env, stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`kafka ${cmd} failed: ${p.stderr}`);
-};
+const broker = ownBroker(19092);
 
 let ferry: FerryProcess;
-beforeAll(() => broker("start"), SERVER_HOOK_TIMEOUT);
+beforeAll(() => broker.start(), SERVER_HOOK_TIMEOUT);
 afterAll(async () => {
   await ferry?.stop();
-  broker("stop");
+  await broker.stop();
 }, SERVER_HOOK_TIMEOUT);
 
 const ready = async (url: string) => (await fetch(`${url}/readyz`)).status;
@@ -31,10 +26,10 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 }
 
 test("broker stopped → 503 with Retry-After within the produce timeout and /readyz 503; back → 202 without a restart", async () => {
-  ferry = await startFerry(["serve", "--brokers", "127.0.0.1:19092", "--topic", uniqueName("outage"), "--port", "0", "--produce-timeout", "3s"]);
+  ferry = await startFerry(["serve", "--brokers", broker.address, "--topic", uniqueName("outage"), "--port", "0", "--produce-timeout", "3s"]);
   expect((await postOrders(ferry.url, order(uniqueName("before")))).status).toBe(202);
 
-  broker("stop");
+  await broker.stop();
   const started = Date.now();
   const during = await postOrders(ferry.url, order(uniqueName("during")));
   const took = Date.now() - started;
@@ -46,7 +41,7 @@ test("broker stopped → 503 with Retry-After within the produce timeout and /re
   expect((await postOrders(ferry.url, order(uniqueName("fast")))).status).toBe(503);
   expect(Date.now() - fast).toBeLessThan(1000); // known down: refused at once
 
-  broker("start");
+  await broker.start();
   await waitFor("/readyz 200", async () => (await ready(ferry.url)) === 200, 60_000);
   const after = await postOrders(ferry.url, order(uniqueName("after")));
   expect(after.status).toBe(202);

@@ -1,0 +1,25 @@
+/**
+ * A Kafka broker of a test's own (scripts/services/kafka on other ports), so a test can stop or
+ * kill -9 it while the shared broker stays up for the other tests. The script runs as a child
+ * process without blocking the test's event loop (a restart takes seconds, and the test's
+ * clients must go on meanwhile).
+ */
+import { resolve } from "node:path";
+
+const SCRIPT = resolve(import.meta.dir, "../../scripts/services/kafka");
+
+export function ownBroker(port: number) {
+  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1) };
+  const run = async (cmd: "start" | "stop" | "kill") => {
+    const p = Bun.spawn(["bash", SCRIPT, cmd], { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+    if (code !== 0) throw new Error(`kafka ${cmd} (port ${port}) failed: ${err}`);
+  };
+  return {
+    address: `127.0.0.1:${port}`,
+    start: () => run("start"),
+    stop: () => run("stop"),
+    /** SIGKILL: no clean shutdown. */
+    kill: () => run("kill"),
+  };
+}
