@@ -71,6 +71,7 @@ export function createKafka(c: KafkaClientConfig, log: Logger): Kafka {
 
 const TLS_TRUST = /self[- ]signed|unable to (get|verify)|certificate (has expired|is not yet valid)|CERT_|UNABLE_TO_|DEPTH_ZERO/i;
 const TLS_NAME = /altnames|hostname|ERR_TLS_CERT_ALTNAME|does not match/i;
+const TLS_CLIENT_CERT = /BAD_CERTIFICATE|CERTIFICATE_REQUIRED|alert certificate required/i;
 
 /**
  * One line for a failed connect: what kind of failure it is (refused, TLS trust, TLS name, login,
@@ -84,6 +85,7 @@ export function connectFailure(e: unknown, triedMs: number): DownstreamError {
   const tried = `(tried for ${(triedMs / 1000).toFixed(1)} s)`;
   let why: string;
   if (name === "KafkaJSSASLAuthenticationError" || /SASL|authentication/i.test(msg)) why = `SASL login refused: ${msg}`;
+  else if (TLS_CLIENT_CERT.test(msg)) why = `TLS: the broker refused ferry's client certificate (mutual TLS: give --kafka-cert and --kafka-key it trusts): ${msg}`;
   else if (TLS_NAME.test(`${code} ${msg}`)) why = `TLS: the broker's certificate does not name the host ferry connected to: ${msg}`;
   else if (TLS_TRUST.test(`${code} ${msg}`)) why = `TLS: the broker's certificate is not trusted (give its CA with --kafka-ca): ${msg}`;
   else if (/ECONNREFUSED/.test(`${code} ${msg}`)) why = `connection refused: ${msg}`;

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { logLevelField } from "../config/common.ts";
 import { bool, int, str } from "../config/fields.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
-import { createKafka } from "../kafka/client.ts";
+import { connectFailure, createKafka } from "../kafka/client.ts";
 import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
 import { createSchemaRegistry, frameOf, type SchemaRegistry } from "../kafka/registry.ts";
 import { defineMode } from "./mode.ts";
@@ -36,8 +36,14 @@ export const consumeMode = defineMode({
     let done: () => void = () => {};
     const finished = new Promise<void>((r) => (done = r));
     ctx.signal.addEventListener("abort", () => done(), { once: true });
+    const started = Date.now();
     try {
       await consumer.connect();
+    } catch (e) {
+      await consumer.disconnect().catch(() => {});
+      throw connectFailure(e, Date.now() - started);
+    }
+    try {
       await consumer.subscribe({ topic: config.topic, fromBeginning: config.fromBeginning });
     } catch (e) {
       await consumer.disconnect().catch(() => {});

@@ -13,6 +13,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
+import { connectFailure } from "../kafka/client.ts";
 import { onBeforeRejoin } from "../kafka/rejoin-hook.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BatchPolicy } from "../pipeline/batch-policy.ts";
@@ -306,8 +307,15 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       return caughtUp;
     },
     async start() {
+      const started = Date.now();
       try {
         await admin.connect();
+      } catch (e) {
+        await admin.disconnect().catch(() => {});
+        removeHook();
+        throw connectFailure(e, Date.now() - started);
+      }
+      try {
         await consumer.connect();
         for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
         await readEnds(startEnds);

@@ -5,8 +5,8 @@ import type { Subprocess } from "bun";
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
 /** Runs ferry (from source) to its end: exit code, stdout, stderr. Killed after `timeoutMs`. */
-export async function runFerry(args: string[], timeoutMs = 60_000): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+export async function runFerry(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
   const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   clearTimeout(timer);

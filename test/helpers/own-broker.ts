@@ -8,8 +8,13 @@ import { resolve } from "node:path";
 
 const SCRIPT = resolve(import.meta.dir, "../../scripts/services/kafka");
 
-export function ownBroker(port: number) {
-  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1) };
+/**
+ * `secure`: the script's secured broker (KAFKA_SECURE=1): SASL_SSL on `port` (PLAIN and SCRAM,
+ * user `sasl.username`), SSL with required client certificates on port + 2; `stateDir()` holds
+ * ca.pem, client-cert.pem and client-key.pem.
+ */
+export function ownBroker(port: number, opts: { secure?: boolean } = {}) {
+  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1), KAFKA_SECURE: opts.secure ? "1" : "0" };
   const run = async (cmd: "start" | "stop" | "kill") => {
     const p = Bun.spawn(["bash", SCRIPT, cmd], { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
@@ -21,5 +26,8 @@ export function ownBroker(port: number) {
     stop: () => run("stop"),
     /** SIGKILL: no clean shutdown. */
     kill: () => run("kill"),
+    stateDir: () => Bun.spawnSync(["bash", SCRIPT, "statedir"], { env }).stdout.toString().trim(),
+    /** The secured broker's SASL user (scripts/services/kafka's test defaults). */
+    sasl: { username: "ferry", password: "ferry-test-secret" },
   };
 }
