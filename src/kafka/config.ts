@@ -48,7 +48,7 @@ export const produceTimeoutField = {
 };
 
 /** `--schema-registry URL`: a Confluent-compatible Schema Registry (JSON Schema, Confluent wire format). */
-export const schemaRegistryField = {
+export const schemaRegistryFields = {
   schemaRegistry: v.optional(
     str({
       doc: "Confluent-compatible Schema Registry: values are framed with their JSON Schema's id (producers register <topic>-value; consumers validate).",
@@ -56,5 +56,22 @@ export const schemaRegistryField = {
       pattern: /^https?:\/\//,
       patternHint: "must start with http:// or https://",
     }),
+  ),
+  registryTimeout: v.optional(
+    duration({ doc: "How long ferry retries a registry that refuses connections or answers 5xx (as one does while it starts).", min: 1 }),
+    30_000,
+  ),
+};
+
+/** How producers pick the schema id they frame with (Confluent's auto.register.schemas and use.latest.version). */
+export const registryProducerFields = {
+  ...schemaRegistryFields,
+  registryAutoRegister: v.optional(
+    bool({ doc: "Register ferry's schema under <topic>-value (--no-registry-auto-register: it must be registered already; Confluent's auto.register.schemas=false)." }),
+    true,
+  ),
+  registryUseLatest: v.optional(
+    bool({ doc: "Frame values with the subject's latest schema, whoever registered it, checking each value against it (Confluent's use.latest.version=true)." }),
+    false,
   ),
 };

@@ -4,8 +4,8 @@ import { logLevelField } from "../config/common.ts";
 import { bool, int, str } from "../config/fields.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import { connectFailure, createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
-import { createSchemaRegistry, frameOf, type SchemaRegistry } from "../kafka/registry.ts";
+import { kafkaClientFields, schemaRegistryFields } from "../kafka/config.ts";
+import { frameOf, registryOf, type SchemaRegistry } from "../kafka/registry.ts";
 import { defineMode } from "./mode.ts";
 
 export const consumeMode = defineMode({
@@ -23,12 +23,12 @@ export const consumeMode = defineMode({
     fromBeginning: v.optional(bool({ doc: "Start at the earliest offset (default: only new records)." }), false),
     max: v.optional(int({ doc: "Stop after printing this many records.", min: 1 })),
     group: v.optional(str({ doc: "Consumer group; offsets are committed (default: none, nothing committed).", placeholder: "GROUP", min: 1 })),
-    ...schemaRegistryField,
+    ...schemaRegistryFields,
     ...logLevelField,
   }),
   async run(config, ctx) {
     const kafka = createKafka(config, ctx.log);
-    const registry = config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined;
+    const registry = registryOf(config);
     const groupId = config.group ?? `ferry-consume-${process.pid}-${Date.now().toString(36)}`;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     let printed = 0;

@@ -5,8 +5,8 @@ import { logLevelField } from "../config/common.ts";
 import { int, list, oneOf, str } from "../config/fields.ts";
 import { FerryError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, produceTimeoutField, schemaRegistryField } from "../kafka/config.ts";
-import { createSchemaRegistry } from "../kafka/registry.ts";
+import { kafkaClientFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
+import { registryOf } from "../kafka/registry.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
 import { kafkaTarget } from "../sinks/record-targets.ts";
 import { createTableScan } from "../sources/cassandra.ts";
@@ -45,7 +45,7 @@ export const exportMode = defineMode({
     splits: v.optional(int({ doc: "Token ranges the ring is cut into (at least --parallel).", min: 1, max: 1_000_000 }), 64),
     pageSize: v.optional(int({ doc: "Rows per page.", min: 1 }), 5000),
     checkpoint: v.optional(str({ doc: "File of finished token ranges, to resume an export.", placeholder: "FILE", min: 1 })),
-    ...schemaRegistryField,
+    ...registryProducerFields,
     ...logLevelField,
   }),
   async run(config, ctx) {
@@ -73,7 +73,7 @@ export const exportMode = defineMode({
       if (checkpoint.done.size > 0) log.notice("resuming from checkpoint", { checkpoint: config.checkpoint, done: checkpoint.done.size, ranges: splits });
 
       const target = await kafkaTarget(createKafka(config, log), config.topic, config.partitions, config.produceTimeout, log, {
-        registry: config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined,
+        registry: registryOf(config),
         valueSchema: scan.valueSchema,
       });
       const stop = new AbortController();

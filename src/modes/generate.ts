@@ -5,8 +5,8 @@ import { dataDirField, logLevelField } from "../config/common.ts";
 import { bool, int, num, oneOf, str } from "../config/fields.ts";
 import { ConfigError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, kafkaSecurityFields, produceTimeoutField, schemaRegistryField } from "../kafka/config.ts";
-import { createSchemaRegistry } from "../kafka/registry.ts";
+import { kafkaClientFields, kafkaSecurityFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
+import { registryOf } from "../kafka/registry.ts";
 import { registrySchemaOf } from "../schema/json-schema.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
 import { validateRecord } from "../schema/issues.ts";
@@ -43,7 +43,7 @@ export const generateMode = defineMode({
     partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
     url: v.optional(str({ doc: "Ingress to post to instead of Kafka.", placeholder: "URL", pattern: /^https?:\/\//, patternHint: "must start with http:// or https://" })),
     batch: v.optional(int({ doc: "Records per send (Kafka batch or HTTP request).", min: 1, max: 100_000 }), 1000),
-    ...schemaRegistryField,
+    ...registryProducerFields,
     ...dataDirField,
     ...logLevelField,
   }),
@@ -56,7 +56,7 @@ export const generateMode = defineMode({
 
     const target: RecordTarget = config.brokers
       ? await kafkaTarget(createKafka({ ...config, brokers: config.brokers }, log), config.topic, config.partitions, config.produceTimeout, log, {
-          registry: config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined,
+          registry: registryOf(config),
           valueSchema: registrySchemaOf(RECORD_KINDS[config.kind].schema),
         })
       : config.url

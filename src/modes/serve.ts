@@ -4,8 +4,8 @@ import { logLevelField } from "../config/common.ts";
 import { bool, duration, int, str } from "../config/fields.ts";
 import { httpFields } from "../http/config.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, schemaRegistryField } from "../kafka/config.ts";
-import { createSchemaRegistry } from "../kafka/registry.ts";
+import { kafkaClientFields, registryProducerFields } from "../kafka/config.ts";
+import { registryOf } from "../kafka/registry.ts";
 import { openKafkaOrderSink } from "../sinks/kafka-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
@@ -28,13 +28,13 @@ export const serveMode = defineMode({
     partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
     createTopic: v.optional(bool({ doc: "Create the topic if it is missing (--no-create-topic: a missing topic is an error)." }), true),
     produceTimeout: v.optional(duration({ doc: "A request whose records Kafka has not acknowledged by then gets 503.", min: 1 }), 5000),
-    ...schemaRegistryField,
+    ...registryProducerFields,
     ...httpFields,
     ...logLevelField,
   }),
   async run(config, ctx) {
     const kafka = createKafka(config, ctx.log);
-    const registry = config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined;
+    const registry = registryOf(config);
     const openSink = (onFlush: FlushObserver) =>
       openKafkaOrderSink(
         kafka,

@@ -8,8 +8,8 @@ import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { createKafka } from "../kafka/client.ts";
 import { registerCodecs } from "../kafka/codecs/index.ts";
-import { kafkaClientFields, produceTimeoutField, schemaRegistryField } from "../kafka/config.ts";
-import { createSchemaRegistry } from "../kafka/registry.ts";
+import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
+import { registryOf } from "../kafka/registry.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import { serveQueries } from "../platform/local-socket.ts";
 import { killSelf } from "../platform/process.ts";
@@ -39,7 +39,7 @@ export const sinkMode = defineMode({
   config: v.object({
     ...kafkaClientFields,
     ...produceTimeoutField,
-    ...schemaRegistryField,
+    ...schemaRegistryFields,
     topic: v.optional(list({ doc: "Topic(s) to read.", placeholder: "TOPIC", min: 1 }), ["orders"]),
     group: v.optional(str({ doc: "Consumer group id.", placeholder: "GROUP", min: 1 }), "ferry-sink"),
     kind: v.optional(oneOf(RECORD_KIND_NAMES as ["orders", "cars"], { doc: "Record kind (its schema validates every record)." }), "orders"),
@@ -82,7 +82,7 @@ export const sinkMode = defineMode({
     const store = await openLakeBatchStore({ dataDir: config.dataDir, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
     const kafka = createKafka(config, log);
     const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
-    const decoder = createDecoder(config.kind, config.schemaRegistry ? createSchemaRegistry(config.schemaRegistry) : undefined);
+    const decoder = createDecoder(config.kind, registryOf(config));
     let written = 0;
     let rejected = 0;
     const started = performance.now();

@@ -5,7 +5,9 @@
  * in as the shared store of ids. The wire format and the schemas on both sides are handled by the
  * real code under test: ferry's, and Confluent's own @confluentinc/schemaregistry serdes.
  * Like Confluent's: ids are global (the same schema text under two subjects has one id), a subject's
- * versions count from 1, schemaType is omitted for AVRO, errors are {error_code, message}.
+ * versions count from 1, schemaType is omitted for AVRO, errors are {error_code, message}. Like a
+ * real one starting up, it can answer 500 for a while (`unavailableForMs`); like one whose subject
+ * holds a schema a new one is not compatible with, it answers 409 for `incompatible` subjects.
  */
 interface Version {
   subject: string;
@@ -22,7 +24,8 @@ export interface RegistryServer {
   stop(): void;
 }
 
-export function startRegistryServer(opts: { basicAuth?: string } = {}): RegistryServer {
+export function startRegistryServer(opts: { basicAuth?: string; port?: number; unavailableForMs?: number; incompatible?: string[] } = {}): RegistryServer {
+  const availableAt = Date.now() + (opts.unavailableForMs ?? 0);
   const schemas: { schema: string; schemaType: string }[] = [];
   const versions = new Map<string, Version[]>();
   const requests: string[] = [];
@@ -39,12 +42,13 @@ export function startRegistryServer(opts: { basicAuth?: string } = {}): Registry
   };
 
   const server = Bun.serve({
-    port: 0,
+    port: opts.port ?? 0,
     hostname: "127.0.0.1",
     async fetch(req) {
       const url = new URL(req.url);
       const path = url.pathname.replace(/\/$/, "");
       requests.push(`${req.method} ${path}`);
+      if (Date.now() < availableAt) return json(500, { error_code: 50003, message: "Error while forwarding the request to the primary: no primary elected yet" });
       if (opts.basicAuth && req.headers.get("authorization") !== `Basic ${btoa(opts.basicAuth)}`) return json(401, { error_code: 401, message: "Unauthorized" });
       let m: RegExpExecArray | null;
       if (req.method === "GET" && path === "/subjects") return json(200, [...versions.keys()]);
@@ -65,8 +69,11 @@ export function startRegistryServer(opts: { basicAuth?: string } = {}): Registry
             return json(422, { error_code: 42201, message: "Invalid schema: not JSON" });
           }
         }
-        const id = idOf(body.schema, schemaType);
         const list = versions.get(subject) ?? [];
+        if (opts.incompatible?.includes(subject) && list.length > 0 && !list.some((v) => schemas[v.id - 1]!.schema === body.schema)) {
+          return json(409, { error_code: 409, message: `Schema being registered is incompatible with an earlier schema for subject "${subject}"` });
+        }
+        const id = idOf(body.schema, schemaType);
         if (!list.some((v) => v.id === id)) list.push({ subject, version: list.length + 1, id });
         versions.set(subject, list);
         return json(200, { id });

@@ -141,3 +141,89 @@ describe("schema registry", () => {
     }
   }, 90_000);
 });
+
+describe("schema registry, as a real one behaves", () => {
+  const generate = (url: string, topic: string, extra: string[] = []) =>
+    ferry(["generate", "--brokers", TEST_BROKERS.join(","), "--topic", topic, "--count", "50", "--seed", "5", "--schema-registry", url, ...extra], 90_000);
+
+  test("answering 500 while it elects a primary: retried up to --registry-timeout (30 s by default), then one clear error", async () => {
+    const starting = startRegistryServer({ unavailableForMs: 7000 });
+    try {
+      const ok = await generate(starting.url, uniqueName("reg-starting"));
+      expect({ code: ok.code, err: ok.code === 0 ? "" : ok.err }).toEqual({ code: 0, err: "" });
+      expect(starting.requests.filter((r) => r.startsWith("POST")).length).toBeGreaterThan(2);
+    } finally {
+      starting.stop();
+    }
+    const stuck = startRegistryServer({ unavailableForMs: 60_000 });
+    try {
+      const t0 = Date.now();
+      const failed = await generate(stuck.url, uniqueName("reg-stuck"), ["--registry-timeout", "2s"]);
+      expect(failed.code).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(failed.err).toMatch(/schema registry: POST .* failed: 500 .*tried for \d+\.\d s; --registry-timeout/);
+    } finally {
+      stuck.stop();
+    }
+  }, 120_000);
+
+  test("refusing connections until it listens: retried, and the run succeeds once it is up", async () => {
+    const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+    const port = probe.port;
+    probe.stop(true);
+    const topic = uniqueName("reg-late");
+    const run = generate(`http://127.0.0.1:${port}`, topic);
+    await Bun.sleep(3000);
+    const late = startRegistryServer({ port });
+    try {
+      const r = await run;
+      expect({ code: r.code, err: r.code === 0 ? "" : r.err }).toEqual({ code: 0, err: "" });
+      expect(late.subjects()).toEqual([`${topic}-value`]);
+    } finally {
+      late.stop();
+    }
+  }, 120_000);
+
+  test("a subject holding another compatible schema (409 on register): --no-registry-auto-register --registry-use-latest writes with it", async () => {
+    const topic = uniqueName("reg-latest");
+    const subject = `${topic}-value`;
+    const strict = startRegistryServer({ incompatible: [subject] });
+    const client = new SchemaRegistryClient({ baseURLs: [strict.url] });
+    try {
+      // Someone else's schema for the subject: the order schema, plus an optional field ferry does not know.
+      const theirs = registrySchemaOf(OrderSchema) as { properties: Record<string, unknown> };
+      const id = await client.register(subject, { schemaType: "JSON", schema: JSON.stringify({ ...theirs, properties: { ...theirs.properties, note: { type: "string" } } }) });
+
+      const refused = await generate(strict.url, topic);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(/refused \(409\).*--no-registry-auto-register --registry-use-latest/);
+
+      const r = await generate(strict.url, topic, ["--no-registry-auto-register", "--registry-use-latest"]);
+      expect({ code: r.code, err: r.code === 0 ? "" : r.err }).toEqual({ code: 0, err: "" });
+      expect(strict.requests.filter((q) => q === `POST /subjects/${subject}/versions`).length).toBe(2); // theirs, and the refused run's
+      const messages = await readTopic(kafka, topic);
+      expect(messages.length).toBe(50);
+      for (const m of messages) expect(m.raw.readUInt32BE(1)).toBe(id);
+      const deserializer = new JsonDeserializer(client, SerdeType.VALUE, serdeConfig);
+      for (const m of messages) expect(await deserializer.deserialize(topic, m.raw)).toEqual(JSON.parse(m.raw.subarray(5).toString()));
+    } finally {
+      strict.stop();
+    }
+  }, 120_000);
+
+  test("--no-registry-auto-register alone: ferry's schema must already be under the subject; it is looked up, never registered", async () => {
+    const topic = uniqueName("reg-lookup");
+    const subject = `${topic}-value`;
+    const r1 = await generate(registryUrl(), topic, ["--no-registry-auto-register"]);
+    expect(r1.code).toBe(1);
+    expect(r1.err).toMatch(/not registered under subject .*--no-registry-auto-register forbids registering it/);
+    expect(registry.subjects()).not.toContain(subject);
+
+    const id = await confluent.register(subject, { schemaType: "JSON", schema: JSON.stringify(registrySchemaOf(OrderSchema)) });
+    const before = registry.requests.length;
+    const r2 = await generate(registryUrl(), topic, ["--no-registry-auto-register"]);
+    expect({ code: r2.code, err: r2.code === 0 ? "" : r2.err }).toEqual({ code: 0, err: "" });
+    expect(registry.requests.slice(before).filter((q) => q.endsWith("/versions"))).toEqual([]);
+    for (const m of await readTopic(kafka, topic)) expect(m.raw.readUInt32BE(1)).toBe(id);
+  }, 120_000);
+});
