@@ -11,7 +11,7 @@ import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, ty
 import { ConfigError, DownstreamError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { KafkaClientConfig } from "./config.ts";
-import { describeKafkaError } from "./producer/producer.ts";
+import { describeKafkaError } from "./describe-error.ts";
 
 function routeLogs(log: Logger): logCreator {
   return () =>

@@ -13,7 +13,9 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
+import { Availability } from "../kafka/availability.ts";
 import { connectFailure } from "../kafka/client.ts";
+import { describeKafkaError } from "../kafka/describe-error.ts";
 import { onBeforeRejoin } from "../kafka/rejoin-hook.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BatchPolicy } from "../pipeline/batch-policy.ts";
@@ -101,6 +103,8 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     retry: { retries: 10 },
   });
   const admin: Admin = kafka.admin();
+  /** One log line when the group loses Kafka, one when it has rejoined (kafkajs's retries are debug lines). */
+  const availability = new Availability(log);
 
   let runs = new Map<string, PartitionRange>();
   let content = opts.newContent();
@@ -246,6 +250,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   }
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    availability.reached();
     const myGeneration = ++generation;
     assigned.clear();
     fetched.clear();
@@ -262,6 +267,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) fail(new DownstreamError("kafka", `consumer stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
+    else availability.down(describeKafkaError(payload.error)); // kafkajs restarts the consumer and rejoins
   });
 
   const removeHook = onBeforeRejoin(opts.groupId, async (stillMember) => {

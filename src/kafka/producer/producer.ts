@@ -31,6 +31,7 @@ import type { Logger } from "../../log/logger.ts";
 import { UnavailableError } from "../../pipeline/errors.ts";
 import type { FlushObserver } from "../../pipeline/coalescer.ts";
 import type { Availability } from "../availability.ts";
+import { describeKafkaError } from "../describe-error.ts";
 import { kafkaErrorCode, sendRaw, type InternalCluster } from "../kafkajs-internals.ts";
 import { partitionOfKey } from "./murmur2.ts";
 import { encodeProduceBody, PRODUCE_API_KEY, PRODUCE_VERSION, produceRequest, produceResponse, type PartitionBatch } from "./produce-request.ts";
@@ -494,13 +495,4 @@ export class IdempotentProducer {
   private checkIdle(): void {
     if (this.idleWaiters.length > 0 && this.isIdle()) for (const r of this.idleWaiters.splice(0)) r();
   }
-}
-
-/** A kafkajs error in one line: its message, what caused it, and the broker when it names one. */
-export function describeKafkaError(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const { broker, host, port, originalError } = e as Error & { broker?: string; host?: string; port?: number; originalError?: unknown };
-  const where = broker ?? (host ? `${host}:${port}` : undefined);
-  const msg = originalError instanceof Error && originalError.message !== e.message ? `${e.message}: ${originalError.message}` : e.message;
-  return where && !msg.includes(where) ? `${msg} (${where})` : msg;
 }
