@@ -35,7 +35,7 @@ import { describeKafkaError } from "../describe-error.ts";
 import { kafkaErrorCode, sendRaw, type InternalCluster } from "../kafkajs-internals.ts";
 import { partitionOfKey } from "./murmur2.ts";
 import { encodeProduceBody, PRODUCE_API_KEY, PRODUCE_VERSION, produceRequest, produceResponse, type PartitionBatch } from "./produce-request.ts";
-import { encodeRecordBatch, sizeRecord, type ProducerRecord, type SizedRecord } from "./record-batch.ts";
+import { byteLength, encodeRecordBatch, recordSize, type ProducerRecord, type SizedRecord } from "./record-batch.ts";
 
 export type { ProducerRecord } from "./record-batch.ts";
 
@@ -90,8 +90,8 @@ class Ticket {
   }
 }
 
-interface Queued {
-  rec: SizedRecord;
+/** A record waiting for its acknowledgement, with the send it belongs to. */
+interface Queued extends SizedRecord {
   ticket: Ticket;
 }
 
@@ -228,9 +228,11 @@ export class IdempotentProducer {
       const start = this.roundRobin++;
       for (const r of records) {
         const p = parts[r.key === null ? start % parts.length : partitionOfKey(r.key, parts.length)]!;
-        const rec = sizeRecord(r);
-        p.queue.push({ rec, ticket });
-        p.queuedBytes += rec.size;
+        const keyBytes = byteLength(r.key);
+        const valueBytes = byteLength(r.value);
+        const q: Queued = { key: r.key, value: r.value, headers: r.headers, keyBytes, valueBytes, size: recordSize(keyBytes, valueBytes, r.headers), ticket };
+        p.queue.push(q);
+        p.queuedBytes += q.size;
         this.waiting.add(p);
       }
       if (Number.isFinite(timeoutMs)) {
@@ -347,12 +349,12 @@ export class IdempotentProducer {
     for (let q = p.queue.peek(); q; q = p.queue.peek()) {
       if (!q.ticket.done) {
         // (a record whose sender stopped waiting is dropped here: it is never sent)
-        if (records.length > 0 && (bytes + q.rec.size > this.maxBatchBytes || records.length >= this.maxBatchRecords)) break;
+        if (records.length > 0 && (bytes + q.size > this.maxBatchBytes || records.length >= this.maxBatchRecords)) break;
         records.push(q);
-        bytes += q.rec.size;
+        bytes += q.size;
       }
       p.queue.shift();
-      p.queuedBytes -= q.rec.size;
+      p.queuedBytes -= q.size;
     }
     if (records.length === 0) return undefined;
     const baseSequence = p.nextSequence;
@@ -360,7 +362,7 @@ export class IdempotentProducer {
     const batch = { part: p, records };
     p.inFlight.push(batch);
     const bytesOut = encodeRecordBatch(
-      records.map((q) => q.rec),
+      records,
       { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence, timestampMs: now },
     );
     return { batch, encoded: { topic: p.topic, partition: p.partition, batch: bytesOut } };
@@ -411,9 +413,18 @@ export class IdempotentProducer {
   private acked(b: InFlightBatch): void {
     const i = b.part.inFlight.indexOf(b);
     if (i >= 0) b.part.inFlight.splice(i, 1);
-    const n = new Map<Ticket, number>();
-    for (const q of b.records) n.set(q.ticket, (n.get(q.ticket) ?? 0) + 1);
-    for (const [t, count] of n) t.ack(count);
+    // A send's records mostly sit side by side in a batch: count runs, not records.
+    let ticket: Ticket | undefined;
+    let run = 0;
+    for (const q of b.records) {
+      if (q.ticket !== ticket) {
+        ticket?.ack(run);
+        ticket = q.ticket;
+        run = 0;
+      }
+      run++;
+    }
+    ticket?.ack(run);
   }
 
   /** The batch stays in its partition's in-flight list, to be queued again under the next producer id. */
@@ -442,7 +453,7 @@ export class IdempotentProducer {
         p.inFlight.length = 0;
         p.nextSequence = 0;
         p.queue.unshiftAll(again);
-        for (const q of again) p.queuedBytes += q.rec.size;
+        for (const q of again) p.queuedBytes += q.size;
         if (p.queue.length > 0) this.waiting.add(p);
       }
     }
@@ -486,7 +497,7 @@ export class IdempotentProducer {
   private isIdle(): boolean {
     if (this.requestsInFlight > 0) return false;
     for (const p of this.waiting) {
-      while (p.queue.peek()?.ticket.done) p.queuedBytes -= p.queue.shift()!.rec.size;
+      while (p.queue.peek()?.ticket.done) p.queuedBytes -= p.queue.shift()!.size;
       if (p.queue.length > 0) return false;
     }
     return true;

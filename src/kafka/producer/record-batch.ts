@@ -40,7 +40,8 @@ export const BATCH_OVERHEAD = 61;
 const CRC_OFFSET = 17;
 const ATTRIBUTES_OFFSET = 21;
 
-const byteLength = (v: string | Uint8Array | null): number =>
+/** UTF-8 size of a key or value; -1 for null. */
+export const byteLength = (v: string | Uint8Array | null): number =>
   v === null ? -1 : typeof v === "string" ? Buffer.byteLength(v, "utf8") : v.length;
 
 export function varintSize(value: number): number {
@@ -70,12 +71,16 @@ function headersSize(headers: Headers | undefined): number {
   return varintSize(count) + size;
 }
 
+/** A record's encoded size within a batch (an upper bound: offset and timestamp deltas counted at 5 bytes). */
+export function recordSize(keyBytes: number, valueBytes: number, headers: Headers | undefined): number {
+  const body = 1 + 1 + 5 + varintSize(keyBytes) + Math.max(keyBytes, 0) + varintSize(valueBytes) + Math.max(valueBytes, 0) + headersSize(headers);
+  return varintSize(body) + body;
+}
+
 export function sizeRecord(r: ProducerRecord): SizedRecord {
   const keyBytes = byteLength(r.key);
   const valueBytes = byteLength(r.value);
-  const body =
-    1 + 1 + 5 + varintSize(keyBytes) + Math.max(keyBytes, 0) + varintSize(valueBytes) + Math.max(valueBytes, 0) + headersSize(r.headers);
-  return { key: r.key, value: r.value, headers: r.headers, keyBytes, valueBytes, size: varintSize(body) + body };
+  return { key: r.key, value: r.value, headers: r.headers, keyBytes, valueBytes, size: recordSize(keyBytes, valueBytes, r.headers) };
 }
 
 class Writer {
