@@ -1,6 +1,7 @@
 /** Config of the Kafka client, shared by every mode that talks to Kafka. */
 import * as v from "valibot";
 import { bool, duration, list, oneOf, str } from "../config/fields.ts";
+import { COMPRESSIONS } from "./codecs/compress.ts";
 
 export const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
 
@@ -35,6 +36,11 @@ export interface KafkaClientConfig extends Security {
   brokers: string[];
   clientId: string;
 }
+
+/** `--compression`: how ferry's producer compresses record batches (every consumer of Kafka reads each codec). */
+export const compressionField = {
+  compression: v.optional(oneOf(COMPRESSIONS, { doc: "Compression of the record batches ferry produces." }), "none"),
+};
 
 /** How long a batch-producing mode (generate, export, the sink's dead letters) waits for Kafka's acknowledgement. */
 export const produceTimeoutField = {

@@ -5,7 +5,7 @@ import { logLevelField } from "../config/common.ts";
 import { int, list, oneOf, str } from "../config/fields.ts";
 import { FerryError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
+import { compressionField, kafkaClientFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
 import { registryOf } from "../kafka/registry.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
 import { kafkaTarget } from "../sinks/record-targets.ts";
@@ -39,6 +39,7 @@ export const exportMode = defineMode({
     consistency: v.optional(oneOf(CONSISTENCY_NAMES, { doc: "Read consistency." }), "LOCAL_ONE"),
     ...kafkaClientFields,
     ...produceTimeoutField,
+    ...compressionField,
     topic: str({ doc: "Topic to produce to.", placeholder: "TOPIC", min: 1 }),
     partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
     parallel: v.optional(int({ doc: "Token ranges read at once.", min: 1, max: 256 }), 4),
@@ -72,10 +73,18 @@ export const exportMode = defineMode({
       }
       if (checkpoint.done.size > 0) log.notice("resuming from checkpoint", { checkpoint: config.checkpoint, done: checkpoint.done.size, ranges: splits });
 
-      const target = await kafkaTarget(createKafka(config, log), config.topic, config.partitions, config.produceTimeout, log, {
-        registry: registryOf(config),
-        valueSchema: scan.valueSchema,
-      });
+      const target = await kafkaTarget(
+        createKafka(config, log),
+        {
+          topic: config.topic,
+          partitions: config.partitions,
+          produceTimeoutMs: config.produceTimeout,
+          compression: config.compression,
+          registry: registryOf(config),
+          valueSchema: scan.valueSchema,
+        },
+        log,
+      );
       const stop = new AbortController();
       const onAbort = () => stop.abort();
       ctx.signal.addEventListener("abort", onAbort, { once: true });

@@ -5,7 +5,7 @@ import { dataDirField, logLevelField } from "../config/common.ts";
 import { bool, int, num, oneOf, str } from "../config/fields.ts";
 import { ConfigError } from "../errors.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, kafkaSecurityFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
+import { compressionField, kafkaClientFields, kafkaSecurityFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
 import { registryOf } from "../kafka/registry.ts";
 import { registrySchemaOf } from "../schema/json-schema.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
@@ -39,6 +39,7 @@ export const generateMode = defineMode({
     clientId: kafkaClientFields.clientId,
     ...kafkaSecurityFields,
     ...produceTimeoutField,
+    ...compressionField,
     topic: v.optional(str({ doc: "Topic to produce to (with --brokers).", placeholder: "TOPIC", min: 1 }), "orders"),
     partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
     url: v.optional(str({ doc: "Ingress to post to instead of Kafka.", placeholder: "URL", pattern: /^https?:\/\//, patternHint: "must start with http:// or https://" })),
@@ -55,10 +56,18 @@ export const generateMode = defineMode({
     if (config.schemaRegistry && !config.brokers) throw new ConfigError("--schema-registry frames Kafka values: it needs --brokers");
 
     const target: RecordTarget = config.brokers
-      ? await kafkaTarget(createKafka({ ...config, brokers: config.brokers }, log), config.topic, config.partitions, config.produceTimeout, log, {
-          registry: registryOf(config),
-          valueSchema: registrySchemaOf(RECORD_KINDS[config.kind].schema),
-        })
+      ? await kafkaTarget(
+          createKafka({ ...config, brokers: config.brokers }, log),
+          {
+            topic: config.topic,
+            partitions: config.partitions,
+            produceTimeoutMs: config.produceTimeout,
+            compression: config.compression,
+            registry: registryOf(config),
+            valueSchema: registrySchemaOf(RECORD_KINDS[config.kind].schema),
+          },
+          log,
+        )
       : config.url
         ? ingressTarget(config.url, log)
         : await embeddedTarget(config.dataDir, log);

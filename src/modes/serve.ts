@@ -4,7 +4,7 @@ import { logLevelField } from "../config/common.ts";
 import { bool, duration, int, str } from "../config/fields.ts";
 import { httpFields } from "../http/config.ts";
 import { createKafka } from "../kafka/client.ts";
-import { kafkaClientFields, registryProducerFields } from "../kafka/config.ts";
+import { compressionField, kafkaClientFields, registryProducerFields } from "../kafka/config.ts";
 import { registryOf } from "../kafka/registry.ts";
 import { openKafkaOrderSink } from "../sinks/kafka-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
@@ -28,6 +28,7 @@ export const serveMode = defineMode({
     partitions: v.optional(int({ doc: "Partitions of the topic when ferry creates it.", min: 1 }), 6),
     createTopic: v.optional(bool({ doc: "Create the topic if it is missing (--no-create-topic: a missing topic is an error)." }), true),
     produceTimeout: v.optional(duration({ doc: "A request whose records Kafka has not acknowledged by then gets 503.", min: 1 }), 5000),
+    ...compressionField,
     ...registryProducerFields,
     ...httpFields,
     ...logLevelField,
@@ -44,6 +45,7 @@ export const serveMode = defineMode({
           lingerMs: config.linger,
           maxBatchRecords: config.batchRecords,
           produceTimeoutMs: config.produceTimeout,
+          compression: config.compression,
           onFlush,
           registry,
         },

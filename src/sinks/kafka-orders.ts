@@ -7,6 +7,7 @@
  * every second.
  */
 import type { Kafka } from "kafkajs";
+import type { Compression } from "../kafka/codecs/compress.ts";
 import { errorMessage } from "../errors.ts";
 import { Availability } from "../kafka/availability.ts";
 import { connectFailure } from "../kafka/client.ts";
@@ -28,6 +29,7 @@ export interface KafkaOrderSinkOptions {
   maxBatchRecords: number;
   /** A write not acknowledged within this long is answered as unavailable. */
   produceTimeoutMs: number;
+  compression: Compression;
   probeIntervalMs?: number;
   onFlush?: FlushObserver;
   /** Register the order schema as `<topic>-value` and frame values with its id. */
@@ -48,6 +50,7 @@ export async function openKafkaOrderSink(kafka: Kafka, opts: KafkaOrderSinkOptio
       lingerMs: opts.lingerMs,
       maxBatchRecords: opts.maxBatchRecords,
       onRequest: opts.onFlush,
+      compression: opts.compression,
     });
   } catch (e) {
     await admin.disconnect().catch(() => {});

@@ -11,6 +11,7 @@ import { connectFailure } from "../kafka/client.ts";
 import { openProducer, type IdempotentProducer } from "../kafka/producer/index.ts";
 import { valueWriter, type SchemaRegistry } from "../kafka/registry.ts";
 import { ensureTopic } from "../kafka/topics.ts";
+import type { Compression } from "../kafka/codecs/compress.ts";
 import type { JsonSchema } from "../schema/json-schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { OrderSchema, withReceiveTime, type Order } from "../schema/order.ts";
@@ -31,33 +32,35 @@ export interface RecordTarget {
   close(): Promise<void>;
 }
 
-/**
- * With a registry, `valueSchema` is registered under `<topic>-value` and every value framed with
- * its id. A send not acknowledged within `produceTimeoutMs` fails (its unsent records are never sent).
- */
-export async function kafkaTarget(
-  kafka: Kafka,
-  topic: string,
-  partitions: number,
-  produceTimeoutMs: number,
-  log: Logger,
-  values: { registry?: SchemaRegistry; valueSchema: JsonSchema },
-): Promise<RecordTarget> {
-  const write = await valueWriter(values.registry, topic, values.valueSchema);
+export interface KafkaTargetOptions {
+  topic: string;
+  /** Partitions of the topic when ferry creates it. */
+  partitions: number;
+  /** A send not acknowledged within this long fails (its unsent records are never sent). */
+  produceTimeoutMs: number;
+  compression: Compression;
+  /** With a registry, `valueSchema` is registered under `<topic>-value` and every value framed with its id. */
+  registry?: SchemaRegistry;
+  valueSchema: JsonSchema;
+}
+
+export async function kafkaTarget(kafka: Kafka, opts: KafkaTargetOptions, log: Logger): Promise<RecordTarget> {
+  const { topic, partitions, produceTimeoutMs } = opts;
+  const write = await valueWriter(opts.registry, topic, opts.valueSchema);
   const admin = kafka.admin();
   const started = Date.now();
   let producer: IdempotentProducer;
   try {
     await admin.connect();
     await ensureTopic(admin, topic, partitions, log);
-    producer = await openProducer(kafka, [topic], log);
+    producer = await openProducer(kafka, [topic], log, { compression: opts.compression });
   } catch (e) {
     throw connectFailure(e, Date.now() - started);
   } finally {
     await admin.disconnect().catch(() => {});
   }
   return {
-    describe: `kafka topic ${topic}${values.registry ? ` (schema registry ${values.registry.url})` : ""}`,
+    describe: `kafka topic ${topic}${opts.registry ? ` (schema registry ${opts.registry.url})` : ""}`,
     async send(records) {
       await producer.send(
         topic,

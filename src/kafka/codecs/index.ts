@@ -1,24 +1,22 @@
 /**
- * Registers the record-batch codecs kafkajs lacks, so ferry reads batches compressed by any
- * producer: snappy and lz4 (plain TypeScript decoders), zstd (the runtime's zlib). kafkajs ships
- * gzip. ferry itself produces uncompressed or gzip batches; the others are read-only here.
+ * Registers the record-batch codecs kafkajs lacks (it ships gzip only), so kafkajs reads batches
+ * compressed by any producer: snappy and lz4 (plain TypeScript), zstd (the runtime's zlib). ferry's
+ * own producer compresses through compress.ts with the same codecs.
  */
-import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { zstdDecompressSync } from "node:zlib";
 import { CompressionCodecs, CompressionTypes } from "kafkajs";
+import { compressorOf, type Compression } from "./compress.ts";
 import { lz4Decompress } from "./lz4.ts";
 import { snappyDecompress } from "./snappy.ts";
 
-interface Encoder {
-  buffer: Buffer;
-}
+const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-const readOnly = (name: string, decompress: (b: Uint8Array) => Uint8Array) => () => ({
-  async compress(): Promise<Buffer> {
-    throw new Error(`ferry reads ${name} batches but does not write them; use gzip or zstd`);
+const codec = (name: Exclude<Compression, "none" | "gzip">, decompress: (b: Uint8Array) => Uint8Array) => () => ({
+  async compress(encoder: { buffer: Buffer }): Promise<Buffer> {
+    return asBuffer(compressorOf(name)!.compress(encoder.buffer));
   },
   async decompress(buffer: Buffer): Promise<Buffer> {
-    const out = decompress(buffer);
-    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    return asBuffer(decompress(buffer));
   },
 });
 
@@ -27,14 +25,7 @@ let registered = false;
 export function registerCodecs(): void {
   if (registered) return;
   registered = true;
-  CompressionCodecs[CompressionTypes.Snappy] = readOnly("snappy", snappyDecompress);
-  CompressionCodecs[CompressionTypes.LZ4] = readOnly("lz4", lz4Decompress);
-  CompressionCodecs[CompressionTypes.ZSTD] = () => ({
-    async compress(encoder: Encoder): Promise<Buffer> {
-      return zstdCompressSync(encoder.buffer);
-    },
-    async decompress(buffer: Buffer): Promise<Buffer> {
-      return zstdDecompressSync(buffer);
-    },
-  });
+  CompressionCodecs[CompressionTypes.Snappy] = codec("snappy", snappyDecompress);
+  CompressionCodecs[CompressionTypes.LZ4] = codec("lz4", lz4Decompress);
+  CompressionCodecs[CompressionTypes.ZSTD] = codec("zstd", zstdDecompressSync);
 }

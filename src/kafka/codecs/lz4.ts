@@ -115,3 +115,95 @@ export function lz4Decompress(input: Uint8Array): Uint8Array {
   }
   return out.bytes.subarray(0, out.length);
 }
+
+const MIN_MATCH = 4;
+const LAST_LITERALS = 5;
+const MF_LIMIT = 12;
+const MAX_OFFSET = 65535;
+const BLOCK_SIZE = 64 * 1024;
+const HASH_BITS = 14;
+
+const read32 = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+
+function writeLength(dst: Uint8Array, o: number, n: number): number {
+  for (; n >= 255; n -= 255) dst[o++] = 255;
+  dst[o++] = n;
+  return o;
+}
+
+/**
+ * Compresses `src[start, end)` as one LZ4 block into `dst` at `o` (greedy, a hash table of the
+ * last position of each 4-byte sequence); returns the end offset in `dst`. `dst` must hold the
+ * worst case: n + n/255 + 16 bytes.
+ */
+export function lz4CompressBlock(src: Uint8Array, start: number, end: number, dst: Uint8Array, o: number, table: Int32Array): number {
+  table.fill(-1);
+  let anchor = start;
+  const matchLimit = end - LAST_LITERALS;
+  const ipLimit = end - MF_LIMIT;
+  let ip = start;
+  let misses = 0;
+  while (ip < ipLimit) {
+    const seq = read32(src, ip);
+    const h = Math.imul(seq, 2654435761) >>> (32 - HASH_BITS);
+    const ref = table[h]!;
+    table[h] = ip;
+    if (ref < 0 || ip - ref > MAX_OFFSET || read32(src, ref) !== seq) {
+      ip += 1 + (misses++ >> 6); // skip faster through incompressible data
+      continue;
+    }
+    misses = 0;
+    let len = MIN_MATCH;
+    while (ip + len < matchLimit && src[ip + len] === src[ref + len]) len++;
+    const literals = ip - anchor;
+    const token = o++;
+    dst[token] = (Math.min(literals, 15) << 4) | Math.min(len - MIN_MATCH, 15);
+    if (literals >= 15) o = writeLength(dst, o, literals - 15);
+    dst.set(src.subarray(anchor, ip), o);
+    o += literals;
+    const offset = ip - ref;
+    dst[o++] = offset & 0xff;
+    dst[o++] = offset >>> 8;
+    if (len - MIN_MATCH >= 15) o = writeLength(dst, o, len - MIN_MATCH - 15);
+    ip += len;
+    anchor = ip;
+  }
+  const literals = end - anchor;
+  dst[o++] = Math.min(literals, 15) << 4;
+  if (literals >= 15) o = writeLength(dst, o, literals - 15);
+  dst.set(src.subarray(anchor, end), o);
+  return o + literals;
+}
+
+/**
+ * An LZ4 frame as Kafka's producers write it: independent 64 KiB blocks, no checksums but the
+ * header's (xxHash32 of the descriptor, given by the caller), end mark. A block that does not
+ * shrink is stored raw.
+ */
+export function lz4Compress(input: Uint8Array, xxHash32: (data: Uint8Array) => number): Uint8Array {
+  const blocks = Math.max(1, Math.ceil(input.length / BLOCK_SIZE));
+  const out = new Uint8Array(7 + blocks * (4 + BLOCK_SIZE + BLOCK_SIZE / 255 + 16) + 4);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, FRAME_MAGIC, true);
+  out[4] = 0x60; // version 01, independent blocks, no block checksum, no content size or checksum
+  out[5] = 0x40; // block maximum size 64 KiB
+  out[6] = (xxHash32(out.subarray(4, 6)) >>> 8) & 0xff;
+  let o = 7;
+  const table = new Int32Array(1 << HASH_BITS);
+  for (let start = 0; start < input.length; start += BLOCK_SIZE) {
+    const end = Math.min(input.length, start + BLOCK_SIZE);
+    const sizeAt = o;
+    const done = lz4CompressBlock(input, start, end, out, o + 4, table);
+    const size = done - (o + 4);
+    if (size < end - start) {
+      view.setUint32(sizeAt, size, true);
+      o = done;
+    } else {
+      view.setUint32(sizeAt, (end - start) | 0x80000000, true);
+      out.set(input.subarray(start, end), o + 4);
+      o += 4 + (end - start);
+    }
+  }
+  view.setUint32(o, 0, true); // end mark
+  return out.subarray(0, o + 4);
+}

@@ -99,3 +99,93 @@ export function snappyDecompress(input: Uint8Array): Uint8Array {
   }
   return out;
 }
+
+const XERIAL_BLOCK = 32 * 1024;
+const HASH_BITS = 14;
+
+function literal(dst: Uint8Array, o: number, src: Uint8Array, from: number, to: number): number {
+  const n = to - from - 1;
+  if (n < 60) dst[o++] = n << 2;
+  else if (n < 0x100) {
+    dst[o++] = 60 << 2;
+    dst[o++] = n;
+  } else {
+    dst[o++] = 61 << 2;
+    dst[o++] = n & 0xff;
+    dst[o++] = n >>> 8;
+  }
+  dst.set(src.subarray(from, to), o);
+  return o + (to - from);
+}
+
+function copy(dst: Uint8Array, o: number, offset: number, len: number): number {
+  // 2-byte-offset copies carry 1..64 bytes; keep the last one at 4 or more.
+  while (len > 0) {
+    const n = len > 64 ? (len - 64 < 4 ? 60 : 64) : len;
+    dst[o++] = 2 | ((n - 1) << 2);
+    dst[o++] = offset & 0xff;
+    dst[o++] = offset >>> 8;
+    len -= n;
+  }
+  return o;
+}
+
+/** Compresses `src` (at most 64 KiB) as one raw snappy block (greedy, 4-byte hash matches). */
+export function snappyBlockCompress(src: Uint8Array): Uint8Array {
+  const dst = new Uint8Array(32 + src.length + Math.ceil(src.length / 6));
+  let o = 0;
+  for (let n = src.length; ; ) {
+    dst[o++] = n >= 0x80 ? (n & 0x7f) | 0x80 : n;
+    n >>>= 7;
+    if (n === 0) break;
+  }
+  const table = new Int32Array(1 << HASH_BITS).fill(-1);
+  const read32 = (i: number) => src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24);
+  let anchor = 0;
+  let ip = 0;
+  let misses = 0;
+  const limit = src.length - 4;
+  while (ip <= limit) {
+    const seq = read32(ip);
+    const h = Math.imul(seq, 0x1e35a7bd) >>> (32 - HASH_BITS);
+    const ref = table[h]!;
+    table[h] = ip;
+    if (ref < 0 || read32(ref) !== seq) {
+      ip += 1 + (misses++ >> 5);
+      continue;
+    }
+    misses = 0;
+    let len = 4;
+    while (ip + len < src.length && src[ip + len] === src[ref + len]) len++;
+    if (ip > anchor) o = literal(dst, o, src, anchor, ip);
+    o = copy(dst, o, ip - ref, len);
+    ip += len;
+    anchor = ip;
+  }
+  if (anchor < src.length) o = literal(dst, o, src, anchor, src.length);
+  return dst.subarray(0, o);
+}
+
+/** Compresses as Kafka's Java producer does: the xerial framing over 32 KiB raw snappy blocks. */
+export function snappyCompress(input: Uint8Array): Uint8Array {
+  const blocks: Uint8Array[] = [];
+  let total = XERIAL_HEADER;
+  for (let start = 0; start < input.length || blocks.length === 0; start += XERIAL_BLOCK) {
+    const block = snappyBlockCompress(input.subarray(start, Math.min(input.length, start + XERIAL_BLOCK)));
+    blocks.push(block);
+    total += 4 + block.length;
+    if (input.length === 0) break;
+  }
+  const out = new Uint8Array(total);
+  out.set(XERIAL_MAGIC, 0);
+  const view = new DataView(out.buffer);
+  view.setUint32(8, 1); // version
+  view.setUint32(12, 1); // minimum compatible version
+  let o = XERIAL_HEADER;
+  for (const b of blocks) {
+    view.setUint32(o, b.length);
+    out.set(b, o + 4);
+    o += 4 + b.length;
+  }
+  return out;
+}

@@ -30,6 +30,7 @@ import { DownstreamError } from "../../errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import { UnavailableError } from "../../pipeline/errors.ts";
 import type { FlushObserver } from "../../pipeline/coalescer.ts";
+import { compressorOf, type Compression, type Compressor } from "../codecs/compress.ts";
 import type { Availability } from "../availability.ts";
 import { describeKafkaError } from "../describe-error.ts";
 import { kafkaErrorCode, sendRaw, type InternalCluster } from "../kafkajs-internals.ts";
@@ -51,6 +52,8 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** Observes each produce request: its records, how long it took, and its error if it failed. */
   onRequest?: FlushObserver;
+  /** Compresses each batch's records (default: none). */
+  compression?: Compression;
   maxInFlightPerBroker?: number;
   /** How long the broker may wait for the in-sync replicas (the request's timeout field). */
   ackTimeoutMs?: number;
@@ -146,6 +149,7 @@ type State = "ready" | "retiring" | "renewing" | "closed";
 export class IdempotentProducer {
   private readonly maxBatchBytes: number;
   private readonly maxBatchRecords: number;
+  private readonly compressor: Compressor | undefined;
   private readonly lingerMs: number;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly maxInFlightPerBroker: number;
@@ -173,6 +177,7 @@ export class IdempotentProducer {
   ) {
     this.maxBatchBytes = opts.maxBatchBytes ?? 1_000_000;
     this.maxBatchRecords = opts.maxBatchRecords ?? Number.POSITIVE_INFINITY;
+    this.compressor = compressorOf(opts.compression ?? "none");
     this.lingerMs = opts.lingerMs ?? 0;
     this.maxInFlightPerBroker = opts.maxInFlightPerBroker ?? 5;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 30_000;
@@ -364,6 +369,7 @@ export class IdempotentProducer {
     const bytesOut = encodeRecordBatch(
       records,
       { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence, timestampMs: now },
+      this.compressor,
     );
     return { batch, encoded: { topic: p.topic, partition: p.partition, batch: bytesOut } };
   }

@@ -9,6 +9,7 @@
  *   record: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
  *           key varint-bytes | value varint-bytes | headers varint count, then key/value pairs
  */
+import type { Compressor } from "../codecs/compress.ts";
 import { crc32c } from "./crc32c.ts";
 
 type HeaderValue = string | Uint8Array;
@@ -106,8 +107,11 @@ class Writer {
   }
 }
 
-/** Encodes `records` (all stamped with `header.timestampMs`) as one uncompressed RecordBatch v2. */
-export function encodeRecordBatch(records: readonly SizedRecord[], header: BatchHeader): Buffer {
+/**
+ * Encodes `records` (all stamped with `header.timestampMs`) as one RecordBatch v2; with a
+ * compressor, the records section (after the count) is compressed and the codec set in the attributes.
+ */
+export function encodeRecordBatch(records: readonly SizedRecord[], header: BatchHeader, compressor?: Compressor): Buffer {
   let total = BATCH_OVERHEAD;
   const bodies = new Int32Array(records.length);
   for (let i = 0; i < records.length; i++) {
@@ -152,6 +156,16 @@ export function encodeRecordBatch(records: readonly SizedRecord[], header: Batch
     }
   }
   if (w.offset !== total) throw new Error(`record batch size mismatch: wrote ${w.offset} of ${total} bytes`);
-  buf.writeUInt32BE(crc32c(buf, ATTRIBUTES_OFFSET, total), CRC_OFFSET);
-  return buf;
+  if (!compressor) {
+    buf.writeUInt32BE(crc32c(buf, ATTRIBUTES_OFFSET, total), CRC_OFFSET);
+    return buf;
+  }
+  const packed = compressor.compress(buf.subarray(BATCH_OVERHEAD));
+  const out = Buffer.allocUnsafe(BATCH_OVERHEAD + packed.length);
+  buf.copy(out, 0, 0, BATCH_OVERHEAD);
+  out.set(packed, BATCH_OVERHEAD);
+  out.writeInt32BE(out.length - 12, 8);
+  out.writeInt16BE(compressor.id, ATTRIBUTES_OFFSET);
+  out.writeUInt32BE(crc32c(out, ATTRIBUTES_OFFSET, out.length), CRC_OFFSET);
+  return out;
 }
