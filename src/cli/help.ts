@@ -1,5 +1,6 @@
 /** Help texts, generated from the mode list and each mode's config fields. */
-import { fieldsOf } from "../config/load.ts";
+import type { FieldInfo } from "../config/fields.ts";
+import { fieldsOf, formatDuration } from "../config/load.ts";
 import { envName, flagName } from "../config/names.ts";
 import type { Mode } from "../modes/mode.ts";
 
@@ -19,10 +20,11 @@ export function globalHelp(modes: readonly Mode[], version: string): string {
   ].join("\n");
 }
 
-function showDefault(value: unknown, secret?: boolean): string {
+function showDefault(value: unknown, info: FieldInfo): string {
   if (value === undefined) return "";
-  if (secret) return Array.isArray(value) && value.length === 0 ? "" : " (default: hidden)";
+  if (info.secret) return Array.isArray(value) && value.length === 0 ? "" : " (default: hidden)";
   if (Array.isArray(value)) return value.length ? ` (default: ${value.join(",")})` : "";
+  if (info.kind === "duration" && typeof value === "number") return ` (default: ${formatDuration(value)})`;
   return ` (default: ${String(value)})`;
 }
 
@@ -31,7 +33,7 @@ export function modeHelp(mode: Mode): string {
   const rows = fields.map((f) => {
     const left = `--${flagName(f.key)}${f.info.kind === "bool" ? "" : ` ${f.info.placeholder ?? "VALUE"}`}`;
     const req = f.required ? " (required)" : "";
-    return { left, right: `${f.info.doc}${req}${showDefault(f.defaultValue, f.info.secret)} [env ${envName(f.key)}]` };
+    return { left, right: `${f.info.doc}${req}${showDefault(f.defaultValue, f.info)} [env ${envName(f.key)}]` };
   });
   rows.push({ left: "--config FILE", right: "Read settings from a JSON or TOML file [env FERRY_CONFIG]" });
   rows.push({ left: "-h, --help", right: "Show this help" });

@@ -46,6 +46,15 @@ export function describeSource(key: string, source: Source, file?: string): stri
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** A duration as a person writes it (and `coerce` reads it back): 500ms, 10s, 2m, 1h. */
+export function formatDuration(ms: number): string {
+  for (const unit of ["h", "m", "s"] as const) {
+    const size = DURATION_UNITS[unit]!;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /** Turns a raw string (or list of strings) into the field's kind; leaves what it can't for validation to report. */
 export function coerce(kind: FieldInfo["kind"], raw: unknown): unknown {
   if (kind === "list") {

@@ -111,8 +111,12 @@ export function lakeViewSql(lakeDir: string): string {
   return `CREATE OR REPLACE TEMP VIEW lake AS SELECT * FROM read_parquet(${sqlString(join(lakeDir, "**", "*.parquet"))}, hive_partitioning = true, union_by_name = true)`;
 }
 
-/** Runs SQL with the lake offered as the view `lake` (when it holds files). */
-export async function queryWithLake(db: Db, lakeDir: string, sql: string): Promise<QueryResult> {
-  if (lakeHasFiles(lakeDir)) await db.exec(lakeViewSql(lakeDir));
+/**
+ * Runs SQL with the lake offered as the view `lake`: over its files, or, before the first file
+ * exists, over `emptyLake` (a SELECT of no rows with the lake's columns), so a query of the lake
+ * answers "nothing yet" rather than "no such table".
+ */
+export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyLake: string): Promise<QueryResult> {
+  await db.exec(lakeHasFiles(lakeDir) ? lakeViewSql(lakeDir) : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
   return db.query(sql);
 }

@@ -1,10 +1,11 @@
 /**
  * Reads a POST body into records: one JSON object, a JSON array, or NDJSON. Enforces the body
- * limit before buffering (Content-Length) and while streaming (chunked bodies), and says where
- * malformed JSON breaks.
+ * limit before buffering (Content-Length) and while streaming (chunked bodies), refuses bytes
+ * that are not UTF-8 (naming the offset), and says where malformed JSON breaks.
  */
 import { HttpError } from "./http-error.ts";
 import { findJsonBreak } from "./json-error.ts";
+import { decodeUtf8 } from "./utf8.ts";
 
 export type BodyFormat = "json" | "ndjson";
 
@@ -28,13 +29,13 @@ export function bodyFormat(contentType: string | null): BodyFormat {
 
 const tooLarge = (limit: number) => new HttpError(413, { error: `request body is larger than the limit of ${limit} bytes` });
 
-async function readLimited(req: Request, limit: number): Promise<string> {
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (declared !== null) {
     if (Number(declared) > limit) throw tooLarge(limit);
-    return await req.text();
+    return new Uint8Array(await req.arrayBuffer());
   }
-  if (!req.body) return "";
+  if (!req.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();
@@ -48,7 +49,14 @@ async function readLimited(req: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+/** The body as text; bytes that are not UTF-8 are a 400 naming where (never replaced with U+FFFD). */
+function bodyText(bytes: Uint8Array): string {
+  const r = decodeUtf8(bytes);
+  if (r.ok) return r.text;
+  throw new HttpError(400, { error: `the body is not valid UTF-8: invalid byte sequence at byte offset ${r.offset}; nothing was written`, offset: r.offset });
 }
 
 function malformed(where: string, text: string): HttpError {
@@ -88,5 +96,5 @@ export function parseRecords(text: string, format: BodyFormat): unknown[] {
 
 export async function readRecords(req: Request, limit: number): Promise<unknown[]> {
   const format = bodyFormat(req.headers.get("content-type"));
-  return parseRecords(await readLimited(req, limit), format);
+  return parseRecords(bodyText(await readLimited(req, limit)), format);
 }

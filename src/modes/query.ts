@@ -7,7 +7,7 @@ import { type Db, dataPaths, openDb, type QueryResult, queryWithLake } from "../
 import { errorMessage } from "../errors.ts";
 import { formatResult, OUTPUT_FORMATS } from "../db/format.ts";
 import { queryOverSocket } from "../platform/local-socket.ts";
-import { createOrdersTables } from "../sinks/orders-table.ts";
+import { createOrdersTables, ORDER_ROWS } from "../sinks/orders-table.ts";
 import { defineMode } from "./mode.ts";
 
 /**
@@ -27,7 +27,7 @@ export async function runQuery(dataDir: string, sql: string): Promise<QueryResul
   try {
     // Nothing ingested yet: the tables exist, empty, so a first query answers 0 rows.
     if (!exists) await createOrdersTables(db);
-    return await queryWithLake(db, paths.lake, sql);
+    return await queryWithLake(db, paths.lake, sql, ORDER_ROWS.emptyLake);
   } finally {
     db.close();
   }

@@ -98,7 +98,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   return {
     ready: () => true,
     write: (orders) => coalescer.submit(orders),
-    query: (sql) => exclusive(() => queryWithLake(db, paths.lake, sql)),
+    query: (sql) => exclusive(() => queryWithLake(db, paths.lake, sql, ORDER_ROWS.emptyLake)),
     rollup,
     async close() {
       clearInterval(timer);

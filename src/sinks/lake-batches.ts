@@ -142,7 +142,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     storedOffset: (topic: string, partition: number) => stored.get(tpKey(topic, partition)),
     recover,
     write,
-    query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, paths.lake, sql)),
+    query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, paths.lake, sql, layout.emptyLake)),
     close: () =>
       exclusive(async () => {
         rmSync(batchFile, { force: true });

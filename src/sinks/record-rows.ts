@@ -20,6 +20,8 @@ export interface RowLayout {
   rowsFromNdjsonFile: (path: string) => string;
   /** SQL expression of a row's lake date, YYYY-MM-DD in UTC. */
   lakeDate: string;
+  /** A SELECT of no rows with the lake's columns (and its `date` partition): the `lake` view before any file exists. */
+  emptyLake: string;
 }
 
 export function rowLayout(kind: RecordKind): RowLayout {
@@ -39,5 +41,9 @@ export function rowLayout(kind: RecordKind): RowLayout {
     rowsFromJson: `SELECT ${rowColumns} FROM (SELECT unnest(from_json($1::JSON, '${structure}'), recursive := true))`,
     rowsFromNdjsonFile: (path) => `SELECT ${rowColumns} FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${columnsStruct})`,
     lakeDate: `strftime(${quoteIdent(k.timeField)} AT TIME ZONE 'UTC', '%Y-%m-%d')`,
+    emptyLake: `SELECT ${types
+      .filter(([n]) => n !== "kafka_topic")
+      .map(([n, t]) => `CAST(NULL AS ${t}) AS ${quoteIdent(n)}`)
+      .join(", ")}, CAST(NULL AS DATE) AS date WHERE false`,
   };
 }

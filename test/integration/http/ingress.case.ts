@@ -76,6 +76,19 @@ export function describeIngressContract(mode: string, start: () => Promise<Ingre
       expect((await it.readBack([id])).size).toBe(0);
     });
 
+    test("a body with bytes that are not UTF-8 → 400 naming the byte offset, nothing written (never U+FFFD)", async () => {
+      const good = order(uid("utf8ok"));
+      const bad = order(uid("utf8bad"));
+      const head = Buffer.from(`${JSON.stringify(good)}\n{"order_id":"${bad.order_id}","product":"caf`);
+      const body = Buffer.concat([head, Buffer.from([0xe9]), Buffer.from(`","quantity":1,"price":1}\n`)]); // latin-1 é
+      const res = await fetch(`${url}/orders`, { method: "POST", headers: { "content-type": "application/x-ndjson", authorization: `Bearer ${TOKEN}` }, body });
+      expect(res.status).toBe(400);
+      const answer = (await res.json()) as { error: string; offset: number };
+      expect(answer.offset).toBe(head.length);
+      expect(answer.error).toBe(`the body is not valid UTF-8: invalid byte sequence at byte offset ${head.length}; nothing was written`);
+      expect((await it.readBack([good.order_id, bad.order_id])).size).toBe(0);
+    });
+
     test("NDJSON with a broken line → 400 naming the line, nothing written", async () => {
       const good = order(uid("ndok"));
       const res = await post(null, { contentType: "application/x-ndjson", raw: `${JSON.stringify(good)}\n{"order_id": "x"\n` });

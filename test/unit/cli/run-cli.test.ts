@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../../package.json" with { type: "json" };
 import { MODES } from "../../../src/cli/modes.ts";
+import { coerce, formatDuration } from "../../../src/config/load.ts";
 import { cli } from "../../helpers/cli.ts";
 
 /** A config error is exactly one line on stderr, exit code 2, nothing on stdout. */
@@ -39,6 +40,16 @@ describe("version and help", () => {
     expect(r.out).toContain("--log-level error|warn|notice|info|debug");
     expect(r.out).toContain("(default: notice) [env FERRY_LOG_LEVEL]");
     expect(r.out).toContain("--config FILE");
+  });
+
+  test("durations show as written (10s, 2m, 500ms), and read back to the same value", async () => {
+    const serve = await cli(["serve", "--help"]);
+    expect(serve.out).toMatch(/--produce-timeout DURATION .*\(default: 5s\)/);
+    expect(serve.out).toMatch(/--registry-timeout DURATION .*\(default: 30s\)/);
+    expect(serve.out).not.toMatch(/DURATION .*\(default: \d+\)/);
+    const generate = await cli(["generate", "--help"]);
+    expect(generate.out).toMatch(/--produce-timeout DURATION .*\(default: 2m\)/);
+    for (const ms of [1, 500, 1000, 1500, 10_000, 60_000, 90_000, 120_000, 3_600_000]) expect(coerce("duration", formatDuration(ms))).toBe(ms);
   });
 
   test("serve help shows required and defaulted flags", async () => {

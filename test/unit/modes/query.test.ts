@@ -45,3 +45,13 @@ test("before anything was ingested, orders exists and is empty", async () => {
   const dataDir = join(mkdtempSync(join(tmpdir(), "ferry-query-")), "fresh");
   expect(await cli(["query", "--data-dir", dataDir, "--format", "csv", "select count(*) as n from orders"])).toEqual({ code: 0, out: "n\n0\n", err: "" });
 });
+
+test("before the first lake file, the lake view exists and is empty, with the lake's columns", async () => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), "ferry-query-")), "fresh");
+  expect(await cli(["query", "--data-dir", dataDir, "--format", "csv", "select date, count(*) from lake group by 1"])).toEqual({ code: 0, out: "date,count_star()\n", err: "" });
+  const cols = await cli(["query", "--data-dir", dataDir, "--format", "csv", "select column_name, column_type from (describe lake) order by all"]);
+  expect(cols.out).toContain("ordered_at,TIMESTAMP WITH TIME ZONE");
+  expect(cols.out).toContain("price,\"DECIMAL(12,2)\"");
+  expect(cols.out).toContain("kafka_offset,BIGINT");
+  expect(cols.out).not.toContain("kafka_topic");
+});

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { dataPaths, openDb, queryWithLake, sqlString } from "../../../src/db/duckdb.ts";
 import { openEmbeddedOrderSink, RUN_TOPIC } from "../../../src/sinks/embedded-orders.ts";
 import { listLakeFiles } from "../../../src/sinks/lake.ts";
+import { ORDER_ROWS } from "../../../src/sinks/orders-table.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
 
 const orders = (n: number, from = 0) =>
@@ -15,7 +16,7 @@ const opts = (dataDir: string) => ({ dataDir, rollupIntervalMs: 3_600_000, linge
 async function lake(dataDir: string) {
   const db = await openDb(":memory:");
   try {
-    const r = await queryWithLake(db, dataPaths(dataDir).lake, "select count(*), count(distinct kafka_offset), min(kafka_offset), max(kafka_offset) from lake");
+    const r = await queryWithLake(db, dataPaths(dataDir).lake, "select count(*), count(distinct kafka_offset), min(kafka_offset), max(kafka_offset) from lake", ORDER_ROWS.emptyLake);
     return r.rows[0]!.map(Number);
   } finally {
     db.close();
