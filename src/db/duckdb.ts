@@ -98,6 +98,8 @@ export const dataPaths = (dataDir: string) => ({
   lake: join(dataDir, "lake"),
   /** Where the process holding the database answers queries (`ferry query` while it runs). */
   socket: join(dataDir, "ferry.sock"),
+  /** `ferry run`'s write-ahead log: orders acknowledged and not yet applied to the database. */
+  wal: join(dataDir, "ferry.wal"),
 });
 
 /** True when the lake folder holds at least one Parquet file (at any depth). */

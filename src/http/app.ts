@@ -114,6 +114,16 @@ export function createIngress(opts: IngressOptions) {
       state.draining = true;
     },
     inFlight: () => state.inFlight,
+    /**
+     * The app for requests over the data dir's local socket (only its owner reaches it): they
+     * count as authenticated, so `ferry generate` needs no token.
+     */
+    localFetch: (req: Request) => {
+      if (!checkAuth || opts.authTokens.length === 0) return app.fetch(req);
+      const headers = new Headers(req.headers);
+      headers.set("authorization", `Bearer ${opts.authTokens[0]}`);
+      return app.fetch(new Request(req, { headers }));
+    },
     /** Observes each write batch of the sink (see Coalescer's onFlush). */
     observeFlush: ((size, ms, error) => {
       metrics.batchSize.observe(size);

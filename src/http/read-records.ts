@@ -27,26 +27,39 @@ export function bodyFormat(contentType: string | null): BodyFormat {
   return format;
 }
 
+/**
+ * How much of a body over the limit is still read (and thrown away) before the 413: clients that
+ * send their whole body before reading the answer (Python's http.client, requests, curl without
+ * Expect) get to read the 413 instead of a broken pipe. Beyond it the connection is closed.
+ */
+export const DRAIN_BYTES = 16 * 1024 * 1024;
+
 const tooLarge = (limit: number) => new HttpError(413, { error: `request body is larger than the limit of ${limit} bytes` });
+
+/** Reads the rest of a body without keeping it, up to `DRAIN_BYTES` in all; then the 413. */
+async function refuseTooLarge(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> }, limit: number, read: number): Promise<never> {
+  while (read <= DRAIN_BYTES) {
+    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+    if (done || !value) throw tooLarge(limit);
+    read += value.byteLength;
+  }
+  await reader.cancel().catch(() => {});
+  throw tooLarge(limit);
+}
 
 async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
-  if (declared !== null) {
-    if (Number(declared) > limit) throw tooLarge(limit);
-    return new Uint8Array(await req.arrayBuffer());
-  }
+  if (declared !== null && Number(declared) <= limit) return new Uint8Array(await req.arrayBuffer());
   if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  if (declared !== null) return refuseTooLarge(reader, limit, 0);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = req.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
-    }
+    if (size > limit) return refuseTooLarge(reader, limit, size);
     chunks.push(value);
   }
   return Buffer.concat(chunks);

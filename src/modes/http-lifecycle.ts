@@ -4,6 +4,7 @@
  * what lives as long as the sink (e.g. run's query socket) and returns how to stop it.
  */
 import { createIngress } from "../http/app.ts";
+import { DRAIN_BYTES } from "../http/read-records.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
@@ -23,16 +24,16 @@ export async function serveUntilStopped<S extends OrderSink>(
   openSink: (observeFlush: FlushObserver) => Promise<S>,
   ctx: ModeContext,
   describe: Record<string, unknown>,
-  alongside?: (sink: S) => () => void,
+  alongside?: (sink: S, fetch: (req: Request) => Response | Promise<Response>) => () => void,
 ): Promise<number> {
   let observe: FlushObserver = () => {};
   const sink = await openSink((size, ms, error) => observe(size, ms, error));
-  const stopAlongside = alongside?.(sink);
   const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: config.authToken, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
   observe = ingress.observeFlush;
+  const stopAlongside = alongside?.(sink, ingress.localFetch);
   let server: ReturnType<typeof startHttpServer>;
   try {
-    server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit });
+    server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit, drainBytes: DRAIN_BYTES });
   } catch (e) {
     // e.g. the port is taken: release what was opened before saying so.
     await sink.close();

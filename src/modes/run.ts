@@ -4,7 +4,7 @@ import { dataDirField, logLevelField } from "../config/common.ts";
 import { duration } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
 import { httpFields } from "../http/config.ts";
-import { serveQueries } from "../platform/local-socket.ts";
+import { serveLocal } from "../platform/local-socket.ts";
 import { type EmbeddedOrderSink, openEmbeddedOrderSink } from "../sinks/embedded-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
@@ -16,7 +16,7 @@ export const runMode = defineMode({
   details:
     "POST /orders answers 202 once the orders are committed to <data-dir>/ferry.duckdb (upsert by\n" +
     "order_id). Every accepted record is rolled into <data-dir>/lake/orders/date=…/ every --interval\n" +
-    "and on shutdown. While it runs, `ferry query` reaches the database through <data-dir>/ferry.sock.\n" +
+    "and on shutdown. While it runs, `ferry query` and `ferry generate` reach it through <data-dir>/ferry.sock.\n" +
     "Try:  curl -H 'content-type: application/json' -d '{\"order_id\":\"1\",\"product\":\"tea\",\"quantity\":1,\"price\":2.5}' localhost:8080/orders",
   config: v.object({
     ...httpFields,
@@ -30,8 +30,9 @@ export const runMode = defineMode({
         { dataDir: config.dataDir, rollupIntervalMs: config.interval, lingerMs: config.linger, maxBatchRecords: config.batchRecords, onFlush },
         ctx.log,
       );
-    const querySocket = (sink: EmbeddedOrderSink) => serveQueries(dataPaths(config.dataDir).socket, sink.query).stop;
-    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir }, querySocket);
+    const localSocket = (sink: EmbeddedOrderSink, ingress: (req: Request) => Response | Promise<Response>) =>
+      serveLocal(dataPaths(config.dataDir).socket, sink.query, ingress).stop;
+    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir }, localSocket);
   },
 });
 

@@ -11,7 +11,7 @@ import { registerCodecs } from "../kafka/codecs/index.ts";
 import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
 import { registryOf } from "../kafka/registry.ts";
 import { startHttpServer } from "../platform/http-server.ts";
-import { serveQueries } from "../platform/local-socket.ts";
+import { serveLocal } from "../platform/local-socket.ts";
 import { killSelf } from "../platform/process.ts";
 import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
 import { createDecoder, type DecodingBatch } from "../pipeline/decode.ts";
@@ -139,7 +139,7 @@ export const sinkMode = defineMode({
       return out;
     }
 
-    const stopSocket = serveQueries(dataPaths(config.dataDir).socket, store.query).stop;
+    const stopSocket = serveLocal(dataPaths(config.dataDir).socket, store.query).stop;
     let server: ReturnType<typeof startHttpServer> | undefined;
     const closeAll = async () => {
       await source.stop();

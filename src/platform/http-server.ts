@@ -5,8 +5,12 @@ export interface HttpServerOptions {
   hostname: string;
   port: number;
   fetch: (req: Request) => Response | Promise<Response>;
-  /** Our own limit is enforced by the app; Bun's is a backstop just above it. */
+  /**
+   * Our own limit is enforced by the app, which still reads (and drops) up to `drainBytes` of a
+   * body over it before answering 413; Bun's limit is a backstop just above that.
+   */
   bodyLimit: number;
+  drainBytes?: number;
   idleTimeoutSeconds?: number;
 }
 
@@ -39,7 +43,7 @@ function listen(opts: HttpServerOptions) {
     port: opts.port,
     fetch: opts.fetch,
     idleTimeout: opts.idleTimeoutSeconds ?? 60,
-    maxRequestBodySize: opts.bodyLimit + 64 * 1024,
+    maxRequestBodySize: Math.max(opts.bodyLimit, opts.drainBytes ?? 0) + 64 * 1024,
     development: false,
     // Bun shares a taken port by default; a second ferry on the same port must fail, not split traffic.
     reusePort: false,

@@ -1,8 +1,16 @@
 /**
- * `ferry run`'s sink: orders go straight into the `orders` table of <data-dir>/ferry.duckdb
- * (upsert by order_id), committed before the client gets its 202, and every accepted record is
- * kept in a journal that is rolled into the Parquet lake every interval and on shutdown.
- * Lineage: topic "orders", partition 0, and ferry's own sequence as the offset.
+ * `ferry run`'s sink: the orders table of <data-dir>/ferry.duckdb (upsert by order_id), fed
+ * through a write-ahead log, and every accepted record rolled into the Parquet lake every interval
+ * and on shutdown. Lineage: topic "orders", partition 0, ferry's own sequence as the offset.
+ *
+ * Durability without a database transaction per request: the orders of concurrent requests are
+ * appended to <data-dir>/ferry.wal as one frame and fsynced (group commit); that is when the
+ * client gets its 202. Frames are applied to DuckDB in large transactions (rows, journal and the
+ * applied sequence together), soon after, and before any query (so `ferry query` reads its
+ * writes). After a crash, the frames whose sequence is past the one DuckDB recorded are applied
+ * again: nothing acknowledged is lost, nothing is applied twice. The log is emptied once all of
+ * it is in the database.
+ *
  * A rollup of the journal range [first, last] names every file it writes by that range, so after
  * a crash the lake's file names say which rollup was cut short, and it is redone exactly.
  */
@@ -11,8 +19,11 @@ import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
+import { errorMessage } from "../errors.ts";
+import { UnavailableError } from "../pipeline/errors.ts";
 import { lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
-import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrders } from "./orders-table.ts";
+import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
+import { openWriteAheadLog } from "./write-ahead-log.ts";
 
 export const RUN_TOPIC = "orders";
 const PARTITION = 0;
@@ -33,13 +44,102 @@ export interface EmbeddedOrderSink extends OrderSink {
   rollup(): Promise<number>;
 }
 
+/** Rows acknowledged but not yet in DuckDB, past this many, make new writes wait for the database. */
+const MAX_UNAPPLIED = 100_000;
+/** Frames are applied this long after the first unapplied one (or at once past APPLY_ROWS). */
+const APPLY_DELAY_MS = 20;
+const APPLY_ROWS = 20_000;
+/** The log is emptied when it is fully applied and larger than this. */
+const WAL_ROTATE_BYTES = 16 * 1024 * 1024;
+
 export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log: Logger): Promise<EmbeddedOrderSink> {
   const paths = dataPaths(opts.dataDir);
   const db = await openDb(paths.database);
   const exclusive = createMutex();
+  const walLock = createMutex();
   await createOrdersTables(db);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
-  let nextSeq = (await storedOffsets(db, RUN_TOPIC)).get(PARTITION) ?? 0;
+  /** Every row below this sequence is in DuckDB. */
+  let applied = (await storedOffsets(db, RUN_TOPIC)).get(PARTITION) ?? 0;
+  let nextSeq = applied;
+  /** Frames (JSON arrays of rows) acknowledged and not yet in DuckDB, in sequence order. */
+  let unapplied: string[] = [];
+  let unappliedRows = 0;
+
+  /** One transaction: the rows into the journal and the table, and how far they go. */
+  async function applyRows(json: string, next: number): Promise<void> {
+    await db.transaction(async () => {
+      await db.exec(`INSERT INTO ferry_journal ${ROWS_FROM_JSON}`, [json]);
+      await db.exec(upsertOrdersSql(ROWS_FROM_JSON), [json]);
+      await saveOffsets(db, [{ topic: RUN_TOPIC, partition: PARTITION, nextOffset: next }]);
+    });
+    applied = next;
+  }
+
+  const wal = await openWriteAheadLog(paths.wal);
+  // Recovery: frames acknowledged before a crash and not yet in DuckDB.
+  const replay: OrderRow[] = [];
+  for (const frame of await wal.readAll()) {
+    for (const row of JSON.parse(frame.toString("utf8")) as OrderRow[]) if (row.kafka_offset >= applied) replay.push(row);
+  }
+  if (replay.length > 0) {
+    await applyRows(JSON.stringify(replay), replay[replay.length - 1]!.kafka_offset + 1);
+    nextSeq = applied;
+    log.notice("applied orders from the write-ahead log", { rows: replay.length });
+  }
+  await wal.truncate();
+
+  let applyTimer: ReturnType<typeof setTimeout> | undefined;
+  const applyWaiters: (() => void)[] = [];
+  /** Why the last apply failed (cleared by the next one that succeeds). */
+  let applyError: unknown;
+
+  /** Applies every acknowledged frame (call inside `exclusive`). */
+  async function applyPending(): Promise<void> {
+    if (unapplied.length === 0) return;
+    const frames = unapplied;
+    const rows = unappliedRows;
+    unapplied = [];
+    unappliedRows = 0;
+    const json = frames.length === 1 ? frames[0]! : `[${frames.map((f) => f.slice(1, -1)).join(",")}]`;
+    try {
+      await applyRows(json, applied + rows);
+    } catch (e) {
+      unapplied = frames.concat(unapplied);
+      unappliedRows += rows;
+      throw e;
+    } finally {
+      for (const w of applyWaiters.splice(0)) w();
+    }
+    if (applyError !== undefined) log.notice("acknowledged orders are being applied to the database again");
+    applyError = undefined;
+    if (unapplied.length === 0 && wal.size > WAL_ROTATE_BYTES) {
+      await walLock(async () => {
+        if (applied === nextSeq) await wal.truncate();
+      });
+    }
+  }
+
+  const apply = () =>
+    exclusive(applyPending).catch((e) => {
+      if (applyError === undefined) log.error("applying acknowledged orders to the database failed; they stay in the write-ahead log and are retried", { error: e });
+      applyError = e;
+      applyTimer ??= setTimeout(() => {
+        applyTimer = undefined;
+        void apply().catch(() => {});
+      }, 1000);
+      throw e;
+    });
+  const scheduleApply = () => {
+    if (unappliedRows >= APPLY_ROWS) {
+      clearTimeout(applyTimer);
+      applyTimer = undefined;
+      void apply().catch(() => {});
+    } else applyTimer ??= setTimeout(() => {
+      applyTimer = undefined;
+      void apply().catch(() => {});
+    }, APPLY_DELAY_MS);
+  };
 
   const staging = lakeStaging(opts.dataDir);
 
@@ -70,20 +170,27 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     lingerMs: opts.lingerMs,
     maxInFlight: 1,
     onFlush: opts.onFlush,
-    flush: (orders) =>
-      exclusive(async () => {
-        const ingestedAt = new Date().toISOString();
-        const rows: OrderRow[] = orders.map((o, i) => ({ ...o, kafka_topic: RUN_TOPIC, kafka_partition: PARTITION, kafka_offset: nextSeq + i, ingested_at: ingestedAt }));
-        await db.transaction(async () => {
-          await db.exec(`INSERT INTO ferry_journal ${ROWS_FROM_JSON}`, [JSON.stringify(rows)]);
-          await upsertOrders(db, rows, [{ topic: RUN_TOPIC, partition: PARTITION, nextOffset: nextSeq + rows.length }]);
-        });
-        nextSeq += rows.length;
-      }),
+    flush: async (orders) => {
+      // Backpressure: the database must keep up with what is acknowledged.
+      while (unappliedRows > MAX_UNAPPLIED) {
+        if (applyError !== undefined) throw new UnavailableError(`the database does not take orders now: ${errorMessage(applyError)}`);
+        await new Promise<void>((r) => applyWaiters.push(r));
+      }
+      const ingestedAt = new Date().toISOString();
+      const first = nextSeq;
+      const rows: OrderRow[] = orders.map((o, i) => ({ ...o, kafka_topic: RUN_TOPIC, kafka_partition: PARTITION, kafka_offset: first + i, ingested_at: ingestedAt }));
+      const json = JSON.stringify(rows);
+      await walLock(() => wal.append(Buffer.from(json, "utf8")));
+      nextSeq = first + rows.length;
+      unapplied.push(json);
+      unappliedRows += rows.length;
+      scheduleApply();
+    },
   });
 
   const rollup = () =>
     exclusive(async () => {
+      await applyPending();
       const r = await db.query(`SELECT min(kafka_offset), max(kafka_offset) FROM ferry_journal`);
       if (r.rows[0]![0] === null) return 0;
       const rows = await rollRange(Number(r.rows[0]![0]), Number(r.rows[0]![1]));
@@ -96,15 +203,28 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   }, opts.rollupIntervalMs);
 
   return {
-    ready: () => true,
+    ready: () => applyError === undefined || unappliedRows <= MAX_UNAPPLIED,
+    get notReadyReason() {
+      return applyError === undefined ? undefined : "the database refused acknowledged orders (see the log)";
+    },
     write: (orders) => coalescer.submit(orders),
-    query: (sql) => exclusive(() => queryWithLake(db, paths.lake, sql, ORDER_ROWS.emptyLake)),
+    // Read your writes: what was acknowledged is applied before the query runs.
+    query: (sql) =>
+      exclusive(async () => {
+        await applyPending();
+        return queryWithLake(db, paths.lake, sql, ORDER_ROWS.emptyLake);
+      }),
     rollup,
     async close() {
       clearInterval(timer);
+      clearTimeout(applyTimer);
       await coalescer.drain();
       await rollup();
-      await exclusive(async () => db.close());
+      await exclusive(async () => {
+        await walLock(() => wal.truncate());
+        await wal.close();
+        db.close();
+      });
     },
   };
 }

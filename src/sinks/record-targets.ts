@@ -16,7 +16,10 @@ import type { JsonSchema } from "../schema/json-schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { OrderSchema, withReceiveTime, type Order } from "../schema/order.ts";
 import { validateRecord } from "../schema/issues.ts";
-import { openEmbeddedOrderSink } from "./embedded-orders.ts";
+import { type EmbeddedOrderSink, openEmbeddedOrderSink } from "./embedded-orders.ts";
+import { dataPaths } from "../db/duckdb.ts";
+import { fetchOverSocket } from "../platform/local-socket.ts";
+import { existsSync } from "node:fs";
 
 export interface OutRecord {
   key: string;
@@ -73,13 +76,15 @@ export async function kafkaTarget(kafka: Kafka, opts: KafkaTargetOptions, log: L
   };
 }
 
-export function ingressTarget(url: string, log: Logger): RecordTarget {
-  const endpoint = `${url.replace(/\/$/, "")}/orders`;
+/** A running ingress (`ferry run` or `serve`): at a URL, or (`socket`) through its data dir's local socket. */
+export function ingressTarget(url: string, log: Logger, socket?: string): RecordTarget {
+  const endpoint = socket ? `${socket} (local socket of the running ferry)` : `${url.replace(/\/$/, "")}/orders`;
+  const request = (init: RequestInit) => (socket ? fetchOverSocket(socket, "/orders", init) : fetch(endpoint, init));
   async function post(body: string, count: number): Promise<{ accepted: number; refused: number }> {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body });
+        res = await request({ method: "POST", headers: { "content-type": "application/x-ndjson" }, body });
       } catch (e) {
         throw new DownstreamError("http", `cannot reach ${endpoint}: ${errorMessage(e)}`, { cause: e });
       }
@@ -117,8 +122,20 @@ export function ingressTarget(url: string, log: Logger): RecordTarget {
   };
 }
 
+/**
+ * The orders table of a data dir. When a running `ferry run` holds it (DuckDB has one writer
+ * process), the records go through that process's local socket instead.
+ */
 export async function embeddedTarget(dataDir: string, log: Logger): Promise<RecordTarget> {
-  const sink = await openEmbeddedOrderSink({ dataDir, rollupIntervalMs: 10_000, lingerMs: 0, maxBatchRecords: 5000 }, log);
+  let sink: EmbeddedOrderSink;
+  try {
+    sink = await openEmbeddedOrderSink({ dataDir, rollupIntervalMs: 10_000, lingerMs: 0, maxBatchRecords: 5000 }, log);
+  } catch (e) {
+    const { socket } = dataPaths(dataDir);
+    if (!(existsSync(socket) && /lock/i.test(errorMessage(e)))) throw e;
+    log.notice("the data dir is held by a running ferry: sending through its socket", { socket });
+    return ingressTarget("", log, socket);
+  }
   return {
     describe: `orders table in ${dataDir}`,
     async send(records) {

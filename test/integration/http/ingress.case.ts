@@ -4,6 +4,7 @@
  * became durable. Every row of the contract table has a test here.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { type FerryProcess, order, postOrders } from "../../helpers/ferry-process.ts";
 import { SERVER_HOOK_TIMEOUT } from "../../helpers/servers.ts";
 
@@ -125,6 +126,26 @@ export function describeIngressContract(mode: string, start: () => Promise<Ingre
       const over = await post(null, { raw: `${exact} ` });
       expect(over.status).toBe(413);
       expect(((await over.json()) as { error: string }).error).toBe(`request body is larger than the limit of ${BODY_LIMIT} bytes`);
+    });
+
+    test("a client that sends its whole (too large) body before reading gets to read the 413, not a broken pipe", async () => {
+      const body = Buffer.from(JSON.stringify({ ...order(uid("eager")), product: "x" }) + " ".repeat(2 * 1024 * 1024));
+      const { hostname, port } = new URL(url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const socket = connect({ host: hostname, port: Number(port) }, () => {
+          socket.write(`POST /orders HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${body.length}\r\n\r\n`);
+          socket.write(body); // all of it, as Python's http.client does, before reading anything
+        });
+        socket.on("data", (d: Buffer) => {
+          chunks.push(d);
+          if (Buffer.concat(chunks).includes("bytes\"}")) socket.end();
+        });
+        socket.on("error", reject);
+        socket.on("close", () => resolve(Buffer.concat(chunks).toString()));
+      });
+      expect(answer).toStartWith("HTTP/1.1 413");
+      expect(answer).toContain(`request body is larger than the limit of ${BODY_LIMIT} bytes`);
     });
 
     test("a chunked body over the limit → 413 (no Content-Length to trust)", async () => {
