@@ -8,12 +8,12 @@
  * This is the only module that knows about that; everything else imports `loadDuckDb()`.
  */
 import { dlopen, FFIType } from "bun:ffi";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 // @ts-ignore -- a file asset: a real path from source, a /$bunfs/ path inside the binary
 import embeddedLib from "../../node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so" with { type: "file" };
+import bindings from "../../node_modules/@duckdb/node-bindings-linux-x64/package.json" with { type: "json" };
 
 type NodeApi = typeof import("@duckdb/node-api");
 let loaded: Promise<NodeApi> | undefined;
@@ -24,20 +24,25 @@ function cacheRoot(): string {
   return join(base, "ferry");
 }
 
+/**
+ * The cache is keyed by the bindings' version and the library's size, read without touching its
+ * 70 MB (hashing it at every start cost ~140 MB of peak memory); the copy is streamed once.
+ */
 async function extractEmbedded(path: string): Promise<string> {
-  const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
-  const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-  let dir = join(cacheRoot(), `duckdb-${hash}`);
+  const size = Bun.file(path).size;
+  const key = `${bindings.version}-${size}`;
+  let dir = join(cacheRoot(), `duckdb-${key}`);
   try {
     mkdirSync(dir, { recursive: true });
   } catch {
-    dir = join(tmpdir(), `ferry-duckdb-${hash}`);
+    dir = join(tmpdir(), `ferry-duckdb-${key}`);
     mkdirSync(dir, { recursive: true });
   }
   const target = join(dir, "libduckdb.so");
-  if (!existsSync(target)) {
+  if (!existsSync(target) || statSync(target).size !== size) {
     const temp = `${target}.${process.pid}.tmp`;
-    writeFileSync(temp, bytes, { mode: 0o755 });
+    await Bun.write(temp, Bun.file(path));
+    chmodSync(temp, 0o755);
     renameSync(temp, target); // atomic: concurrent first runs never see half a library
   }
   return target;

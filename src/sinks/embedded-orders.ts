@@ -49,14 +49,14 @@ const MAX_UNAPPLIED = 100_000;
 /** Frames are applied this long after the first unapplied one (or at once past APPLY_ROWS). */
 const APPLY_DELAY_MS = 20;
 const APPLY_ROWS = 20_000;
-/** The log is emptied when it is fully applied and larger than this. */
-const WAL_ROTATE_BYTES = 16 * 1024 * 1024;
 
 export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log: Logger): Promise<EmbeddedOrderSink> {
   const paths = dataPaths(opts.dataDir);
   const db = await openDb(paths.database);
+  // Small frequent transactions gain nothing from many threads; memory stays bounded (it spills).
+  await db.exec(`SET threads = 1`);
+  await db.exec(`SET memory_limit = '128MB'`);
   const exclusive = createMutex();
-  const walLock = createMutex();
   await createOrdersTables(db);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
   /** Every row below this sequence is in DuckDB. */
@@ -70,7 +70,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   async function applyRows(json: string, next: number): Promise<void> {
     await db.transaction(async () => {
       await db.exec(`INSERT INTO ferry_journal ${ROWS_FROM_JSON}`, [json]);
-      await db.exec(upsertOrdersSql(ROWS_FROM_JSON), [json]);
+      await db.exec(upsertOrdersSql(`SELECT * FROM ferry_journal WHERE kafka_offset >= ${applied}`));
       await saveOffsets(db, [{ topic: RUN_TOPIC, partition: PARTITION, nextOffset: next }]);
     });
     applied = next;
@@ -87,7 +87,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     nextSeq = applied;
     log.notice("applied orders from the write-ahead log", { rows: replay.length });
   }
-  await wal.truncate();
+  await wal.clear();
 
   let applyTimer: ReturnType<typeof setTimeout> | undefined;
   const applyWaiters: (() => void)[] = [];
@@ -113,11 +113,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     }
     if (applyError !== undefined) log.notice("acknowledged orders are being applied to the database again");
     applyError = undefined;
-    if (unapplied.length === 0 && wal.size > WAL_ROTATE_BYTES) {
-      await walLock(async () => {
-        if (applied === nextSeq) await wal.truncate();
-      });
-    }
+    await wal.release(applied);
   }
 
   const apply = () =>
@@ -180,7 +176,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       const first = nextSeq;
       const rows: OrderRow[] = orders.map((o, i) => ({ ...o, kafka_topic: RUN_TOPIC, kafka_partition: PARTITION, kafka_offset: first + i, ingested_at: ingestedAt }));
       const json = JSON.stringify(rows);
-      await walLock(() => wal.append(Buffer.from(json, "utf8")));
+      await wal.append(Buffer.from(json, "utf8"), first + rows.length);
       nextSeq = first + rows.length;
       unapplied.push(json);
       unappliedRows += rows.length;
@@ -221,7 +217,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       await coalescer.drain();
       await rollup();
       await exclusive(async () => {
-        await walLock(() => wal.truncate());
+        await wal.clear();
         await wal.close();
         db.close();
       });
