@@ -36,7 +36,7 @@ ENV FERRY_DATA_DIR=/data/ferry-data \
     XDG_CACHE_HOME=/data/.cache
 VOLUME ["/data"]
 EXPOSE 8080
-# For the HTTP roles (run, serve); the binary probes itself, no curl in the image.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["ferry", "probe", "http://127.0.0.1:8080/healthz"]
+# For the HTTP roles (run, serve); the binary probes itself (its FERRY_PORT, HTTPS with FERRY_TLS_CERT), no curl in the image.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["ferry", "probe"]
 ENTRYPOINT ["ferry"]
 CMD ["run"]

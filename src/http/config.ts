@@ -1,6 +1,21 @@
 /** Config of the HTTP ingress, shared by `ferry serve` and `ferry run`. */
 import * as v from "valibot";
 import { duration, int, list, str } from "../config/fields.ts";
+import { readConfigFile } from "../config/files.ts";
+import { ConfigError } from "../errors.ts";
+
+/** HTTPS: the listener's certificate and key (PEM). Also read by `ferry probe`, so a health check finds the listener. */
+export const httpsFields = {
+  tlsCert: v.optional(str({ doc: "PEM certificate (chain) to serve HTTPS with (with --tls-key).", placeholder: "FILE", min: 1 })),
+  tlsKey: v.optional(str({ doc: "PEM private key of --tls-cert.", placeholder: "FILE", min: 1 })),
+};
+
+/** The certificate and key of an HTTPS listener, read once; undefined for plain HTTP. */
+export function httpsOf(c: { tlsCert?: string; tlsKey?: string }): { cert: string; key: string } | undefined {
+  if (!c.tlsCert && !c.tlsKey) return undefined;
+  if (!c.tlsCert || !c.tlsKey) throw new ConfigError("--tls-cert and --tls-key go together (HTTPS needs both)");
+  return { cert: readConfigFile(c.tlsCert, "tls-cert"), key: readConfigFile(c.tlsKey, "tls-key") };
+}
 
 export const httpFields = {
   host: v.optional(str({ doc: "Address to listen on (0.0.0.0 for every interface).", placeholder: "HOST", min: 1 }), "127.0.0.1"),
@@ -13,4 +28,5 @@ export const httpFields = {
     0,
   ),
   batchRecords: v.optional(int({ doc: "Records per write batch, at most.", placeholder: "N", min: 1 }), 5000),
+  ...httpsFields,
 };

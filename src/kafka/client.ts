@@ -5,9 +5,9 @@
  * producers through Availability (one line when Kafka becomes unreachable, one when it is back),
  * connects through connectFailure (one error naming what was tried).
  */
-import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, type SASLOptions } from "kafkajs";
+import { readConfigFile } from "../config/files.ts";
 import { ConfigError, DownstreamError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { KafkaClientConfig } from "./config.ts";
@@ -19,14 +19,6 @@ function routeLogs(log: Logger): logCreator {
       const { message, stack: _stack, ...fields } = entry as { message: unknown; stack?: unknown };
       log.debug(`kafkajs: ${String(message)}`, fields);
     };
-}
-
-function readConfigFile(path: string, flag: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ConfigError(`invalid --${flag} ${JSON.stringify(path)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
 }
 
 /** The TLS options of a config, or undefined for plaintext. Files are read here, once. */

@@ -4,6 +4,7 @@
  * what lives as long as the sink (e.g. run's query socket) and returns how to stop it.
  */
 import { createIngress } from "../http/app.ts";
+import { httpsOf } from "../http/config.ts";
 import { DRAIN_BYTES } from "../http/read-records.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
@@ -14,6 +15,8 @@ import type { ModeContext } from "./mode.ts";
 export interface HttpModeConfig {
   host: string;
   port: number;
+  tlsCert?: string;
+  tlsKey?: string;
   bodyLimit: number;
   authToken: string[];
   maxInFlight: number;
@@ -27,13 +30,14 @@ export async function serveUntilStopped<S extends OrderSink>(
   alongside?: (sink: S, fetch: (req: Request) => Response | Promise<Response>) => () => void,
 ): Promise<number> {
   let observe: FlushObserver = () => {};
+  const tls = httpsOf(config); // a bad certificate path fails before anything is opened
   const sink = await openSink((size, ms, error) => observe(size, ms, error));
   const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: config.authToken, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
   observe = ingress.observeFlush;
   const stopAlongside = alongside?.(sink, ingress.localFetch);
   let server: ReturnType<typeof startHttpServer>;
   try {
-    server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit, drainBytes: DRAIN_BYTES });
+    server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit, drainBytes: DRAIN_BYTES, tls });
   } catch (e) {
     // e.g. the port is taken: release what was opened before saying so.
     await sink.close();

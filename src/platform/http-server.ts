@@ -12,6 +12,8 @@ export interface HttpServerOptions {
   bodyLimit: number;
   drainBytes?: number;
   idleTimeoutSeconds?: number;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export interface HttpServer {
@@ -45,6 +47,7 @@ function listen(opts: HttpServerOptions) {
     idleTimeout: opts.idleTimeoutSeconds ?? 60,
     maxRequestBodySize: Math.max(opts.bodyLimit, opts.drainBytes ?? 0) + 64 * 1024,
     development: false,
+    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     // Bun shares a taken port by default; a second ferry on the same port must fail, not split traffic.
     reusePort: false,
   });

@@ -55,7 +55,8 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   const db = await openDb(paths.database);
   // Small frequent transactions gain nothing from many threads; memory stays bounded (it spills).
   await db.exec(`SET threads = 1`);
-  await db.exec(`SET memory_limit = '128MB'`);
+  await db.exec(`SET memory_limit = '64MB'`);
+  await db.exec(`SET allocator_flush_threshold = '8MB'`);
   const exclusive = createMutex();
   await createOrdersTables(db);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);

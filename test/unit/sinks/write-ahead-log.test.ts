@@ -30,7 +30,8 @@ test("a frame whose bytes changed is not trusted (CRC), nor anything after it", 
   await wal.close();
   const f = Bun.file(path);
   const bytes = new Uint8Array(await f.arrayBuffer());
-  bytes[8 + 5 + 8 + 1] ^= 0xff; // a byte of "second"
+  const at = 8 + 5 + 8 + 1; // a byte of "second"
+  bytes[at] = bytes[at]! ^ 0xff;
   await Bun.write(path, bytes);
   const again = await openWriteAheadLog(path);
   expect((await again.readAll()).map(String)).toEqual(["first"]);
