@@ -3,13 +3,14 @@
  * app over an OrderSink. 202 is answered only once every record of the request is durable.
  */
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { Logger } from "../log/logger.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import { formatIssue, type RecordIssue, validateRecord } from "../schema/issues.ts";
 import { OrderSchema, type ReceivedOrder, withReceiveTime } from "../schema/order.ts";
-import { bearerAuth } from "./auth.ts";
+import type { MiddlewareHandler } from "hono";
 import { HttpError } from "./http-error.ts";
 import { ingressMetrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -19,6 +20,8 @@ export interface IngressOptions {
   sink: OrderSink;
   bodyLimit: number;
   authTokens: readonly string[];
+  /** The check of `authTokens` (see auth.ts), built once by the caller; undefined: open. */
+  auth: MiddlewareHandler | undefined;
   /** Records accepted but not yet durable, at most; beyond it a request gets 429. */
   maxInFlight: number;
   log: Logger;
@@ -32,7 +35,7 @@ const MAX_REPORTED_ISSUES = 1000;
 export function createIngress(opts: IngressOptions) {
   const state = { draining: false, inFlight: 0 };
   const metrics = ingressMetrics(() => state.inFlight);
-  const checkAuth = bearerAuth(opts.authTokens);
+  const checkAuth = opts.auth;
   const retryAfter = String(opts.retryAfterSeconds ?? 1);
   const openapi = JSON.stringify(openApiDocument(opts.version));
   const unavailable = (error: string, seconds = retryAfter) => new HttpError(503, { error }, { "Retry-After": seconds });
@@ -48,8 +51,8 @@ export function createIngress(opts: IngressOptions) {
     }
   });
 
+  if (checkAuth) app.use("/orders", checkAuth);
   app.post("/orders", async (c) => {
-    checkAuth?.(c.req.header("authorization") ?? null);
     if (state.draining) throw unavailable("ferry is shutting down; retry on another instance");
     const receivedAt = new Date();
     const raw = await readRecords(c.req.raw, opts.bodyLimit);
@@ -102,6 +105,7 @@ export function createIngress(opts: IngressOptions) {
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json(err.body, err.status as 400, err.headers);
+    if (err instanceof HTTPException) return err.getResponse(); // from Hono's middleware (bearer auth)
     opts.log.error("request failed", { path: c.req.path, error: err });
     return c.json({ error: `internal error: ${err.message}; nothing was acknowledged` }, 500);
   });

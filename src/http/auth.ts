@@ -1,18 +1,26 @@
-/** Optional bearer-token check: constant-time comparison against the configured tokens. */
-import { createHash, timingSafeEqual } from "node:crypto";
-import { HttpError } from "./http-error.ts";
+/**
+ * Optional bearer tokens on POST /orders: Hono's own bearer-auth middleware (constant-time
+ * comparison of hashed tokens), answering in ferry's JSON error shape. Tokens must be RFC 6750
+ * b64token text (what the middleware accepts in a header); a configured one that is not could
+ * never match, so it is refused at start-up.
+ */
+import { bearerAuth as honoBearerAuth } from "hono/bearer-auth";
+import type { MiddlewareHandler } from "hono";
+import { ConfigError } from "../errors.ts";
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
+const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const challenge = 'Bearer realm="ferry"';
 
-/** Returns a check that throws 401 unless the Authorization header carries a configured token. */
-export function bearerAuth(tokens: readonly string[]): ((authorization: string | null) => void) | undefined {
+/** The middleware, or undefined when no token is configured (the endpoint is open). */
+export function bearerAuth(tokens: readonly string[]): MiddlewareHandler | undefined {
   if (tokens.length === 0) return undefined;
-  const allowed = tokens.map(digest);
-  return (authorization) => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-    const given = m ? digest(m[1]!) : undefined;
-    let ok = false;
-    for (const a of allowed) if (given && timingSafeEqual(a, given)) ok = true;
-    if (!ok) throw new HttpError(401, { error: m ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <token>)" }, { "WWW-Authenticate": 'Bearer realm="ferry"' });
-  };
+  const bad = tokens.findIndex((t) => !B64TOKEN.test(t));
+  if (bad >= 0) throw new ConfigError(`--auth-token number ${bad + 1} has characters a bearer token cannot carry (allowed: letters, digits and . _ ~ + / - , then = padding)`);
+  return honoBearerAuth({
+    token: [...tokens],
+    realm: "ferry",
+    noAuthenticationHeader: { message: { error: "missing bearer token (Authorization: Bearer <token>)" }, wwwAuthenticateHeader: challenge },
+    invalidAuthenticationHeader: { message: { error: "malformed Authorization header: send Authorization: Bearer <token>" }, wwwAuthenticateHeader: `${challenge}, error="invalid_request"` },
+    invalidToken: { message: { error: "invalid bearer token" }, wwwAuthenticateHeader: `${challenge}, error="invalid_token"` },
+  });
 }

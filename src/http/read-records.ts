@@ -31,6 +31,9 @@ export function bodyFormat(contentType: string | null): BodyFormat {
  * How much of a body over the limit is still read (and thrown away) before the 413: clients that
  * send their whole body before reading the answer (Python's http.client, requests, curl without
  * Expect) get to read the 413 instead of a broken pipe. Beyond it the connection is closed.
+ * (Why not Hono's bodyLimit middleware: it answers 413 on the Content-Length alone without
+ * reading the body, which is that broken pipe, measured with http.client against a 2 MB body;
+ * and it copies every accepted body once more into a new Request.)
  */
 export const DRAIN_BYTES = 16 * 1024 * 1024;
 

@@ -4,6 +4,7 @@
  * what lives as long as the sink (e.g. run's query socket) and returns how to stop it.
  */
 import { createIngress } from "../http/app.ts";
+import { bearerAuth } from "../http/auth.ts";
 import { httpsOf } from "../http/config.ts";
 import { DRAIN_BYTES } from "../http/read-records.ts";
 import { startHttpServer } from "../platform/http-server.ts";
@@ -30,9 +31,11 @@ export async function serveUntilStopped<S extends OrderSink>(
   alongside?: (sink: S, fetch: (req: Request) => Response | Promise<Response>) => () => void,
 ): Promise<number> {
   let observe: FlushObserver = () => {};
-  const tls = httpsOf(config); // a bad certificate path fails before anything is opened
+  // Bad certificates or tokens fail before anything is opened.
+  const tls = httpsOf(config);
+  const auth = bearerAuth(config.authToken);
   const sink = await openSink((size, ms, error) => observe(size, ms, error));
-  const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: config.authToken, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
+  const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: config.authToken, auth, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
   observe = ingress.observeFlush;
   const stopAlongside = alongside?.(sink, ingress.localFetch);
   let server: ReturnType<typeof startHttpServer>;

@@ -172,8 +172,13 @@ export function describeIngressContract(mode: string, start: () => Promise<Ingre
       const none = await postOrders(url, o);
       expect(none.status).toBe(401);
       expect(none.headers.get("www-authenticate")).toContain("Bearer");
+      expect(await none.json()).toEqual({ error: "missing bearer token (Authorization: Bearer <token>)" });
       const wrong = await postOrders(url, o, { token: "nope" });
       expect(wrong.status).toBe(401);
+      expect(await wrong.json()).toEqual({ error: "invalid bearer token" });
+      const malformed = await fetch(`${url}/orders`, { method: "POST", headers: { "content-type": "application/json", authorization: "Basic dXNlcjpwYXNz" }, body: JSON.stringify(o) });
+      expect(malformed.status).toBe(400);
+      expect(((await malformed.json()) as { error: string }).error).toStartWith("malformed Authorization header");
       expect((await it.readBack([o.order_id])).size).toBe(0);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect((await fetch(`${url}/readyz`)).status).toBe(200);

@@ -140,3 +140,9 @@ describe("mode selection", () => {
     expect(bad.err).toContain("--consistency");
   });
 });
+
+test("an --auth-token a bearer header cannot carry is refused at start-up, without echoing it", async () => {
+  const r = await cli(["run", "--port", "0", "--data-dir", "/tmp/ferry-never-created", "--auth-token", "ok-token,has space"]);
+  expect(r.code).toBe(2);
+  expect(r.err).toBe("ferry: --auth-token number 2 has characters a bearer token cannot carry (allowed: letters, digits and . _ ~ + / - , then = padding)\n");
+});
