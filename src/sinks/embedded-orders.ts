@@ -47,7 +47,7 @@ export interface EmbeddedOrderSink extends OrderSink {
 /** Rows acknowledged but not yet in DuckDB, past this many, make new writes wait for the database. */
 const MAX_UNAPPLIED = 100_000;
 /** Frames are applied this long after the first unapplied one (or at once past APPLY_ROWS). */
-const APPLY_DELAY_MS = 20;
+const APPLY_DELAY_MS = 250;
 const APPLY_ROWS = 20_000;
 
 export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log: Logger): Promise<EmbeddedOrderSink> {
@@ -57,6 +57,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   await db.exec(`SET threads = 1`);
   await db.exec(`SET memory_limit = '64MB'`);
   await db.exec(`SET allocator_flush_threshold = '8MB'`);
+  await db.exec(`SET checkpoint_threshold = '4MB'`);
   const exclusive = createMutex();
   await createOrdersTables(db);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
