@@ -19,6 +19,7 @@ import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
+import { writeFile } from "node:fs/promises";
 import { errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
 import { lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
@@ -47,7 +48,7 @@ export interface EmbeddedOrderSink extends OrderSink {
 /** Rows acknowledged but not yet in DuckDB, past this many, make new writes wait for the database. */
 const MAX_UNAPPLIED = 100_000;
 /** Frames are applied this long after the first unapplied one (or at once past APPLY_ROWS). */
-const APPLY_DELAY_MS = 250;
+const APPLY_DELAY_MS = 150;
 const APPLY_ROWS = 20_000;
 
 export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log: Logger): Promise<EmbeddedOrderSink> {
@@ -64,14 +65,17 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   /** Every row below this sequence is in DuckDB. */
   let applied = (await storedOffsets(db, RUN_TOPIC)).get(PARTITION) ?? 0;
   let nextSeq = applied;
-  /** Frames (JSON arrays of rows) acknowledged and not yet in DuckDB, in sequence order. */
+  /** Frames (rows as JSON lines) acknowledged and not yet in DuckDB, in sequence order. */
   let unapplied: string[] = [];
   let unappliedRows = 0;
 
   /** One transaction: the rows into the journal and the table, and how far they go. */
-  async function applyRows(json: string, next: number): Promise<void> {
+  const applyFile = `${paths.wal}.apply.ndjson`;
+  /** `ndjson`: one row per line. DuckDB reads it from a file (its JSON reader streams; a parameter is parsed whole). */
+  async function applyRows(ndjson: string, next: number): Promise<void> {
+    await writeFile(applyFile, ndjson);
     await db.transaction(async () => {
-      await db.exec(`INSERT INTO ferry_journal ${ROWS_FROM_JSON}`, [json]);
+      await db.exec(`INSERT INTO ferry_journal ${ORDER_ROWS.rowsFromNdjsonFile(applyFile)}`);
       await db.exec(upsertOrdersSql(`SELECT * FROM ferry_journal WHERE kafka_offset >= ${applied}`));
       await saveOffsets(db, [{ topic: RUN_TOPIC, partition: PARTITION, nextOffset: next }]);
     });
@@ -82,10 +86,13 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   // Recovery: frames acknowledged before a crash and not yet in DuckDB.
   const replay: OrderRow[] = [];
   for (const frame of await wal.readAll()) {
-    for (const row of JSON.parse(frame.toString("utf8")) as OrderRow[]) if (row.kafka_offset >= applied) replay.push(row);
+    for (const line of frame.toString("utf8").split("\n")) {
+      const row = JSON.parse(line) as OrderRow;
+      if (row.kafka_offset >= applied) replay.push(row);
+    }
   }
   if (replay.length > 0) {
-    await applyRows(JSON.stringify(replay), replay[replay.length - 1]!.kafka_offset + 1);
+    await applyRows(replay.map((r) => JSON.stringify(r)).join("\n"), replay[replay.length - 1]!.kafka_offset + 1);
     nextSeq = applied;
     log.notice("applied orders from the write-ahead log", { rows: replay.length });
   }
@@ -103,7 +110,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     const rows = unappliedRows;
     unapplied = [];
     unappliedRows = 0;
-    const json = frames.length === 1 ? frames[0]! : `[${frames.map((f) => f.slice(1, -1)).join(",")}]`;
+    const json = frames.join("\n");
     try {
       await applyRows(json, applied + rows);
     } catch (e) {
@@ -177,7 +184,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       const ingestedAt = new Date().toISOString();
       const first = nextSeq;
       const rows: OrderRow[] = orders.map((o, i) => ({ ...o, kafka_topic: RUN_TOPIC, kafka_partition: PARTITION, kafka_offset: first + i, ingested_at: ingestedAt }));
-      const json = JSON.stringify(rows);
+      const json = rows.map((r) => JSON.stringify(r)).join("\n");
       await wal.append(Buffer.from(json, "utf8"), first + rows.length);
       nextSeq = first + rows.length;
       unapplied.push(json);
