@@ -19,7 +19,7 @@ import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
 import { lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
@@ -28,7 +28,7 @@ import { openWriteAheadLog } from "./write-ahead-log.ts";
 
 export const RUN_TOPIC = "orders";
 const PARTITION = 0;
-const { lakeColumns: LAKE_COLUMNS, lakeDate: LAKE_DATE_SQL, rowsFromJson: ROWS_FROM_JSON } = ORDER_ROWS;
+const { lakeColumns: LAKE_COLUMNS, lakeDate: LAKE_DATE_SQL } = ORDER_ROWS;
 
 export interface EmbeddedOrderSinkOptions {
   dataDir: string;
@@ -228,6 +228,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       await exclusive(async () => {
         await wal.clear();
         await wal.close();
+        await rm(applyFile, { force: true });
         db.close();
       });
     },
