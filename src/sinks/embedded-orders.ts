@@ -69,9 +69,11 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   let unapplied: string[] = [];
   let unappliedRows = 0;
 
-  /** One transaction: the rows into the journal and the table, and how far they go. */
   const applyFile = `${paths.wal}.apply.ndjson`;
-  /** `ndjson`: one row per line. DuckDB reads it from a file (its JSON reader streams; a parameter is parsed whole). */
+  /**
+   * One transaction: the rows into the journal and the table, and how far they go. `ndjson` has
+   * one row per line; DuckDB reads it from a file (its JSON reader streams; a parameter is parsed whole).
+   */
   async function applyRows(ndjson: string, next: number): Promise<void> {
     await writeFile(applyFile, ndjson);
     await db.transaction(async () => {

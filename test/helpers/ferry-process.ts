@@ -1,5 +1,6 @@
 /** Starts ferry as a real child process (from source) and finds the URL it listens on. */
 import { resolve } from "node:path";
+import { expect } from "bun:test";
 import type { Subprocess } from "bun";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
@@ -11,6 +12,11 @@ export async function runFerry(args: string[], timeoutMs = 60_000, env: Record<s
   const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   clearTimeout(timer);
   return { code, out, err };
+}
+
+/** Asserts a run ended with exit 0, showing its stderr when it did not. */
+export function expectSuccess(r: { code: number; err: string }): void {
+  expect({ code: r.code, err: r.code === 0 ? "" : r.err }).toEqual({ code: 0, err: "" });
 }
 
 export interface FerryProcess {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { COMPRESSIONS } from "../../src/kafka/codecs/compress.ts";
-import { order, postOrders, runFerry, startFerry } from "../helpers/ferry-process.ts";
+import { expectSuccess, order, postOrders, runFerry, startFerry } from "../helpers/ferry-process.ts";
 import { batchCodecs, javaConsume, librdkafkaConsume } from "../helpers/peers.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
 
@@ -18,7 +18,7 @@ describe("--compression", () => {
     test(`generate --compression ${codec}: read by Kafka's console consumer and by librdkafka`, async () => {
       const topic = uniqueName(`comp-${codec}`);
       const gen = await runFerry(["generate", "--brokers", BROKERS, "--topic", topic, "--partitions", "1", "--count", String(COUNT), "--seed", "9", "--compression", codec]);
-      expect({ code: gen.code, err: gen.code === 0 ? "" : gen.err }).toEqual({ code: 0, err: "" });
+      expectSuccess(gen);
       const codecs = await batchCodecs(topic);
       expect(codecs.length).toBeGreaterThan(0);
       expect(new Set(codecs)).toEqual(new Set([codec]));

@@ -15,7 +15,7 @@ import { framer } from "../../src/kafka/registry.ts";
 import { registrySchemaOf } from "../../src/schema/json-schema.ts";
 import { OrderSchema } from "../../src/schema/order.ts";
 import { testCassandraClient } from "../helpers/cassandra.ts";
-import { order, postOrders, runFerry as ferry, startFerry } from "../helpers/ferry-process.ts";
+import { expectSuccess, order, postOrders, runFerry as ferry, startFerry } from "../helpers/ferry-process.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { startRegistryServer, type RegistryServer } from "../helpers/registry-server.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, TEST_CASSANDRA, TEST_CASSANDRA_LOGIN, uniqueName } from "../helpers/servers.ts";
@@ -150,7 +150,7 @@ describe("schema registry, as a real one behaves", () => {
     const starting = startRegistryServer({ unavailableForMs: 7000 });
     try {
       const ok = await generate(starting.url, uniqueName("reg-starting"));
-      expect({ code: ok.code, err: ok.code === 0 ? "" : ok.err }).toEqual({ code: 0, err: "" });
+      expectSuccess(ok);
       expect(starting.requests.filter((r) => r.startsWith("POST")).length).toBeGreaterThan(2);
     } finally {
       starting.stop();
@@ -177,7 +177,7 @@ describe("schema registry, as a real one behaves", () => {
     const late = startRegistryServer({ port });
     try {
       const r = await run;
-      expect({ code: r.code, err: r.code === 0 ? "" : r.err }).toEqual({ code: 0, err: "" });
+      expectSuccess(r);
       expect(late.subjects()).toEqual([`${topic}-value`]);
     } finally {
       late.stop();
@@ -199,7 +199,7 @@ describe("schema registry, as a real one behaves", () => {
       expect(refused.err).toMatch(/refused \(409\).*--no-registry-auto-register --registry-use-latest/);
 
       const r = await generate(strict.url, topic, ["--no-registry-auto-register", "--registry-use-latest"]);
-      expect({ code: r.code, err: r.code === 0 ? "" : r.err }).toEqual({ code: 0, err: "" });
+      expectSuccess(r);
       expect(strict.requests.filter((q) => q === `POST /subjects/${subject}/versions`).length).toBe(2); // theirs, and the refused run's
       const messages = await readTopic(kafka, topic);
       expect(messages.length).toBe(50);
@@ -222,7 +222,7 @@ describe("schema registry, as a real one behaves", () => {
     const id = await confluent.register(subject, { schemaType: "JSON", schema: JSON.stringify(registrySchemaOf(OrderSchema)) });
     const before = registry.requests.length;
     const r2 = await generate(registryUrl(), topic, ["--no-registry-auto-register"]);
-    expect({ code: r2.code, err: r2.code === 0 ? "" : r2.err }).toEqual({ code: 0, err: "" });
+    expectSuccess(r2);
     expect(registry.requests.slice(before).filter((q) => q.endsWith("/versions"))).toEqual([]);
     for (const m of await readTopic(kafka, topic)) expect(m.raw.readUInt32BE(1)).toBe(id);
   }, 120_000);

@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { order, postOrders, runFerry, startFerry } from "../helpers/ferry-process.ts";
+import { expectSuccess, order, postOrders, runFerry, startFerry } from "../helpers/ferry-process.ts";
 import { ownBroker } from "../helpers/own-broker.ts";
 import { SERVER_HOOK_TIMEOUT, uniqueName } from "../helpers/servers.ts";
 
@@ -64,7 +64,7 @@ describe("over SASL_SSL", () => {
       `brokers = ["${SASL_SSL}"]\nkafka-ca = "${certs.ca}"\nsasl-mechanism = "scram-sha-512"\nsasl-username = "${username}"\n\n[sink]\ntopic = ["${topic}"]\ngroup = "${uniqueName("secured-sink")}"\ndata-dir = "${dataDir}"\n`,
     );
     const sink = await runFerry(["sink", "--config", config, "--until-caught-up", "--interval", "1s"], 90_000, passwordEnv);
-    expect({ code: sink.code, err: sink.code === 0 ? "" : sink.err }).toEqual({ code: 0, err: "" });
+    expectSuccess(sink);
     const q = await runFerry(["query", "--data-dir", dataDir, "--format", "csv", "select count(distinct order_id) as n from orders"]);
     expect(q.out.trim().split("\n")[1]).toBe("500");
   }, 120_000);

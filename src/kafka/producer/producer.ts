@@ -385,27 +385,30 @@ export class IdempotentProducer {
       const broker = await this.cluster.findBroker({ nodeId });
       const res = await sendRaw(broker, produceRequest(encodeProduceBody(encoded, this.ackTimeoutMs)), produceResponse);
       this.availability.reached();
+      // A batch not acknowledged stays in its partition's in-flight list: retire() queues it again
+      // under the next producer id (unless its sender stopped waiting or it was refused).
       for (const b of batches) {
         const r = res.results.find((x) => x.partition === b.part.partition && x.topic === b.part.topic);
-        if (!r) this.failed(b, `the broker's answer left out ${b.part.topic}-${b.part.partition}`);
-        else if (r.errorCode === SUCCESS || r.errorCode === DUPLICATE_SEQUENCE_NUMBER) this.acked(b);
-        else {
-          const code = kafkaErrorCode(r.errorCode);
-          const why = `${code.type}: ${code.message}`;
-          if (REFUSED_RECORDS.has(r.errorCode)) {
-            const e = new DownstreamError("kafka", `${b.part.topic}-${b.part.partition} refused ${b.records.length} record(s): ${why}`);
-            for (const q of b.records) q.ticket.fail(e);
-          }
-          this.failed(b, `${b.part.topic}-${b.part.partition}: ${why}`);
-          failure ??= new Error(why);
+        const where = `${b.part.topic}-${b.part.partition}`;
+        if (r && (r.errorCode === SUCCESS || r.errorCode === DUPLICATE_SEQUENCE_NUMBER)) {
+          this.acked(b);
+          continue;
         }
+        const code = r && kafkaErrorCode(r.errorCode);
+        const why = code ? `${where}: ${code.type}: ${code.message}` : `the broker's answer left out ${where}`;
+        if (r && REFUSED_RECORDS.has(r.errorCode)) {
+          const e = new DownstreamError("kafka", `${where} refused ${b.records.length} record(s): ${code!.type}: ${code!.message}`);
+          for (const q of b.records) q.ticket.fail(e);
+        }
+        failure ??= new Error(why);
+        this.retire(why);
       }
     } catch (e) {
       // Unknown outcome: the broker may or may not have written them.
       failure = e;
       const why = describeKafkaError(e);
       this.availability.down(why);
-      for (const b of batches) this.failed(b, why);
+      this.retire(why);
     } finally {
       this.opts.onRequest?.(records, performance.now() - started, failure);
       this.brokerRequests.set(nodeId, this.brokerRequests.get(nodeId)! - 1);
@@ -431,11 +434,6 @@ export class IdempotentProducer {
       run++;
     }
     ticket?.ack(run);
-  }
-
-  /** The batch stays in its partition's in-flight list, to be queued again under the next producer id. */
-  private failed(_b: InFlightBatch, why: string): void {
-    this.retire(why);
   }
 
   private retire(why: string): void {
@@ -488,6 +486,7 @@ export class IdempotentProducer {
     }
   }
 
+  /** (A method, not `this.state === "closed"` inline: close() changes the state while renew() awaits.) */
   private isClosed(): boolean {
     return this.state === "closed";
   }

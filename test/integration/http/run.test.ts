@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { dataPaths, openDb } from "../../../src/db/duckdb.ts";
 import { runQuery } from "../../../src/modes/query.ts";
 import { listLakeFiles } from "../../../src/sinks/lake.ts";
-import { order, postOrders, runFerry, startFerry, waitForInFlight } from "../../helpers/ferry-process.ts";
+import { expectSuccess, order, postOrders, runFerry, startFerry, waitForInFlight } from "../../helpers/ferry-process.ts";
 import { BODY_LIMIT, describeIngressContract, TOKEN } from "./ingress.case.ts";
 
 const newDataDir = () => mkdtempSync(join(tmpdir(), "ferry-run-"));
@@ -158,7 +158,7 @@ describe("run: table, lake and restarts", () => {
     const lake = await runQuery(dataDir, "select date, count(*) from lake group by 1");
     expect(lake.rows).toEqual([]);
     const gen = await runFerry(["generate", "--count", "1000", "--seed", "4", "--data-dir", dataDir]);
-    expect({ code: gen.code, err: gen.code === 0 ? "" : gen.err }).toEqual({ code: 0, err: "" });
+    expectSuccess(gen);
     expect(gen.err).toContain('"accepted":1000');
     expect(Number((await runQuery(dataDir, "select count(*) from orders")).rows[0]![0])).toBe(1000);
     expect(await ferry.stop()).toBe(0);
