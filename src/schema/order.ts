@@ -3,7 +3,7 @@
  * and the SQL DDL of the `orders` table are all derived from this schema.
  */
 import * as v from "valibot";
-import { hasAtMostTwoDecimals, isRealTimestamp, objectMessage } from "./rules.ts";
+import { EARLIEST_TIMESTAMP, hasAtMostTwoDecimals, isNotBefore1900, isRealTimestamp, objectMessage } from "./rules.ts";
 
 export const ORDER_ID_MAX = 64;
 
@@ -53,6 +53,7 @@ export const OrderSchema = v.pipe(
           v.string("must be a string"),
           v.isoTimestamp("must be an RFC 3339 timestamp with a time zone, e.g. 2026-01-31T12:00:00Z"),
           v.check(isRealTimestamp, "must be a real date and time"),
+          v.check(isNotBefore1900, `must not be before ${EARLIEST_TIMESTAMP} (Spark refuses older Parquet timestamps by default)`),
           v.description("RFC 3339 time of the order; defaults to the time ferry received it."),
           v.metadata({ sql: "TIMESTAMPTZ NOT NULL" }),
         ),

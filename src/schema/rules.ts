@@ -15,6 +15,15 @@ export function isRealTimestamp(s: string): boolean {
   return probe.getUTCFullYear() === y && probe.getUTCMonth() === m - 1 && probe.getUTCDate() === d;
 }
 
+/** The earliest instant a lake timestamp may hold: Spark refuses older Parquet timestamps by default. */
+export const EARLIEST_TIMESTAMP = "1900-01-01T00:00:00Z";
+const EARLIEST_MS = Date.parse(EARLIEST_TIMESTAMP);
+
+/** True when a (real) timestamp is not before EARLIEST_TIMESTAMP. */
+export function isNotBefore1900(s: string): boolean {
+  return Date.parse(s.replace(" ", "T")) >= EARLIEST_MS;
+}
+
 /** Message of a strict object's own issues: an unknown field, a missing one, or no object at all. */
 export function objectMessage(issue: { expected: string | null; input: unknown }): string {
   if (issue.expected === "never") return `unknown field "${String(issue.input)}" (ferry never drops fields silently)`;

@@ -46,7 +46,14 @@ interface Produced {
 async function produceKnown(topic: string, n: number, start = 0): Promise<Produced> {
   const out: Produced = { valid: [], latest: new Map(), invalid: [] };
   const messages: { key: string; value: Buffer | string | null }[] = [];
-  const bad = ["not json {", JSON.stringify({ order_id: "x", product: "p", quantity: 1, price: -1 }), JSON.stringify({ order_id: "y", product: "p", quantity: 1, price: 1, colour: "red" }), null, JSON.stringify({ order_id: "z", product: "p", quantity: 0.5, price: 1 })];
+  const bad = [
+    "not json {",
+    JSON.stringify({ order_id: "x", product: "p", quantity: 1, price: -1 }),
+    JSON.stringify({ order_id: "y", product: "p", quantity: 1, price: 1, colour: "red" }),
+    null,
+    JSON.stringify({ order_id: "z", product: "p", quantity: 0.5, price: 1 }),
+    JSON.stringify({ order_id: "old", product: "p", quantity: 1, price: 1, ordered_at: "1500-01-01T00:00:00Z" }),
+  ];
   for (let i = start; i < start + n; i++) {
     if (i % 17 === 5) {
       const value = bad[Math.floor(i / 17) % bad.length]!;
@@ -149,10 +156,11 @@ describe("ferry sink", () => {
     for (const h of headers) {
       expect(h["ferry.source.topic"]).toBe(topic);
       expect(Number(h["ferry.source.offset"])).toBeGreaterThanOrEqual(0);
-      expect(h["ferry.error"]).toMatch(/not JSON|price: must not be negative|unknown field "colour"|tombstone|quantity: must be an integer/);
+      expect(h["ferry.error"]).toMatch(/not JSON|price: must not be negative|unknown field "colour"|tombstone|quantity: must be an integer|ordered_at: must not be before 1900/);
     }
     const reasons = new Set(headers.map((h) => h["ferry.error"]!.replace(/:.*$/, "")));
     expect(reasons.size).toBeGreaterThanOrEqual(4);
+    expect(headers.some((h) => /ordered_at: must not be before 1900-01-01T00:00:00Z/.test(h["ferry.error"]!))).toBe(true);
 
     // ferry query sees the table as `orders` and the lake as `lake` (Hive date column).
     const q = Bun.spawnSync([process.execPath, resolve(import.meta.dir, "../../src/main.ts"), "query", "--data-dir", dataDir, "--format", "json", "select count(*)::INT as n from lake where date = '2026-11-19'"]);

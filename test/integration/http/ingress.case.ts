@@ -90,6 +90,15 @@ export function describeIngressContract(mode: string, start: () => Promise<Ingre
       expect((await it.readBack([good.order_id, bad.order_id])).size).toBe(0);
     });
 
+    test("an ordered_at before 1900 → 422 saying why (Spark could not read it from the lake), nothing written", async () => {
+      const o = order(uid("old"), { ordered_at: "1500-01-01T00:00:00Z" });
+      const res = await post(o);
+      expect(res.status).toBe(422);
+      const body = (await res.json()) as { issues: unknown[] };
+      expect(body.issues).toEqual([{ index: 0, path: "ordered_at", message: "must not be before 1900-01-01T00:00:00Z (Spark refuses older Parquet timestamps by default)" }]);
+      expect((await it.readBack([o.order_id])).size).toBe(0);
+    });
+
     test("NDJSON with a broken line → 400 naming the line, nothing written", async () => {
       const good = order(uid("ndok"));
       const res = await post(null, { contentType: "application/x-ndjson", raw: `${JSON.stringify(good)}\n{"order_id": "x"\n` });
@@ -201,9 +210,9 @@ export function describeIngressContract(mode: string, start: () => Promise<Ingre
     test("/metrics counts requests by route and status, records, latency, batch sizes", async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(text).toMatch(/^ferry_http_requests_total\{route="\/orders",status="202"\} \d+$/m);
-      expect(text).toMatch(/^ferry_http_requests_total\{route="\/orders",status="422"\} 1$/m);
+      expect(text).toMatch(/^ferry_http_requests_total\{route="\/orders",status="422"\} 2$/m);
       expect(text).toMatch(/^ferry_records_accepted_total \d+$/m);
-      expect(text).toMatch(/^ferry_records_rejected_total\{reason="invalid"\} 5$/m);
+      expect(text).toMatch(/^ferry_records_rejected_total\{reason="invalid"\} 6$/m);
       expect(text).toMatch(/^ferry_write_latency_seconds_count \d+$/m);
       expect(text).toMatch(/^ferry_write_batch_records_bucket\{le="\+Inf"\} \d+$/m);
       expect(text).toMatch(/^ferry_records_in_flight 0$/m);

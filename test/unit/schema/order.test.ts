@@ -21,6 +21,7 @@ describe("Order schema", () => {
     expect(check({ ...valid, quantity: 1 }).ok).toBe(true);
     expect(check({ ...valid, customer_id: "" }).ok).toBe(true);
     expect(check({ ...valid, ordered_at: "2026-03-01T10:11:12Z" }).ok).toBe(true);
+    expect(check({ ...valid, ordered_at: "1900-01-01T00:00:00Z" }).ok).toBe(true);
   });
 
   test.each([
@@ -40,6 +41,8 @@ describe("Order schema", () => {
     [{ ...valid, ordered_at: "2026-03-01" }, "ordered_at: must be an RFC 3339 timestamp with a time zone, e.g. 2026-01-31T12:00:00Z"],
     [{ ...valid, ordered_at: "2026-03-01T10:00:00" }, "ordered_at: must be an RFC 3339 timestamp with a time zone, e.g. 2026-01-31T12:00:00Z"],
     [{ ...valid, ordered_at: "2026-02-30T10:00:00Z" }, "ordered_at: must be a real date and time"],
+    [{ ...valid, ordered_at: "1500-01-01T00:00:00Z" }, "ordered_at: must not be before 1900-01-01T00:00:00Z (Spark refuses older Parquet timestamps by default)"],
+    [{ ...valid, ordered_at: "1900-01-01T00:30:00+01:00" }, "ordered_at: must not be before 1900-01-01T00:00:00Z (Spark refuses older Parquet timestamps by default)"],
     [{ ...valid, note: "hi" }, 'note: unknown field "note" (ferry never drops fields silently)'],
   ])("%o is refused with %s", (input, message) => {
     expect(messages(input)).toEqual([message]);
