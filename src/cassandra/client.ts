@@ -9,8 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import type { CqlType } from "./cql-json.ts";
 import { RINGS } from "./token-ranges.ts";
 
-export const CONSISTENCY_NAMES = ["ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"] as const;
-export type ConsistencyName = (typeof CONSISTENCY_NAMES)[number];
+import type { ConsistencyName } from "./consistency.ts";
 
 export interface CassandraOptions {
   contactPoints: string[];

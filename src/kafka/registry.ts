@@ -15,31 +15,11 @@ import Ajv, { type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import type { JsonSchema } from "../schema/json-schema.ts";
+import { framer } from "./wire-format.ts";
 
-export const CONFLUENT_MAGIC = 0;
-export const CONFLUENT_HEADER_BYTES = 5;
+export { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC, frameOf, framer } from "./wire-format.ts";
 
 const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-
-/** The value of a framed message, or undefined when it is not framed. */
-export function frameOf(bytes: Buffer): { id: number; payload: Buffer } | undefined {
-  if (bytes.length < CONFLUENT_HEADER_BYTES || bytes[0] !== CONFLUENT_MAGIC) return undefined;
-  return { id: bytes.readUInt32BE(1), payload: bytes.subarray(CONFLUENT_HEADER_BYTES) };
-}
-
-/** Frames JSON text with a schema id. */
-export function framer(id: number): (json: string) => Buffer {
-  const header = Buffer.alloc(CONFLUENT_HEADER_BYTES);
-  header[0] = CONFLUENT_MAGIC;
-  header.writeUInt32BE(id, 1);
-  return (json) => {
-    const body = Buffer.from(json, "utf8");
-    const out = Buffer.allocUnsafe(CONFLUENT_HEADER_BYTES + body.length);
-    header.copy(out, 0);
-    body.copy(out, CONFLUENT_HEADER_BYTES);
-    return out;
-  };
-}
 
 /** Why a value does not match its schema, or undefined when it does. */
 export type SchemaCheck = (value: unknown) => string | undefined;

@@ -3,9 +3,9 @@ import * as v from "valibot";
 import { logLevelField } from "../config/common.ts";
 import { bool, int, str } from "../config/fields.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
-import { connectFailure, createKafka } from "../kafka/client.ts";
 import { kafkaClientFields, schemaRegistryFields } from "../kafka/config.ts";
-import { frameOf, registryOf, type SchemaRegistry } from "../kafka/registry.ts";
+import type { SchemaRegistry } from "../kafka/registry.ts";
+import { frameOf } from "../kafka/wire-format.ts";
 import { defineMode } from "./mode.ts";
 
 export const consumeMode = defineMode({
@@ -27,6 +27,7 @@ export const consumeMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
+    const [{ connectFailure, createKafka }, { registryOf }] = await Promise.all([import("../kafka/client.ts"), import("../kafka/registry.ts")]);
     const kafka = createKafka(config, ctx.log);
     const registry = registryOf(config);
     const groupId = config.group ?? `ferry-consume-${process.pid}-${Date.now().toString(36)}`;

@@ -1,15 +1,11 @@
 /** `ferry export`: a Cassandra table into a Kafka topic, token ranges in parallel, resumable. */
 import * as v from "valibot";
-import { connectCassandra, CONSISTENCY_NAMES, describeTable } from "../cassandra/client.ts";
+import { CONSISTENCY_NAMES } from "../cassandra/consistency.ts";
 import { logLevelField } from "../config/common.ts";
 import { int, list, oneOf, str } from "../config/fields.ts";
 import { FerryError } from "../errors.ts";
-import { createKafka } from "../kafka/client.ts";
 import { compressionField, kafkaClientFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
-import { registryOf } from "../kafka/registry.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
-import { kafkaTarget } from "../sinks/record-targets.ts";
-import { createTableScan } from "../sources/cassandra.ts";
 import { openRangeCheckpoint } from "../sources/range-checkpoint.ts";
 import { defineMode } from "./mode.ts";
 
@@ -50,6 +46,13 @@ export const exportMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
+    const [{ connectCassandra, describeTable }, { createTableScan }, { createKafka }, { registryOf }, { kafkaTarget }] = await Promise.all([
+      import("../cassandra/client.ts"),
+      import("../sources/cassandra.ts"),
+      import("../kafka/client.ts"),
+      import("../kafka/registry.ts"),
+      import("../sinks/record-targets.ts"),
+    ]);
     const { log } = ctx;
     const splits = Math.max(config.splits, config.parallel);
     const cassandra = await connectCassandra(

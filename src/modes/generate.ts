@@ -4,14 +4,12 @@ import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
 import { bool, int, num, oneOf, str } from "../config/fields.ts";
 import { ConfigError } from "../errors.ts";
-import { createKafka } from "../kafka/client.ts";
 import { compressionField, kafkaClientFields, kafkaSecurityFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
-import { registryOf } from "../kafka/registry.ts";
 import { registrySchemaOf } from "../schema/json-schema.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
 import { validateRecord } from "../schema/issues.ts";
 import { RECORD_KIND_NAMES, RECORD_KINDS } from "../schema/kinds.ts";
-import { embeddedTarget, ingressTarget, kafkaTarget, type OutRecord, type RecordTarget } from "../sinks/record-targets.ts";
+import type { OutRecord, RecordTarget } from "../sinks/record-targets.ts";
 import { openRecordFile } from "../sources/file-records.ts";
 import { createGenerator } from "../sources/generator.ts";
 import { defineMode } from "./mode.ts";
@@ -55,6 +53,11 @@ export const generateMode = defineMode({
     if (config.loop && !config.from) throw new ConfigError("--loop needs --from FILE");
     if (config.schemaRegistry && !config.brokers) throw new ConfigError("--schema-registry frames Kafka values: it needs --brokers");
 
+    const [{ embeddedTarget, ingressTarget, kafkaTarget }, { createKafka }, { registryOf }] = await Promise.all([
+      import("../sinks/record-targets.ts"),
+      import("../kafka/client.ts"),
+      import("../kafka/registry.ts"),
+    ]);
     const target: RecordTarget = config.brokers
       ? await kafkaTarget(
           createKafka({ ...config, brokers: config.brokers }, log),

@@ -3,10 +3,7 @@ import * as v from "valibot";
 import { logLevelField } from "../config/common.ts";
 import { bool, duration, int, str } from "../config/fields.ts";
 import { httpFields } from "../http/config.ts";
-import { createKafka } from "../kafka/client.ts";
 import { compressionField, kafkaClientFields, registryProducerFields } from "../kafka/config.ts";
-import { registryOf } from "../kafka/registry.ts";
-import { openKafkaOrderSink } from "../sinks/kafka-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
 import { defineMode } from "./mode.ts";
@@ -34,6 +31,11 @@ export const serveMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
+    const [{ createKafka }, { registryOf }, { openKafkaOrderSink }] = await Promise.all([
+      import("../kafka/client.ts"),
+      import("../kafka/registry.ts"),
+      import("../sinks/kafka-orders.ts"),
+    ]);
     const kafka = createKafka(config, ctx.log);
     const registry = registryOf(config);
     const openSink = (onFlush: FlushObserver) =>

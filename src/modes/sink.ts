@@ -6,20 +6,16 @@ import { bool, duration, int, list, oneOf, str } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
 import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
-import { createKafka } from "../kafka/client.ts";
-import { registerCodecs } from "../kafka/codecs/index.ts";
 import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
-import { registryOf } from "../kafka/registry.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import { serveLocal } from "../platform/local-socket.ts";
 import { killSelf } from "../platform/process.ts";
 import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
-import { createDecoder, type DecodingBatch } from "../pipeline/decode.ts";
+import type { DecodingBatch } from "../pipeline/decode.ts";
 import { partitionsByTopic } from "../pipeline/partitions.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
-import { openDeadLetters } from "../sinks/dead-letters.ts";
 import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../sinks/lake-batches.ts";
-import { createKafkaBatchSource, type SourceBatch } from "../sources/kafka.ts";
+import type { SourceBatch } from "../sources/kafka.ts";
 import { defineMode } from "./mode.ts";
 
 const CRASH_AT = new RegExp(`^(${FAULT_POINTS.join("|")}):(\\d+)$`);
@@ -68,6 +64,14 @@ export const sinkMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
+    const [{ createKafka }, { registerCodecs }, { registryOf }, { createDecoder }, { openDeadLetters }, { createKafkaBatchSource }] = await Promise.all([
+      import("../kafka/client.ts"),
+      import("../kafka/codecs/index.ts"),
+      import("../kafka/registry.ts"),
+      import("../pipeline/decode.ts"),
+      import("../sinks/dead-letters.ts"),
+      import("../sources/kafka.ts"),
+    ]);
     const { log } = ctx;
     registerCodecs();
     const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;

@@ -50,6 +50,8 @@ const MAX_UNAPPLIED = 100_000;
 /** Frames are applied this long after the first unapplied one (or at once past APPLY_ROWS). */
 const APPLY_DELAY_MS = 150;
 const APPLY_ROWS = 20_000;
+/** A rollup into the lake starts once this many rows are waiting, whatever the interval. */
+const ROLLUP_ROWS = 100_000;
 
 export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log: Logger): Promise<EmbeddedOrderSink> {
   const paths = dataPaths(opts.dataDir);
@@ -192,11 +194,17 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       unapplied.push(json);
       unappliedRows += rows.length;
       scheduleApply();
+      sinceRollup += rows.length;
+      if (sinceRollup >= ROLLUP_ROWS) rollInBackground();
     },
   });
 
+  /** Rows acknowledged since the last rollup began. */
+  let sinceRollup = 0;
+  let rolling: Promise<number> | undefined;
   const rollup = () =>
     exclusive(async () => {
+      sinceRollup = 0;
       await applyPending();
       const r = await db.query(`SELECT min(kafka_offset), max(kafka_offset) FROM ferry_journal`);
       if (r.rows[0]![0] === null) return 0;
@@ -204,10 +212,18 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       log.info("rolled journal into the lake", { rows });
       return rows;
     });
+  const rollInBackground = () => {
+    rolling ??= rollup()
+      .catch((e) => {
+        log.error("lake rollup failed; rows stay in the journal and are retried", { error: e });
+        return 0;
+      })
+      .finally(() => (rolling = undefined));
+  };
 
-  const timer = setInterval(() => {
-    rollup().catch((e) => log.error("lake rollup failed; rows stay in the journal and are retried", { error: e }));
-  }, opts.rollupIntervalMs);
+  // Every interval, and whenever ROLLUP_ROWS are waiting: a rollup of a few seconds of a busy
+  // ingress keeps the Parquet writer's memory small (one of 10 s at 30k/s peaked ~40 MB higher).
+  const timer = setInterval(rollInBackground, opts.rollupIntervalMs);
 
   return {
     ready: () => applyError === undefined || unappliedRows <= MAX_UNAPPLIED,
