@@ -48,10 +48,10 @@ export interface EmbeddedOrderSink extends OrderSink {
 /** Rows acknowledged but not yet in DuckDB, past this many, make new writes wait for the database. */
 const MAX_UNAPPLIED = 100_000;
 /** Frames are applied this long after the first unapplied one (or at once past APPLY_ROWS). */
-const APPLY_DELAY_MS = 150;
+const APPLY_DELAY_MS = 200;
 const APPLY_ROWS = 20_000;
 /** A rollup into the lake starts once this many rows are waiting, whatever the interval. */
-const ROLLUP_ROWS = 100_000;
+const ROLLUP_ROWS = 60_000;
 
 export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log: Logger): Promise<EmbeddedOrderSink> {
   const paths = dataPaths(opts.dataDir);
