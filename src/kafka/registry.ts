@@ -1,6 +1,6 @@
 /**
- * A Confluent-compatible Schema Registry (JSON Schema) and the Confluent wire format:
- * byte 0, the schema id as a 4-byte big-endian integer, then the JSON.
+ * A Confluent-compatible Schema Registry (JSON Schema); the wire format itself (byte 0, the schema
+ * id as a 4-byte big-endian integer, then the JSON) is in wire-format.ts, re-exported here.
  *
  * Producers register their schema under `<topic>-value` (schemaType JSON) once and frame every
  * value with the id; or, like Confluent's serializers with auto.register.schemas=false, only look
