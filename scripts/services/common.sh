@@ -36,6 +36,22 @@ POM
   touch "$dir/libs/.complete"
 }
 
+# make_certificate DIR NAME CN [SAN] : a self-signed certificate made with the JDK's keytool:
+# DIR/NAME.p12 (PKCS12, password $CERT_STOREPASS), DIR/NAME-cert.pem and DIR/NAME-key.pem (PKCS#8,
+# exported by PemKey.java: no openssl needed). SAN e.g. ip:127.0.0.1,dns:localhost.
+CERT_STOREPASS=ferry-test-store
+KEYTOOL="$JAVA_HOME/bin/keytool"
+[ -x "$KEYTOOL" ] || KEYTOOL="$(command -v keytool)"
+make_certificate() {
+  local dir="$1" name="$2" cn="$3" san="${4:-}"
+  local ext=(); [ -n "$san" ] && ext=(-ext "SAN=$san")
+  rm -f "$dir/$name.p12"
+  "$KEYTOOL" -genkeypair -alias "$name" -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=$cn" "${ext[@]}" \
+    -storetype PKCS12 -keystore "$dir/$name.p12" -storepass "$CERT_STOREPASS" -keypass "$CERT_STOREPASS" >/dev/null 2>&1
+  "$KEYTOOL" -exportcert -rfc -alias "$name" -keystore "$dir/$name.p12" -storepass "$CERT_STOREPASS" -file "$dir/$name-cert.pem" >/dev/null 2>&1
+  "$JAVA" "$(dirname "${BASH_SOURCE[0]}")/PemKey.java" "$dir/$name.p12" "$CERT_STOREPASS" "$name" >"$dir/$name-key.pem"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # wait_for DESC TIMEOUT_S CMD... : poll CMD until it succeeds.

@@ -5,6 +5,7 @@
  * clients must go on meanwhile).
  */
 import { resolve } from "node:path";
+import { runCommand } from "./command.ts";
 
 const SCRIPT = resolve(import.meta.dir, "../../scripts/services/kafka");
 
@@ -15,11 +16,7 @@ const SCRIPT = resolve(import.meta.dir, "../../scripts/services/kafka");
  */
 export function ownBroker(port: number, opts: { secure?: boolean } = {}) {
   const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1), KAFKA_SECURE: opts.secure ? "1" : "0" };
-  const run = async (cmd: "start" | "stop" | "kill") => {
-    const p = Bun.spawn(["bash", SCRIPT, cmd], { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-    const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
-    if (code !== 0) throw new Error(`kafka ${cmd} (port ${port}) failed: ${err}`);
-  };
+  const run = (cmd: "start" | "stop" | "kill") => runCommand(["bash", SCRIPT, cmd], env).then(() => {});
   return {
     address: `127.0.0.1:${port}`,
     start: () => run("start"),

@@ -6,20 +6,14 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { runCommand } from "./command.ts";
 
 const KAFKA = resolve(import.meta.dir, "../../scripts/services/kafka");
 const CACHE = process.env.FERRY_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "ferry");
 const PYTHON_LIBS = join(CACHE, "python-confluent-kafka-2.16.1");
 
-async function run(cmd: string[], env: Record<string, string> = {}): Promise<string> {
-  const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  if (code !== 0) throw new Error(`${cmd.slice(0, 4).join(" ")} … exited ${code}: ${err.slice(-2000)}`);
-  return out;
-}
-
 /** Runs a class of Kafka's own tools (e.g. the console consumer) with the broker's classpath; its stdout. */
-export const kafkaTool = (mainClass: string, args: string[]) => run(["bash", KAFKA, "tool", mainClass, ...args]);
+export const kafkaTool = (mainClass: string, args: string[]) => runCommand(["bash", KAFKA, "tool", mainClass, ...args]);
 
 /** The values of a topic as Kafka's own console consumer (Java) prints them. */
 export async function javaConsume(brokers: string, topic: string, count: number): Promise<string[]> {
@@ -32,15 +26,15 @@ export async function javaConsume(brokers: string, topic: string, count: number)
 /** The values of a topic as librdkafka (Python confluent-kafka) reads them. */
 export async function librdkafkaConsume(brokers: string, topic: string, count: number): Promise<string[]> {
   if (!existsSync(join(PYTHON_LIBS, "confluent_kafka"))) {
-    await run(["python3", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", PYTHON_LIBS, "confluent-kafka==2.16.1"]);
+    await runCommand(["python3", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", PYTHON_LIBS, "confluent-kafka==2.16.1"]);
   }
-  const out = await run(["python3", resolve(import.meta.dir, "librdkafka_consume.py"), brokers, topic, String(count)], { PYTHONPATH: PYTHON_LIBS });
+  const out = await runCommand(["python3", resolve(import.meta.dir, "librdkafka_consume.py"), brokers, topic, String(count)], { PYTHONPATH: PYTHON_LIBS });
   return out.split("\n").filter(Boolean);
 }
 
 /** The compression codec of every batch in a topic's first partition log, as Kafka's DumpLogSegments reports it. */
 export async function batchCodecs(topic: string, partition = 0): Promise<string[]> {
-  const dir = (await run(["bash", KAFKA, "statedir"])).trim();
+  const dir = (await runCommand(["bash", KAFKA, "statedir"])).trim();
   const segment = join(dir, "data", `${topic}-${partition}`, "00000000000000000000.log");
   const out = await kafkaTool("kafka.tools.DumpLogSegments", ["--files", segment]);
   return [...out.matchAll(/compresscodec: (\w+)/g)].map((m) => m[1]!);
