@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DownstreamError, errorMessage } from "../errors.ts";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { loadDuckDb } from "../platform/duckdb-native.ts";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
@@ -21,6 +22,8 @@ export interface Db {
   exec(sql: string, params?: Record<string, unknown> | unknown[]): Promise<void>;
   /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Another connection to the same database (its statements run beside this one's; closed with it). */
+  connect(): Promise<Db>;
   close(): void;
 }
 
@@ -38,6 +41,20 @@ export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> 
   } catch (e) {
     throw new DownstreamError("duckdb", `cannot open ${path}: ${errorMessage(e)}`, { cause: e });
   }
+  const others: Db[] = [];
+  const db = await connectionOf(instance, () => {
+    for (const o of others.splice(0)) o.close();
+    instance.closeSync();
+  });
+  db.connect = async () => {
+    const other = await connectionOf(instance, () => {});
+    others.push(other);
+    return other;
+  };
+  return db;
+}
+
+async function connectionOf(instance: { connect(): Promise<DuckDBConnection> }, closeInstance: () => void): Promise<Db> {
   const conn = await instance.connect();
   const wrap = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
@@ -46,6 +63,7 @@ export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> 
       throw new DownstreamError("duckdb", errorMessage(e), { cause: e });
     }
   };
+  let closed = false;
   const db: Db = {
     query: (sql, params) =>
       wrap(async () => {
@@ -71,9 +89,12 @@ export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> 
         throw e;
       }
     },
+    connect: () => Promise.reject(new Error("connect() on a secondary connection")),
     close: () => {
+      if (closed) return;
+      closed = true;
       conn.closeSync();
-      instance.closeSync();
+      closeInstance();
     },
   };
   return db;

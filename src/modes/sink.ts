@@ -9,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import { serveLocal } from "../platform/local-socket.ts";
-import { killSelf } from "../platform/process.ts";
+import { collectGarbage, killSelf } from "../platform/process.ts";
 import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
 import type { DecodingBatch } from "../pipeline/decode.ts";
 import { partitionsByTopic } from "../pipeline/partitions.ts";
@@ -94,8 +94,11 @@ export const sinkMode = defineMode({
     async function processBatch(batch: SourceBatch<DecodingBatch>): Promise<void> {
       const t0 = performance.now();
       const decoded = batch.content.finish();
-      await deadLetters.send(decoded.rejected);
-      const { files, ms } = await store.write({ ...decoded, ranges: batch.ranges, sequence: batch.sequence });
+      collectGarbage();
+      // The store takes batches in the order of these calls; the table commits once the dead
+      // letters are acknowledged (offsets never move past a dead letter not yet sent).
+      const deadLettersSent = deadLetters.send(decoded.rejected);
+      const [, { files, ms }] = await Promise.all([deadLettersSent, store.write({ ...decoded, ranges: batch.ranges, sequence: batch.sequence }, deadLettersSent)]);
       const seconds = (performance.now() - t0) / 1000;
       for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
       for (const x of decoded.rejected) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });

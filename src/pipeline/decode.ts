@@ -10,6 +10,8 @@ import * as v from "valibot";
 import { errorMessage } from "../errors.ts";
 import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC, frameOf, type SchemaCheck, type SchemaRegistry } from "../kafka/registry.ts";
 import { RECORD_KINDS, type RecordKind } from "../schema/kinds.ts";
+import { compileFastCheck } from "../schema/fast-check.ts";
+import type { LineageSegment } from "../sinks/record-rows.ts";
 import { formatIssue, toRecordIssues } from "../schema/issues.ts";
 
 export interface SourceRecord {
@@ -29,18 +31,25 @@ export interface Rejected {
 }
 
 export interface DecodedBatch {
-  /** Newline-delimited JSON rows (record fields + kafka_topic, kafka_partition, kafka_offset, ingested_at). */
-  rowsNdjson: string;
+  /**
+   * Newline-delimited JSON rows, in chunks: a record's fields plus "_s", its lineage segment
+   * (topic, partition, time received: `segments`), and "_o", its offset. A valid value's own
+   * bytes are copied, not re-encoded (see objectEnd).
+   */
+  ndjson: Buffer[];
+  segments: LineageSegment[];
   rows: number;
   rejected: Rejected[];
 }
 
-/** Fills defaults that depend on the Kafka record (an order without ordered_at: the record's timestamp). */
-const completers: Record<RecordKind, (value: Record<string, unknown>, record: SourceRecord) => void> = {
+/** Fills defaults that depend on the Kafka record (an order without ordered_at: the record's timestamp); true if it changed the value. */
+const completers: Record<RecordKind, (value: Record<string, unknown>, record: SourceRecord) => boolean> = {
   orders(value, record) {
-    if (value.ordered_at === undefined) value.ordered_at = new Date(Number(record.timestamp)).toISOString();
+    if (value.ordered_at !== undefined) return false;
+    value.ordered_at = new Date(Number(record.timestamp)).toISOString();
+    return true;
   },
-  cars() {},
+  cars: () => false,
 };
 
 /** The check of a schema id, or why there is none (unknown id, registry unreachable). */
@@ -49,63 +58,81 @@ type SchemaLookup = (id: number) => SchemaCheck | string;
 export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
   const schema = RECORD_KINDS[kind].schema as v.GenericSchema<unknown, Record<string, unknown>>;
   const complete = completers[kind];
+  // Most records pass the compiled check; valibot runs for the others (and says why).
+  const accepts = compileFastCheck(schema) ?? (() => false);
 
-  /** Decodes one value: the validated record, or why it is rejected. */
-  function decodeValue(record: SourceRecord, lookup?: SchemaLookup): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+  /**
+   * Decodes one value: the validated record and the bytes of its JSON text (without a Confluent
+   * header), or why it is rejected.
+   */
+  function decodeValue(record: SourceRecord, lookup?: SchemaLookup): { ok: true; value: Record<string, unknown>; json: Buffer } | { ok: false; reason: string } {
     const bytes = record.value;
     if (bytes === null) return { ok: false, reason: "value is null (a tombstone), not a record" };
-    let text: string;
+    let json = bytes;
     let check: SchemaCheck | undefined;
     if (bytes.length > 0 && bytes[0] === CONFLUENT_MAGIC) {
       const frame = frameOf(bytes);
       if (!frame) return { ok: false, reason: `value starts like the Confluent wire format but is shorter than its ${CONFLUENT_HEADER_BYTES}-byte header` };
-      text = frame.payload.toString("utf8");
+      json = frame.payload;
       if (lookup) {
         const found = lookup(frame.id);
         if (typeof found === "string") return { ok: false, reason: found };
         check = found;
       }
-    } else {
-      text = bytes.toString("utf8");
     }
-    let json: unknown;
+    let parsed: unknown;
     try {
-      json = JSON.parse(text);
+      parsed = JSON.parse(json.toString("utf8"));
     } catch (e) {
       return { ok: false, reason: `value is not JSON: ${(e as Error).message}` };
     }
     if (check) {
-      const mismatch = check(json);
+      const mismatch = check(parsed);
       if (mismatch) return { ok: false, reason: mismatch };
     }
-    if (Array.isArray(json)) return { ok: false, reason: "must be a JSON object, got an array" };
-    const result = v.safeParse(schema, json);
+    if (accepts(parsed)) return { ok: true, value: parsed as Record<string, unknown>, json };
+    if (Array.isArray(parsed)) return { ok: false, reason: "must be a JSON object, got an array" };
+    const result = v.safeParse(schema, parsed);
     if (!result.success) return { ok: false, reason: toRecordIssues(0, result.issues).map((i) => formatIssue(i).replace(/^record 0(, )?/, "")).join("; ") };
-    return { ok: true, value: result.output };
+    return { ok: true, value: result.output, json };
   }
 
   /** A batch being built: records are decoded as they are added; `ingestedAt` is the time they were added. */
   function newBatch() {
-    const parts: string[] = [];
+    const out = rowBytes();
     const rejected: Rejected[] = [];
+    const segments: LineageSegment[] = [];
+    const segmentIds = new Map<string, number>();
+    let rows = 0;
     return {
       async add(topic: string, partition: number, messages: readonly SourceRecord[], ingestedAt = new Date()): Promise<void> {
         const lookup = registry ? await schemaLookup(registry, messages) : undefined;
-        const lineage = `,"kafka_topic":${JSON.stringify(topic)},"kafka_partition":${partition},"kafka_offset":`;
-        const stamp = `,"ingested_at":${JSON.stringify(ingestedAt.toISOString())}}`;
+        const segment = { topic, partition, ingestedAt: ingestedAt.toISOString() };
+        const key = JSON.stringify(segment);
+        let id = segmentIds.get(key);
+        if (id === undefined) {
+          id = segments.push(segment) - 1;
+          segmentIds.set(key, id);
+        }
+        const lineage = Buffer.from(`,"_s":${id},"_o":`);
+        const end = Buffer.from("}\n");
         for (const m of messages) {
           const d = decodeValue(m, lookup);
           if (!d.ok) {
             rejected.push({ topic, partition, offset: m.offset, record: m, reason: d.reason });
             continue;
           }
-          complete(d.value, m);
-          const json = JSON.stringify(d.value);
-          parts.push(`${json.slice(0, -1)}${lineage}${m.offset}${stamp}`);
+          const cut = complete(d.value, m) ? -1 : objectEnd(d.json);
+          if (cut > 0) out.bytes(d.json, cut);
+          else out.text(JSON.stringify(d.value).slice(0, -1));
+          out.bytes(lineage, lineage.length);
+          out.ascii(m.offset);
+          out.bytes(end, end.length);
+          rows++;
         }
       },
       finish(): DecodedBatch {
-        return { rowsNdjson: parts.join("\n"), rows: parts.length, rejected };
+        return { ndjson: out.chunks(), segments, rows, rejected };
       },
     };
   }
@@ -129,6 +156,58 @@ async function schemaLookup(registry: SchemaRegistry, messages: readonly SourceR
     ),
   );
   return (id) => registry.cached(id) ?? failed.get(id) ?? `schema id ${id} is unknown`;
+}
+
+/**
+ * Where a valid value's JSON text can be cut to append the lineage fields: the index of its closing
+ * brace, when the text holds no line break (NDJSON keeps one row per line); -1 otherwise, and the
+ * value is written re-encoded. The text as sent is what DuckDB reads, so a row means exactly what
+ * the checked value meant — except for a key given twice, where JSON.parse keeps the last and
+ * DuckDB refuses the line: normalizeRows re-encodes such a batch (see lake-batches.ts).
+ */
+function objectEnd(json: Buffer): number {
+  let end = json.length - 1;
+  while (end > 0 && (json[end] === 0x20 || json[end] === 0x09 || json[end] === 0x0d || json[end] === 0x0a)) end--;
+  if (json[end] !== 0x7d || json.indexOf(0x0a) !== -1) return -1;
+  return end;
+}
+
+const CHUNK = 1 << 20;
+
+/** NDJSON rows written into 1 MiB chunks (no string per row, no join). */
+function rowBytes() {
+  const full: Buffer[] = [];
+  let chunk = Buffer.allocUnsafe(CHUNK);
+  let used = 0;
+  const room = (n: number) => {
+    if (used + n <= chunk.length) return;
+    full.push(chunk.subarray(0, used));
+    chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
+    used = 0;
+  };
+  return {
+    /** The first `end` bytes of `src`. */
+    bytes(src: Buffer, end: number) {
+      room(end);
+      used += src.copy(chunk, used, 0, end);
+    },
+    /** A string of ASCII characters (an offset's digits). */
+    ascii(s: string) {
+      room(s.length);
+      for (let i = 0; i < s.length; i++) chunk[used++] = s.charCodeAt(i);
+    },
+    text(s: string) {
+      room(s.length * 3);
+      used += chunk.write(s, used, "utf8");
+    },
+    chunks: () => (used > 0 ? [...full, chunk.subarray(0, used)] : full),
+  };
+}
+
+/** The rows re-encoded by JSON.parse/stringify, line by line (duplicate keys: the last one, as checked). */
+export function normalizeRows(ndjson: Buffer[]): Buffer[] {
+  const text = Buffer.concat(ndjson).toString("utf8");
+  return [Buffer.from(text.split("\n").map((line) => (line === "" ? line : JSON.stringify(JSON.parse(line)))).join("\n"))];
 }
 
 export type Decoder = ReturnType<typeof createDecoder>;

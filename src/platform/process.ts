@@ -29,3 +29,13 @@ export function killSelf(): never {
   process.kill(process.pid, "SIGKILL");
   throw new Error("unreachable: SIGKILL did not end the process");
 }
+
+/**
+ * A full garbage collection now. The sink calls it once per batch: the runtime would otherwise let
+ * the garbage of the batch just read (Kafka's fetched records, the rows handed on) pile up for a
+ * while, and the peak resident memory with it (measured: ~750 → ~520 MB at 100,000 records per batch,
+ * no change in records/s).
+ */
+export function collectGarbage(): void {
+  Bun.gc(true);
+}

@@ -4,26 +4,29 @@
  * Per batch, in this order:
  *  1. a partition seen for the first time gets its `ferry_offsets` row (its first offset), so a
  *     crash in its first batch leaves a record of where the lake stood;
- *  2. the rows go to a temporary table, and from there one lake file per topic, partition and
- *     date, named by the partition's offset range in the batch (temp name, fsync, rename);
- *  3. one transaction upserts the orders and moves `ferry_offsets` past the batch.
- * Kafka offsets are committed by the source after this returns.
+ *  2. the rows (a file of JSON lines) go through DuckDB into one lake file per topic, partition
+ *     and date, named by the partition's offset range in the batch (temp name, fsync, rename);
+ *  3. one transaction inserts (or upserts) the orders, read back from those files, and moves
+ *     `ferry_offsets` past the batch.
+ * Kafka offsets are committed by the source after this returns. Steps 1–2 of a batch run beside
+ * step 3 of the batch before it (two DuckDB connections), always in batch order.
  *
  * Recovery: a lake file whose first offset is at or past the partition's stored offset belongs
  * to a batch whose transaction never committed (a crash between 2 and 3). Those rows are read
  * again from Kafka, so the file is moved out of the lake (to <data-dir>/lake-orphans/, kept for
  * inspection) before the partition is read: no row is in the lake twice.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
+import { DownstreamError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import type { DecodedBatch } from "../pipeline/decode.ts";
+import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
-import { lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
+import { type LakeFile, lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
 import { allStoredOffsets, createOrdersTables, type PartitionOffset, saveOffsets, upsertOrdersSql } from "./orders-table.ts";
-import { rowLayout } from "./record-rows.ts";
+import { type LineageSegment, rowLayout } from "./record-rows.ts";
 
 /** Points of a batch's write where a test can make the process die (kill -9 itself). */
 export const FAULT_POINTS = ["before-write", "between-files", "after-rename", "after-commit", "after-kafka-commit"] as const;
@@ -67,7 +70,10 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   // DuckDB would cache up to 80% of RAM; a sink runs beside other things and stays bounded.
   await db.exec(`SET memory_limit = ${sqlString(`${opts.memoryLimitMb}MB`)}`);
   await db.exec(`SET threads = ${Math.max(1, Math.floor(opts.threads))}`);
+  /** The table's connection (table transactions, offsets, queries) and the lake's (loading rows, writing files). */
   const exclusive = createMutex();
+  const lakeDb = await db.connect();
+  const lakeStage = createMutex();
   await createOrdersTables(db);
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));
   const checked = new Set<string>();
@@ -99,42 +105,132 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     }
   }
 
-  async function write(batch: LakeBatchWrite): Promise<WriteResult> {
-    return exclusive(async () => {
-      fault("before-write", batch.sequence);
-      const unknown = batch.ranges.filter((r) => !stored.has(tpKey(r.topic, r.partition)));
-      if (unknown.length > 0) {
-        const first: PartitionOffset[] = unknown.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.firstOffset }));
-        await db.transaction(() => saveOffsets(db, first));
-        for (const o of first) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
+  /**
+   * One transaction: the batch's orders into the table, and the offsets past the batch. Most
+   * batches hold only new order ids, and a plain insert is far cheaper than an upsert (one index
+   * probe per row instead of a conflict check, then the insert, then window over the batch): it is
+   * tried first, and a batch that hits an existing id (or holds one twice) is rolled back and
+   * upserted instead. After such a batch the next few go straight to the upsert.
+   */
+  let upsertsAhead = 0;
+  async function applyToTable(select: string | undefined, next: PartitionOffset[]): Promise<void> {
+    if (select !== undefined && upsertsAhead === 0) {
+      try {
+        await db.transaction(async () => {
+          await db.exec(`INSERT INTO orders ${select}`);
+          await saveOffsets(db, next);
+        });
+        return;
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+        upsertsAhead = UPSERTS_AFTER_A_CONFLICT;
       }
-      const files: string[] = [];
-      const t0 = performance.now();
-      let t1 = t0;
-      if (batch.rows > 0) {
-        // DuckDB reads a file of rows several times faster than one big string parameter.
-        writeFileSync(batchFile, batch.rowsNdjson);
-        await db.exec(`CREATE OR REPLACE TEMP TABLE ferry_batch AS ${layout.rowsFromNdjsonFile(batchFile)}`);
-        t1 = performance.now();
-        const ranges = new Map(batch.ranges.map((r) => [tpKey(r.topic, r.partition), r]));
-        const select = `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM ferry_batch`;
-        const range = (topic: string, partition: number) => ranges.get(tpKey(topic, partition))!;
-        const renamed = (n: number) => n === 1 && fault("between-files", batch.sequence);
-        files.push(...(await writeLakeFiles(db, paths.lake, staging, select, range, renamed)));
-      }
-      const t2 = performance.now();
-      fault("after-rename", batch.sequence);
-      const next: PartitionOffset[] = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.lastOffset + 1 }));
-      await db.transaction(async () => {
-        if (batch.rows > 0 && opts.kind === "orders") await db.exec(upsertOrdersSql(`SELECT ${layout.rowColumns} FROM ferry_batch`));
-        await saveOffsets(db, next);
-      });
-      for (const o of next) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
-      if (batch.rows > 0) await db.exec(`DROP TABLE IF EXISTS ferry_batch`);
-      const t3 = performance.now();
-      fault("after-commit", batch.sequence);
-      return { files, ms: { load: Math.round(t1 - t0), lake: Math.round(t2 - t1), table: Math.round(t3 - t2) } };
+    } else if (upsertsAhead > 0) upsertsAhead--;
+    await db.transaction(async () => {
+      if (select !== undefined) await db.exec(upsertOrdersSql(select));
+      await saveOffsets(db, next);
     });
+  }
+
+  /**
+   * A batch in two stages, each on its own connection so that DuckDB works on two batches at
+   * once: (1) record the first offsets of partitions new to the store, load the rows and write
+   * the lake files; (2) once `ready` resolves (the dead letters acknowledged), the table
+   * transaction, reading the rows back from those files. Batches pass each stage in the order
+   * write() was called, so offsets only move forward; once one fails, every later one fails too
+   * (none may commit past it).
+   */
+  function write(batch: LakeBatchWrite, ready: Promise<unknown> = Promise.resolve()): Promise<WriteResult> {
+    const staged = lakeStage(
+      step(async () => {
+        await recordFirstOffsets(batch);
+        return writeToLake(batch);
+      }),
+    );
+    const previous = lastCommit;
+    ready.catch(() => {}); // observed below, once the batch's turn comes
+    const committed = (async () => {
+      const files = await staged;
+      await previous;
+      await step(() => ready)();
+      return exclusive(step(() => commitToTable(batch, files)));
+    })();
+    lastCommit = committed.catch(() => {});
+    return committed;
+  }
+  let lastCommit: Promise<unknown> = Promise.resolve();
+  let broken: unknown;
+  const step =
+    <T>(fn: () => Promise<T>) =>
+    async (): Promise<T> => {
+      if (broken) throw broken;
+      try {
+        return await fn();
+      } catch (e) {
+        broken ??= e;
+        throw e;
+      }
+    };
+
+  /**
+   * A partition seen for the first time gets its row in ferry_offsets before its first files
+   * exist (on the lake's connection: a transaction of its own beside the table's, other rows).
+   */
+  async function recordFirstOffsets(batch: LakeBatchWrite): Promise<void> {
+    fault("before-write", batch.sequence);
+    const unknown = batch.ranges.filter((r) => !stored.has(tpKey(r.topic, r.partition)));
+    if (unknown.length === 0) return;
+    const first: PartitionOffset[] = unknown.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.firstOffset }));
+    await lakeDb.transaction(() => saveOffsets(lakeDb, first));
+    for (const o of first) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
+  }
+
+  /**
+   * The batch's rows go to DuckDB through a file (it reads a file of rows several times faster
+   * than one big string parameter), and from there straight into the lake files. Rows hold the
+   * values' JSON as sent; if DuckDB refuses one (a key given twice), the batch is written again
+   * re-encoded.
+   */
+  async function writeToLake(batch: LakeBatchWrite): Promise<{ files: LakeFile[]; load: number; lake: number }> {
+    if (batch.rows === 0) return { files: [], load: 0, lake: 0 };
+    const ranges = new Map(batch.ranges.map((r) => [tpKey(r.topic, r.partition), r]));
+    const range = (topic: string, partition: number) => ranges.get(tpKey(topic, partition))!;
+    const renamed = (n: number) => n === 1 && fault("between-files", batch.sequence);
+    const select = `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM (${layout.rowsFromTaggedNdjsonFile(batchFile, batch.segments)})`;
+    const t0 = performance.now();
+    writeChunks(batchFile, batch.ndjson);
+    const t1 = performance.now();
+    let files: LakeFile[];
+    try {
+      files = await writeLakeFiles(lakeDb, paths.lake, staging, select, range, renamed);
+    } catch (e) {
+      if (!(e instanceof DownstreamError && e.system === "duckdb")) throw e;
+      log.info("DuckDB refused the batch's rows as sent; writing them re-encoded", { error: errorMessage(e) });
+      writeChunks(batchFile, normalizeRows(batch.ndjson));
+      files = await writeLakeFiles(lakeDb, paths.lake, staging, select, range, renamed);
+    }
+    return { files, load: Math.round(t1 - t0), lake: Math.round(performance.now() - t1) };
+  }
+
+  async function commitToTable(batch: LakeBatchWrite, staged: { files: LakeFile[]; load: number; lake: number }): Promise<WriteResult> {
+    fault("after-rename", batch.sequence);
+    const t0 = performance.now();
+    const next: PartitionOffset[] = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.lastOffset + 1 }));
+    await applyToTable(opts.kind === "orders" ? rowsOfFiles(staged.files) : undefined, next);
+    for (const o of next) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
+    const table = Math.round(performance.now() - t0);
+    fault("after-commit", batch.sequence);
+    return { files: staged.files.map((f) => f.path), ms: { load: staged.load, lake: staged.lake, table } };
+  }
+
+  /** A SELECT of the table's columns over lake files just written (the topic is their folder, not a column). */
+  function rowsOfFiles(files: LakeFile[]): string | undefined {
+    if (files.length === 0) return undefined;
+    const byTopic = Map.groupBy(files, (f) => f.topic);
+    const parts = [...byTopic].map(
+      ([topic, fs]) => `SELECT ${layout.lakeColumns}, ${sqlString(topic)} AS kafka_topic FROM read_parquet([${fs.map((f) => sqlString(f.path)).join(", ")}], hive_partitioning = false)`,
+    );
+    return `SELECT ${layout.rowColumns} FROM (${parts.join(" UNION ALL ")})`;
   }
 
   return {
@@ -144,11 +240,39 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     write,
     query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, paths.lake, sql, layout.emptyLake)),
     close: () =>
-      exclusive(async () => {
-        rmSync(batchFile, { force: true });
-        db.close();
-      }),
+      lakeStage(() =>
+        exclusive(async () => {
+          rmSync(batchFile, { force: true });
+          db.close();
+        }),
+      ),
   };
 }
+
+/**
+ * Writes the batch file over the previous batch's bytes, then cuts it to length: truncating a
+ * file to zero and growing it again allocates new blocks, and the file system (ext4, ordered
+ * data) then writes those out at every fsync of the database's log — tens of MB per batch of a
+ * file that is read once. Overwritten blocks are not forced out that way.
+ */
+function writeChunks(path: string, chunks: Buffer[]): void {
+  const fd = openSync(path, existsSync(path) ? "r+" : "w");
+  try {
+    let position = 0;
+    for (const c of chunks) {
+      for (let at = 0; at < c.length; ) at += writeSync(fd, c, at, c.length - at, position + at);
+      position += c.length;
+    }
+    ftruncateSync(fd, position);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Batches that go straight to the upsert after one whose plain insert met an existing order id. */
+const UPSERTS_AFTER_A_CONFLICT = 8;
+
+/** DuckDB's two wordings: an id already in the table, an id twice in the batch. */
+const isDuplicateKey = (e: unknown) => /Constraint Error: (Duplicate key .* violates primary key constraint|PRIMARY KEY or UNIQUE constraint violation)/.test(errorMessage(e));
 
 export type LakeBatchStore = Awaited<ReturnType<typeof openLakeBatchStore>>;

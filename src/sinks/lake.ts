@@ -43,7 +43,7 @@ export async function writeLakeFiles(
   selectSql: string,
   name: (topic: string, partition: number) => { firstOffset: number; lastOffset: number },
   onRenamed: (count: number) => void = () => {},
-): Promise<string[]> {
+): Promise<LakeFile[]> {
   rmSync(stagingDir, { recursive: true, force: true });
   await db.exec(`COPY (${selectSql}) TO ${sqlString(stagingDir)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, PARTITION_BY (__t, __p, __d))`);
   const staged: { from: string; to: LakeFile }[] = [];
@@ -72,7 +72,7 @@ export async function writeLakeFiles(
   }
   await Promise.all([...dirs].map(fsyncPath));
   rmSync(stagingDir, { recursive: true, force: true });
-  return staged.map((f) => f.to.path);
+  return staged.map((f) => f.to);
 }
 
 /** The lake files of a topic (all dates), from their names, sorted. */

@@ -28,9 +28,9 @@ export const upsertOrdersSql = (selectSql: string) =>
   `INSERT OR REPLACE INTO orders ${selectSql} QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY kafka_offset DESC) = 1`;
 
 export async function saveOffsets(db: Db, offsets: readonly PartitionOffset[]): Promise<void> {
-  for (const o of offsets) {
-    await db.exec(`INSERT OR REPLACE INTO ferry_offsets VALUES ($1, $2, $3)`, [o.topic, o.partition, o.nextOffset]);
-  }
+  if (offsets.length === 0) return;
+  const rows = offsets.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`).join(", ");
+  await db.exec(`INSERT OR REPLACE INTO ferry_offsets VALUES ${rows}`, offsets.flatMap((o) => [o.topic, o.partition, o.nextOffset]));
 }
 
 export async function createOrdersTables(db: Db): Promise<void> {

@@ -18,10 +18,23 @@ export interface RowLayout {
   rowsFromJson: string;
   /** SQL reading a newline-delimited JSON file of rows (DuckDB's parallel reader: the fast path for big batches). */
   rowsFromNdjsonFile: (path: string) => string;
+  /**
+   * SQL reading a newline-delimited JSON file of record values tagged with their lineage in short:
+   * `"_s"` (an index into `segments`: topic, partition, time received) and `"_o"` (the offset).
+   */
+  rowsFromTaggedNdjsonFile: (path: string, segments: readonly LineageSegment[]) => string;
   /** SQL expression of a row's lake date, YYYY-MM-DD in UTC. */
   lakeDate: string;
   /** A SELECT of no rows with the lake's columns (and its `date` partition): the `lake` view before any file exists. */
   emptyLake: string;
+}
+
+/** Where a run of records came from: a topic's partition, and when they were received. */
+export interface LineageSegment {
+  topic: string;
+  partition: number;
+  /** ISO 8601 time, UTC. */
+  ingestedAt: string;
 }
 
 export function rowLayout(kind: RecordKind): RowLayout {
@@ -30,7 +43,10 @@ export function rowLayout(kind: RecordKind): RowLayout {
   const rowColumns = columns.map((c) => quoteIdent(c.name)).join(", ");
   const types = columns.map((c) => [c.name, c.sql.replace(/\s+(PRIMARY KEY|NOT NULL)/g, "")] as const);
   const structure = JSON.stringify([Object.fromEntries(types)]);
-  const columnsStruct = `{${types.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(", ")}}`;
+  const struct = (ts: (readonly [string, string])[]) => `{${ts.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(", ")}}`;
+  const columnsStruct = struct(types);
+  const lineageNames = new Set(LINEAGE_COLUMNS.map((c) => c.name));
+  const recordStruct = struct([...types.filter(([n]) => !lineageNames.has(n)), ["_s", "INTEGER"], ["_o", "BIGINT"]]);
   return {
     columns,
     rowColumns,
@@ -40,6 +56,13 @@ export function rowLayout(kind: RecordKind): RowLayout {
       .join(", "),
     rowsFromJson: `SELECT ${rowColumns} FROM (SELECT unnest(from_json($1::JSON, '${structure}'), recursive := true))`,
     rowsFromNdjsonFile: (path) => `SELECT ${rowColumns} FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${columnsStruct})`,
+    rowsFromTaggedNdjsonFile: (path, segments) => {
+      const values = segments.map((g, i) => `(${i}, ${sqlString(g.topic)}, ${g.partition}, ${sqlString(g.ingestedAt)}::TIMESTAMPTZ)`).join(", ");
+      return (
+        `SELECT ${rowColumns} FROM (SELECT *, _o AS kafka_offset FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${recordStruct}) ` +
+        `JOIN (VALUES ${values}) AS segment(_s, kafka_topic, kafka_partition, ingested_at) USING (_s))`
+      );
+    },
     lakeDate: `strftime(${quoteIdent(k.timeField)} AT TIME ZONE 'UTC', '%Y-%m-%d')`,
     emptyLake: `SELECT ${types
       .filter(([n]) => n !== "kafka_topic")

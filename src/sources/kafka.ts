@@ -3,8 +3,9 @@
  *
  * Records are buffered until the batch policy closes the batch (records, bytes, or the interval,
  * which fires even when the topic is idle). `process` makes the batch durable; only then are its
- * offsets committed to Kafka. Batches are processed one at a time, in order; while one is being
- * processed the next one fills (at most two are held, so memory is bounded by the policy).
+ * offsets committed to Kafka, in batch order. Up to two batches are being processed at once (the
+ * sink pipelines them, keeping their order) while the next one fills: memory is bounded by the
+ * policy.
  *
  * Rebalances: before the member rejoins (its partitions about to be revoked) the open batch is
  * processed and committed (src/kafka/rejoin-hook.ts). On assignment every partition is paused
@@ -94,8 +95,9 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   const consumer: Consumer = kafka.consumer({
     groupId: opts.groupId,
     maxWaitTimeInMs: Math.min(500, policy.intervalMs),
-    // kafkajs turns a whole fetch response into objects (~10x its bytes): small fetches keep memory low.
-    maxBytes: Math.min(policy.maxBytes, 8 << 20),
+    // kafkajs turns a whole fetch response into objects (~10x its bytes): small fetches keep memory
+    // low (2 MiB: peak RSS ~750 → ~590 MB draining 1M orders, the same records/s as 8 MiB).
+    maxBytes: Math.min(policy.maxBytes, 2 << 20),
     maxBytesPerPartition: Math.min(policy.maxBytes, 1 << 20),
     sessionTimeout: opts.sessionTimeoutMs,
     heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(opts.sessionTimeoutMs / 5))),
@@ -111,8 +113,9 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   let records = 0;
   let bytes = 0;
   let sequence = 0;
-  /** The batch being processed, if any; the next one fills meanwhile. */
+  /** The last batch handed on (settles once committed) and the one before it; the next one fills meanwhile. */
   let inFlight: Promise<void> = Promise.resolve();
+  let beforeInFlight: Promise<void> = Promise.resolve();
   /** False between "about to rejoin" and "positions of the new assignment known": fetched records are not taken. */
   let accepting = false;
   let generation = 0;
@@ -141,13 +144,17 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     bytes = 0;
   }
 
-  /** Takes the open batch and processes it after the one in flight; resolves when it is committed. */
+  /**
+   * Takes the open batch and hands it on at once (the sink works on it beside the one in flight,
+   * keeping the order itself); resolves when it is committed. Offsets are committed in order.
+   */
   function closeBatch(): Promise<void> {
     const previous = inFlight;
     if (records === 0 && runs.size === 0) return previous;
     const batch: SourceBatch<C> = { ranges: [...runs.values()], content, records, bytes, sequence: ++sequence };
     resetOpenBatch();
-    const work = previous.then(() => processAndCommit(batch));
+    const work = processAndCommit(batch, previous);
+    beforeInFlight = inFlight;
     inFlight = work.catch(() => {});
     return work;
   }
@@ -155,15 +162,17 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   /** Set when a batch could not be made durable: no later batch may be committed past it. */
   let broken: unknown;
 
-  async function processAndCommit(batch: SourceBatch<C>): Promise<void> {
+  async function processAndCommit(batch: SourceBatch<C>, previous: Promise<void>): Promise<void> {
     if (broken) throw broken;
     try {
       await opts.process(batch);
     } catch (e) {
-      broken = e;
+      broken ??= e;
       fail(e);
       throw e;
     }
+    await previous;
+    if (broken) throw broken;
     for (const r of batch.ranges) {
       const a = assigned.get(tpKey(r.topic, r.partition));
       if (a) a.next = r.lastOffset + 1;
@@ -206,8 +215,8 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       records += messages.length;
       fetched.set(key, last + 1);
       if (records >= policy.maxRecords || bytes >= policy.maxBytes || (opts.untilCaughtUp && from === batch.messages.length && atStartEnds("fetched"))) {
-        // Wait for the batch in flight (so at most two are held), then let this one go.
-        await inFlight;
+        // At most two batches are being written while a third fills: wait for the older one.
+        await beforeInFlight;
         void closeBatch().catch(() => {});
       }
     }

@@ -180,7 +180,13 @@ describe("ferry sink", () => {
       for (const batch of [1, 2]) {
         const t0 = Date.now();
         const run = await runSink([...args, "--crash-at", `${point}:${batch}`]);
-        if (process.env.FERRY_TEST_DEBUG) console.log(point, batch, run.code, run.signal, Date.now() - t0, run.stderr.split("\n").filter((l) => /notice|warn|error/.test(l)).join("\n"));
+        if (process.env.FERRY_TEST_DEBUG) {
+          console.log(point, batch, run.code, run.signal, Date.now() - t0, run.stderr.split("\n").filter((l) => /notice|warn|error/.test(l)).join("\n"));
+          const rows = (await readLake([join(dataDir, "lake")])).rows;
+          const byP = new Map<number, number[]>();
+          for (const r of rows) byP.set(Number(r.kafka_partition), [...(byP.get(Number(r.kafka_partition)) ?? []), Number(r.kafka_offset)]);
+          console.log("lake", [...byP].map(([p, os]) => `${p}: ${os.length} rows, max ${Math.max(...os)}`).join("; "));
+        }
         if (run.signal === "SIGKILL") killed++;
         else expect(run.code).toBe(0); // it may have caught up before reaching that batch
       }

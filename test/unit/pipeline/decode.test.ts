@@ -19,7 +19,30 @@ describe("decoder (orders)", () => {
     const out = b.finish();
     expect(out.rows).toBe(1);
     expect(out.rejected).toEqual([]);
-    expect(JSON.parse(out.rowsNdjson)).toEqual({ ...ORDER, ordered_at: "2026-01-02T03:04:05.678Z", kafka_topic: "t", kafka_partition: 4, kafka_offset: 17, ingested_at: "2026-05-06T07:08:09.000Z" });
+    expect(JSON.parse(Buffer.concat(out.ndjson).toString())).toEqual({ ...ORDER, ordered_at: "2026-01-02T03:04:05.678Z", _s: 0, _o: 17 });
+    expect(out.segments).toEqual([{ topic: "t", partition: 4, ingestedAt: "2026-05-06T07:08:09.000Z" }]);
+  });
+
+  test("rows carry the value's JSON text as sent (one line each; pretty-printed values re-encoded)", () => {
+    const b = decoder.newBatch();
+    const asSent = `{"order_id": "é-1", "product":"tea \\u00e9", "quantity": 2e0, "price":3.50, "ordered_at":"2026-01-02T03:04:05Z"}  `;
+    const pretty = JSON.stringify({ ...ORDER, order_id: "p-1" }, null, 2);
+    const framedOrder = { ...ORDER, order_id: "f-1", ordered_at: "2026-01-02T03:04:05Z" };
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 42]), Buffer.from(JSON.stringify(framedOrder))]);
+    b.add("t", 1, [rec(asSent, 5), rec(pretty, 6)], new Date("2026-05-06T07:08:09.000Z"));
+    b.add("u", 0, [rec(framed, 7)], new Date("2026-05-06T07:08:10.000Z"));
+    const out = b.finish();
+    const lines = Buffer.concat(out.ndjson).toString().split("\n");
+    expect(out.segments).toEqual([
+      { topic: "t", partition: 1, ingestedAt: "2026-05-06T07:08:09.000Z" },
+      { topic: "u", partition: 0, ingestedAt: "2026-05-06T07:08:10.000Z" },
+    ]);
+    expect(lines.length).toBe(4);
+    expect(lines[3]).toBe("");
+    expect(lines[0]).toBe(`${asSent.trimEnd().slice(0, -1)},"_s":0,"_o":5}`);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ order_id: "é-1", product: "tea é", quantity: 2, price: 3.5 });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ order_id: "p-1", _s: 0, _o: 6 });
+    expect(lines[2]).toBe(`${JSON.stringify(framedOrder).slice(0, -1)},"_s":1,"_o":7}`); // the payload, without its header
   });
 
   test("the Confluent wire format (magic byte 0, 4-byte schema id) is unwrapped", () => {

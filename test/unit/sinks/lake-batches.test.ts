@@ -17,12 +17,12 @@ afterEach(() => {
 });
 
 const decoder = createDecoder("orders");
-/** A batch of orders o-<first>..o-<last> at those offsets of partition 0 of topic t. */
-function batch(first: number, last: number, sequence: number): LakeBatchWrite {
+/** A batch of orders o-<id(offset)> at offsets first..last of partition 0 of topic t. */
+function batch(first: number, last: number, sequence: number, id = (o: number) => o % 7): LakeBatchWrite {
   const b = decoder.newBatch();
   const msgs: SourceRecord[] = [];
   for (let o = first; o <= last; o++) {
-    msgs.push({ key: null, offset: String(o), timestamp: "0", value: Buffer.from(JSON.stringify({ order_id: `o-${o % 7}`, product: "p", quantity: 1 + o, price: 1, ordered_at: `2026-03-0${1 + (o % 2)}T00:00:00Z` })) });
+    msgs.push({ key: null, offset: String(o), timestamp: "0", value: Buffer.from(JSON.stringify({ order_id: `o-${id(o)}`, product: "p", quantity: 1 + o, price: 1, ordered_at: `2026-03-0${1 + (o % 2)}T00:00:00Z` })) });
   }
   b.add("t", 0, msgs);
   return { ...b.finish(), ranges: [{ topic: "t", partition: 0, firstOffset: first, lastOffset: last }], sequence };
@@ -58,6 +58,55 @@ describe("lake batch store", () => {
     const table = await store.query("SELECT order_id, quantity, kafka_offset::INT FROM orders ORDER BY order_id");
     expect(table.rows).toEqual([0, 1, 2, 3, 4, 5, 6].map((k) => [`o-${k}`, 1 + (k + 7 <= 12 ? k + 7 : k), k + 7 <= 12 ? k + 7 : k]));
     expect(store.storedOffset("t", 0)).toBe(13);
+    await store.close();
+  });
+
+  test("new ids are inserted, ids already in the table or twice in a batch are upserted: the latest offset wins", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
+    dirs.push(dataDir);
+    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
+    const table = async () => (await store.query("SELECT order_id, kafka_offset::INT FROM orders ORDER BY kafka_offset")).rows;
+    await store.write(batch(0, 9, 1, (o) => o)); // all new: the plain insert
+    expect(await table()).toEqual([...Array(10).keys()].map((o) => [`o-${o}`, o]));
+    await store.write(batch(10, 14, 2, (o) => o - 8)); // o-2..o-6 again, and no new id
+    expect(await table()).toEqual([0, 1, 7, 8, 9, 10, 11, 12, 13, 14].map((o) => [`o-${o < 10 ? o : o - 8}`, o]));
+    for (let s = 3; s < 15; s++) await store.write(batch(s * 10, s * 10 + 9, s, (o) => 1000 + o)); // new ids, while the upserts are ahead and after
+    await store.write(batch(150, 153, 15, (o) => 2000 + (o % 2))); // one id twice in a batch
+    const rows = await table();
+    expect(rows.length).toBe(10 + 120 + 2);
+    expect(rows.slice(-2)).toEqual([["o-2000", 152], ["o-2001", 153]]);
+    expect(store.storedOffset("t", 0)).toBe(154);
+    expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([10 + 5 + 120 + 4]); // offsets 15..29 never fetched (compacted away, say)
+    await store.close();
+  });
+
+  test("a value with a key given twice lands as checked (the last one), not refused by DuckDB", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
+    dirs.push(dataDir);
+    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
+    const b = decoder.newBatch();
+    const value = '{"order_id":"d-1","product":"p","quantity":-5,"price":1,"quantity":3,"ordered_at":"2026-03-01T00:00:00Z"}';
+    b.add("t", 0, [{ key: null, offset: "0", timestamp: "0", value: Buffer.from(value) }]);
+    await store.write({ ...b.finish(), ranges: [{ topic: "t", partition: 0, firstOffset: 0, lastOffset: 0 }], sequence: 1 });
+    expect((await store.query("SELECT order_id, quantity FROM orders")).rows).toEqual([["d-1", 3]]);
+    expect((await store.query("SELECT order_id, quantity FROM lake")).rows).toEqual([["d-1", 3]]);
+    await store.close();
+  });
+
+  test("batches are taken in the order written; one whose dead letters fail commits nothing, nor does any after it", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
+    dirs.push(dataDir);
+    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
+    let failDeadLetters: (e: Error) => void = () => {};
+    const deadLetters = new Promise((_, reject) => (failDeadLetters = reject));
+    const writes = [store.write(batch(0, 9, 1, (o) => o)), store.write(batch(10, 19, 2, (o) => o), deadLetters), store.write(batch(20, 29, 3, (o) => o))];
+    await writes[0];
+    expect(store.storedOffset("t", 0)).toBe(10);
+    failDeadLetters(new Error("dead-letter topic unreachable"));
+    await expect(writes[1]).rejects.toThrow("unreachable");
+    await expect(writes[2]).rejects.toThrow("unreachable");
+    expect(store.storedOffset("t", 0)).toBe(10);
+    expect((await store.query("SELECT max(kafka_offset)::INT FROM orders")).rows[0]).toEqual([9]);
     await store.close();
   });
 

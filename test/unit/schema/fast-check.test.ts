@@ -1,0 +1,80 @@
+/**
+ * The compiled check must never accept what valibot refuses, and must accept (almost) every
+ * record valibot accepts unchanged: compared on many generated records, valid and broken ones.
+ */
+import { describe, expect, test } from "bun:test";
+import * as v from "valibot";
+import { CarSchema } from "../../../src/schema/car.ts";
+import { compileFastCheck } from "../../../src/schema/fast-check.ts";
+import { OrderSchema } from "../../../src/schema/order.ts";
+
+/** Small seeded PRNG (mulberry32). */
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const oddValues: unknown[] = [
+  null, undefined, true, 0, -1, 1, 1.5, 0.1 + 0.2, 12.345, 1e21, Number.NaN, Number.POSITIVE_INFINITY, 1_000_000, 1_000_001, 9_999_999_999.99, 1e10,
+  "", "x", "1", "x".repeat(64), "x".repeat(65), "x".repeat(201), [], {}, [1],
+  "2026-11-18T12:00:05Z", "2026-11-18T12:00:05.123Z", "2026-02-29T00:00:00Z", "2024-02-29T00:00:00Z", "2026-02-30T00:00:00Z",
+  "2026-04-31T10:00:00Z", "2026-11-18T24:00:00Z", "2026-11-18T12:60:00Z", "2026-11-18 12:00:05Z", "2026-11-18T12:00:05+01:00",
+  "1899-12-31T23:59:59Z", "1900-01-01T00:00:00Z", "1900-01-01T00:30:00+01:00", "0099-01-01T00:00:00Z", "1500-01-01T00:00:00Z",
+  "2026-11-18T12:00:05.1234Z", "2026-11-18", "March 7, 2026", "2000-02-29T00:00:00Z", "1900-02-29T00:00:00Z",
+];
+
+function mutate(base: Record<string, unknown>, random: () => number): unknown {
+  const out: Record<string, unknown> = { ...base };
+  const keys = Object.keys(base);
+  const n = Math.floor(random() * 3);
+  for (let i = 0; i < n; i++) {
+    const r = random();
+    const key = keys[Math.floor(random() * keys.length)]!;
+    if (r < 0.15) delete out[key];
+    else if (r < 0.2) out[`extra${i}`] = 1;
+    else out[key] = oddValues[Math.floor(random() * oddValues.length)];
+  }
+  return random() < 0.01 ? oddValues[Math.floor(random() * oddValues.length)] : out;
+}
+
+const cases = [
+  { name: "Order", schema: OrderSchema, base: { order_id: "o-1", product: "coffee", quantity: 2, price: 3.5, customer_id: "c-1", ordered_at: "2026-11-18T12:00:05Z" } },
+  { name: "Car", schema: CarSchema, base: { id: 1, make: "Volvo", model: "240", year: 1990 } },
+] as const;
+
+describe.each(cases)("the compiled check of $name", ({ schema, base }) => {
+  const check = compileFastCheck(schema as v.GenericSchema)!;
+
+  test("compiles", () => {
+    expect(check).toBeFunction();
+  });
+
+  test("agrees with valibot on 100,000 generated records, valid and broken", () => {
+    const random = rng(13);
+    let accepted = 0;
+    let disagreements = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const input = mutate(base, random);
+      const fast = check(input);
+      const slow = v.safeParse(schema as v.GenericSchema, input);
+      // Never more lenient than valibot; and what it accepts, valibot outputs unchanged.
+      if (fast) {
+        expect(slow.success).toBe(true);
+        expect(slow.output).toEqual(input as never);
+        accepted++;
+      } else if (slow.success) disagreements++;
+    }
+    expect(accepted).toBeGreaterThan(10_000);
+    expect(disagreements).toBe(0);
+  });
+
+  test("a schema with a transformation or a default does not compile", () => {
+    expect(compileFastCheck(v.object({ a: v.pipe(v.string(), v.trim()) }))).toBeUndefined();
+    expect(compileFastCheck(v.strictObject({ a: v.optional(v.string(), "x") }))).toBeUndefined();
+    expect(compileFastCheck(v.strictObject({ a: v.union([v.string(), v.number()]) }))).toBeUndefined();
+  });
+});
