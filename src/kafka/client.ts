@@ -12,6 +12,7 @@ import { ConfigError, DownstreamError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { KafkaClientConfig } from "./config.ts";
 import { describeKafkaError } from "./describe-error.ts";
+import { installFetchDecoder } from "./kafkajs-internals.ts";
 
 function routeLogs(log: Logger): logCreator {
   return () =>
@@ -46,6 +47,7 @@ function saslOf(c: KafkaClientConfig): SASLOptions | undefined {
 
 /** Builds the client; a bad TLS/SASL setting or an unreadable file is a ConfigError (exit 2). */
 export function createKafka(c: KafkaClientConfig, log: Logger): Kafka {
+  installFetchDecoder();
   const config: KafkaConfig = {
     clientId: c.clientId,
     brokers: c.brokers,

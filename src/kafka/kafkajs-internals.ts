@@ -10,11 +10,17 @@
  *  - Broker: versions, initProducerId, connectionPool.send({ request, response }) with a request
  *    object of kafkajs's shape ({ apiKey, apiVersion, apiName, expectResponse, encode }) whose
  *    encode() returns anything with `buf` and `buffer` (what Encoder.writeEncoder reads);
- *  - protocol/error's table of error codes, for names and messages.
+ *  - protocol/error's table of error codes, for names and messages;
+ *  - the Fetch v11 response module's `decode` (a property of the module object, looked up at
+ *    every fetch), replaced by src/kafka/fetch-response.ts, which reuses kafkajs's Decoder, its
+ *    legacy message-set and record-batch decoders for what it does not handle itself.
  */
 import type { Kafka } from "kafkajs";
 // @ts-expect-error kafkajs ships no types for its internals
 import * as protocolErrors from "kafkajs/src/protocol/error.js";
+// @ts-expect-error kafkajs ships no types for its internals
+import fetchV11Response from "kafkajs/src/protocol/requests/fetch/v11/response.js";
+import { decodeFetchV11 } from "./fetch-response.ts";
 
 export interface PartitionMetadata {
   partitionId: number;
@@ -82,3 +88,13 @@ const codes = new Map<number, KafkaErrorCode>((protocolErrors.errorCodes as Kafk
 export function kafkaErrorCode(code: number): KafkaErrorCode {
   return codes.get(code) ?? { type: `UNKNOWN_ERROR_${code}`, code, retriable: false, message: `Kafka error code ${code}` };
 }
+
+/** Fetch v11 (what kafkajs uses with Kafka 2.3+) decoded by ferry's decoder; idempotent. */
+export function installFetchDecoder(): void {
+  const module = fetchV11Response as { decode: unknown };
+  if (typeof module.decode !== "function") throw new Error("kafkajs internals changed: fetch v11 response has no decode (ferry pins kafkajs 2.2.4)");
+  module.decode = decodeFetchV11;
+}
+
+/** kafkajs's own Fetch v11 decoder (tests compare it with ferry's). */
+export const kafkajsFetchV11Decode: (raw: Buffer) => Promise<unknown> = (fetchV11Response as { decode: (raw: Buffer) => Promise<unknown> }).decode;
