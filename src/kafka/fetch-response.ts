@@ -129,7 +129,7 @@ function decodeRecordBatch(buf: Buffer, pos: number, end: number): unknown[] | u
     const key = bytes(buf, r);
     const value = bytes(buf, r);
     const headerCount = varint(buf, r);
-    const headers: Record<string, Buffer | null | (Buffer | null)[]> = {};
+    const headers: Record<string, Buffer | null | (Buffer | null)[]> = headerCount === 0 ? NO_HEADERS : {};
     for (let h = 0; h < headerCount; h++) {
       const name = bytes(buf, r);
       const headerValue = bytes(buf, r);
@@ -152,6 +152,9 @@ function decodeRecordBatch(buf: Buffer, pos: number, end: number): unknown[] | u
   }
   return records;
 }
+
+/** The headers of every record without any (one frozen object: no allocation per record). */
+const NO_HEADERS = Object.freeze({}) as Record<string, never>;
 
 const safe = (n: bigint): number | undefined => (n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : undefined);
 

@@ -93,12 +93,16 @@ export const sinkMode = defineMode({
 
     async function processBatch(batch: SourceBatch<DecodingBatch>): Promise<void> {
       const t0 = performance.now();
-      const decoded = batch.content.finish();
+      const finished = batch.content.finish();
       collectGarbage();
       // The store takes batches in the order of these calls; the table commits once the dead
       // letters are acknowledged (offsets never move past a dead letter not yet sent).
-      const deadLettersSent = deadLetters.send(decoded.rejected);
-      const [, { files, ms }] = await Promise.all([deadLettersSent, store.write({ ...decoded, ranges: batch.ranges, sequence: batch.sequence }, deadLettersSent)]);
+      const deadLettersSent = finished.then((d) => deadLetters.send(d.rejected));
+      const stored = store.write(
+        finished.then((d) => ({ ...d, ranges: batch.ranges, sequence: batch.sequence })),
+        deadLettersSent,
+      );
+      const [decoded, , { files, ms }] = await Promise.all([finished, deadLettersSent, stored]);
       const seconds = (performance.now() - t0) / 1000;
       for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
       for (const x of decoded.rejected) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });

@@ -97,47 +97,51 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
     return { ok: true, value: result.output, json };
   }
 
-  /** A batch being built: records are decoded as they are added; `ingestedAt` is the time they were added. */
-  function newBatch() {
+  /**
+   * Decodes a run of records of one lineage segment into `out` (rows tagged "_s": segment,
+   * "_o": offset); a record that does not decode or validate goes to `reject` with its index.
+   * Returns the number of rows written.
+   */
+  function decodeRun(out: RowBytes, segment: number, messages: readonly SourceRecord[], reject: (index: number, reason: string) => void, lookup?: SchemaLookup): number {
+    const lineage = Buffer.from(`,"_s":${segment},"_o":`);
+    let rows = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const d = decodeValue(m, lookup);
+      if (!d.ok) {
+        reject(i, d.reason);
+        continue;
+      }
+      const cut = complete(d.value, m) ? -1 : objectEnd(d.json);
+      if (cut > 0) out.bytes(d.json, cut);
+      else out.text(JSON.stringify(d.value).slice(0, -1));
+      out.bytes(lineage, lineage.length);
+      out.ascii(m.offset);
+      out.bytes(ROW_END, ROW_END.length);
+      rows++;
+    }
+    return rows;
+  }
+
+  /** A batch being built on this thread: records are decoded as they are added; `ingestedAt` is the time they were added. */
+  function newBatch(): DecodingBatch {
     const out = rowBytes();
     const rejected: Rejected[] = [];
-    const segments: LineageSegment[] = [];
-    const segmentIds = new Map<string, number>();
+    const segments = segmentTable();
     let rows = 0;
     return {
       async add(topic: string, partition: number, messages: readonly SourceRecord[], ingestedAt = new Date()): Promise<void> {
         const lookup = registry ? await schemaLookup(registry, messages) : undefined;
-        const segment = { topic, partition, ingestedAt: ingestedAt.toISOString() };
-        const key = JSON.stringify(segment);
-        let id = segmentIds.get(key);
-        if (id === undefined) {
-          id = segments.push(segment) - 1;
-          segmentIds.set(key, id);
-        }
-        const lineage = Buffer.from(`,"_s":${id},"_o":`);
-        const end = Buffer.from("}\n");
-        for (const m of messages) {
-          const d = decodeValue(m, lookup);
-          if (!d.ok) {
-            rejected.push({ topic, partition, offset: m.offset, record: m, reason: d.reason });
-            continue;
-          }
-          const cut = complete(d.value, m) ? -1 : objectEnd(d.json);
-          if (cut > 0) out.bytes(d.json, cut);
-          else out.text(JSON.stringify(d.value).slice(0, -1));
-          out.bytes(lineage, lineage.length);
-          out.ascii(m.offset);
-          out.bytes(end, end.length);
-          rows++;
-        }
+        const segment = segments.idOf(topic, partition, ingestedAt);
+        rows += decodeRun(out, segment, messages, (i, reason) => rejected.push({ topic, partition, offset: messages[i]!.offset, record: messages[i]!, reason }), lookup);
       },
-      finish(): DecodedBatch {
-        return { ndjson: out.chunks(), segments, rows, rejected };
+      async finish(): Promise<DecodedBatch> {
+        return { ndjson: out.chunks(), segments: segments.list, rows, rejected };
       },
     };
   }
 
-  return { decodeValue, newBatch };
+  return { decodeValue, decodeRun, newBatch };
 }
 
 /** Fetches the schemas of the framed values' ids not seen yet (once each), then answers lookups at once. */
@@ -172,10 +176,32 @@ function objectEnd(json: Buffer): number {
   return end;
 }
 
+const ROW_END = Buffer.from("}\n");
 const CHUNK = 1 << 20;
 
+/** The lineage segments of a batch, each once: their index is a row's "_s". */
+export function segmentTable() {
+  const list: LineageSegment[] = [];
+  const ids = new Map<string, number>();
+  return {
+    list,
+    idOf(topic: string, partition: number, ingestedAt: Date): number {
+      const segment = { topic, partition, ingestedAt: ingestedAt.toISOString() };
+      const key = JSON.stringify(segment);
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = list.push(segment) - 1;
+        ids.set(key, id);
+      }
+      return id;
+    },
+  };
+}
+
+export type RowBytes = ReturnType<typeof rowBytes>;
+
 /** NDJSON rows written into 1 MiB chunks (no string per row, no join). */
-function rowBytes() {
+export function rowBytes() {
   const full: Buffer[] = [];
   let chunk = Buffer.allocUnsafe(CHUNK);
   let used = 0;
@@ -211,4 +237,9 @@ export function normalizeRows(ndjson: Buffer[]): Buffer[] {
 }
 
 export type Decoder = ReturnType<typeof createDecoder>;
-export type DecodingBatch = ReturnType<Decoder["newBatch"]>;
+
+/** A batch being decoded: records added as they are fetched, the rows and rejections at the end. */
+export interface DecodingBatch {
+  add(topic: string, partition: number, messages: readonly SourceRecord[], ingestedAt?: Date): Promise<void>;
+  finish(): Promise<DecodedBatch>;
+}

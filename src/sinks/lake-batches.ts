@@ -133,27 +133,29 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   }
 
   /**
-   * A batch in two stages, each on its own connection so that DuckDB works on two batches at
-   * once: (1) record the first offsets of partitions new to the store, load the rows and write
+   * A batch (or the promise of one) in two stages, each on its own connection so that DuckDB works
+   * on two batches at once: (1) record the first offsets of partitions new to the store, load the rows and write
    * the lake files; (2) once `ready` resolves (the dead letters acknowledged), the table
    * transaction, reading the rows back from those files. Batches pass each stage in the order
    * write() was called, so offsets only move forward; once one fails, every later one fails too
    * (none may commit past it).
    */
-  function write(batch: LakeBatchWrite, ready: Promise<unknown> = Promise.resolve()): Promise<WriteResult> {
+  function write(pending: LakeBatchWrite | Promise<LakeBatchWrite>, ready: Promise<unknown> = Promise.resolve()): Promise<WriteResult> {
+    const batch = Promise.resolve(pending);
     const staged = lakeStage(
       step(async () => {
-        await recordFirstOffsets(batch);
-        return writeToLake(batch);
+        const b = await batch;
+        await recordFirstOffsets(b);
+        return { b, files: await writeToLake(b) };
       }),
     );
     const previous = lastCommit;
     ready.catch(() => {}); // observed below, once the batch's turn comes
     const committed = (async () => {
-      const files = await staged;
+      const { b, files } = await staged;
       await previous;
       await step(() => ready)();
-      return exclusive(step(() => commitToTable(batch, files)));
+      return exclusive(step(() => commitToTable(b, files)));
     })();
     lastCommit = committed.catch(() => {});
     return committed;

@@ -94,7 +94,9 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   const { log, policy } = opts;
   const consumer: Consumer = kafka.consumer({
     groupId: opts.groupId,
-    maxWaitTimeInMs: Math.min(500, policy.intervalMs),
+    // How long a fetch waits at the broker for records; leaving the group waits for the fetch in
+    // flight, so this is also what a stop costs (100 ms: at most 10 empty fetches a second when idle).
+    maxWaitTimeInMs: Math.min(100, policy.intervalMs),
     // kafkajs turns a whole fetch response into objects (~10x its bytes): small fetches keep memory
     // low (1 MiB: peak RSS ~750 → ~500 MB draining 1M orders, the same records/s as 8 MiB).
     maxBytes: Math.min(policy.maxBytes, 1 << 20),

@@ -13,25 +13,25 @@ const ORDER = { order_id: "a1", product: "tea", quantity: 2, price: 3.5 };
 describe("decoder (orders)", () => {
   const decoder = createDecoder("orders");
 
-  test("a valid order becomes a row with lineage; ordered_at defaults to the Kafka timestamp", () => {
+  test("a valid order becomes a row with lineage; ordered_at defaults to the Kafka timestamp", async () => {
     const b = decoder.newBatch();
-    b.add("t", 4, [rec(JSON.stringify(ORDER), 17)], new Date("2026-05-06T07:08:09.000Z"));
-    const out = b.finish();
+    await b.add("t", 4, [rec(JSON.stringify(ORDER), 17)], new Date("2026-05-06T07:08:09.000Z"));
+    const out = await b.finish();
     expect(out.rows).toBe(1);
     expect(out.rejected).toEqual([]);
     expect(JSON.parse(Buffer.concat(out.ndjson).toString())).toEqual({ ...ORDER, ordered_at: "2026-01-02T03:04:05.678Z", _s: 0, _o: 17 });
     expect(out.segments).toEqual([{ topic: "t", partition: 4, ingestedAt: "2026-05-06T07:08:09.000Z" }]);
   });
 
-  test("rows carry the value's JSON text as sent (one line each; pretty-printed values re-encoded)", () => {
+  test("rows carry the value's JSON text as sent (one line each; pretty-printed values re-encoded)", async () => {
     const b = decoder.newBatch();
     const asSent = `{"order_id": "é-1", "product":"tea \\u00e9", "quantity": 2e0, "price":3.50, "ordered_at":"2026-01-02T03:04:05Z"}  `;
     const pretty = JSON.stringify({ ...ORDER, order_id: "p-1" }, null, 2);
     const framedOrder = { ...ORDER, order_id: "f-1", ordered_at: "2026-01-02T03:04:05Z" };
     const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 42]), Buffer.from(JSON.stringify(framedOrder))]);
-    b.add("t", 1, [rec(asSent, 5), rec(pretty, 6)], new Date("2026-05-06T07:08:09.000Z"));
-    b.add("u", 0, [rec(framed, 7)], new Date("2026-05-06T07:08:10.000Z"));
-    const out = b.finish();
+    await b.add("t", 1, [rec(asSent, 5), rec(pretty, 6)], new Date("2026-05-06T07:08:09.000Z"));
+    await b.add("u", 0, [rec(framed, 7)], new Date("2026-05-06T07:08:10.000Z"));
+    const out = await b.finish();
     const lines = Buffer.concat(out.ndjson).toString().split("\n");
     expect(out.segments).toEqual([
       { topic: "t", partition: 1, ingestedAt: "2026-05-06T07:08:09.000Z" },
@@ -45,22 +45,22 @@ describe("decoder (orders)", () => {
     expect(lines[2]).toBe(`${JSON.stringify(framedOrder).slice(0, -1)},"_s":1,"_o":7}`); // the payload, without its header
   });
 
-  test("the Confluent wire format (magic byte 0, 4-byte schema id) is unwrapped", () => {
+  test("the Confluent wire format (magic byte 0, 4-byte schema id) is unwrapped", async () => {
     const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 42]), Buffer.from(JSON.stringify(ORDER))]);
     expect(decoder.decodeValue(rec(framed))).toMatchObject({ ok: true, value: { order_id: "a1" } });
     expect(decoder.decodeValue(rec(Buffer.from([0, 1])))).toEqual({ ok: false, reason: expect.stringContaining("shorter than its 5-byte header") });
   });
 
-  test("every kind of bad record is rejected with its reason, the good ones around it kept", () => {
+  test("every kind of bad record is rejected with its reason, the good ones around it kept", async () => {
     const b = decoder.newBatch();
-    b.add("t", 0, [
+    await b.add("t", 0, [
       rec("{oops", 0),
       rec(JSON.stringify({ ...ORDER, price: -1, colour: "red" }), 1),
       rec(null, 2),
       rec(JSON.stringify(ORDER), 3),
       rec("[1,2]", 4),
     ]);
-    const out = b.finish();
+    const out = await b.finish();
     expect(out.rows).toBe(1);
     expect(out.rejected.map((r) => [r.offset, r.reason])).toEqual([
       ["0", expect.stringContaining("value is not JSON")],
@@ -73,7 +73,7 @@ describe("decoder (orders)", () => {
 });
 
 describe("decoder (cars)", () => {
-  test("cars are validated by their own schema", () => {
+  test("cars are validated by their own schema", async () => {
     const decoder = createDecoder("cars");
     expect(decoder.decodeValue(rec(JSON.stringify({ id: 1, make: "Volvo", model: "240", year: 1990 })))).toMatchObject({ ok: true });
     expect(decoder.decodeValue(rec(JSON.stringify({ id: 1, make: "Volvo", model: "240", year: 1700 })))).toEqual({ ok: false, reason: expect.stringContaining("field year") });

@@ -18,14 +18,14 @@ afterEach(() => {
 
 const decoder = createDecoder("orders");
 /** A batch of orders o-<id(offset)> at offsets first..last of partition 0 of topic t. */
-function batch(first: number, last: number, sequence: number, id = (o: number) => o % 7): LakeBatchWrite {
+async function batch(first: number, last: number, sequence: number, id = (o: number) => o % 7): Promise<LakeBatchWrite> {
   const b = decoder.newBatch();
   const msgs: SourceRecord[] = [];
   for (let o = first; o <= last; o++) {
     msgs.push({ key: null, offset: String(o), timestamp: "0", value: Buffer.from(JSON.stringify({ order_id: `o-${id(o)}`, product: "p", quantity: 1 + o, price: 1, ordered_at: `2026-03-0${1 + (o % 2)}T00:00:00Z` })) });
   }
-  b.add("t", 0, msgs);
-  return { ...b.finish(), ranges: [{ topic: "t", partition: 0, firstOffset: first, lastOffset: last }], sequence };
+  await b.add("t", 0, msgs);
+  return { ...(await b.finish()), ranges: [{ topic: "t", partition: 0, firstOffset: first, lastOffset: last }], sequence };
 }
 
 class Crash extends Error {}
@@ -86,8 +86,8 @@ describe("lake batch store", () => {
     const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
     const b = decoder.newBatch();
     const value = '{"order_id":"d-1","product":"p","quantity":-5,"price":1,"quantity":3,"ordered_at":"2026-03-01T00:00:00Z"}';
-    b.add("t", 0, [{ key: null, offset: "0", timestamp: "0", value: Buffer.from(value) }]);
-    await store.write({ ...b.finish(), ranges: [{ topic: "t", partition: 0, firstOffset: 0, lastOffset: 0 }], sequence: 1 });
+    await b.add("t", 0, [{ key: null, offset: "0", timestamp: "0", value: Buffer.from(value) }]);
+    await store.write({ ...(await b.finish()), ranges: [{ topic: "t", partition: 0, firstOffset: 0, lastOffset: 0 }], sequence: 1 });
     expect((await store.query("SELECT order_id, quantity FROM orders")).rows).toEqual([["d-1", 3]]);
     expect((await store.query("SELECT order_id, quantity FROM lake")).rows).toEqual([["d-1", 3]]);
     await store.close();
