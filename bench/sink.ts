@@ -1,40 +1,47 @@
 /**
  * bench/sink: `ferry sink` from empty to fully caught up over a preloaded topic.
- *  - preload N orders (~150 bytes each) into a 6-partition topic (ferry's kafkajs producer)
+ *  - preload N orders (~160 bytes each) into a 6-partition topic (ferry's own producer)
  *  - reference: Kafka's own ConsumerPerformance (kafka-consumer-perf-test) reads the same topic
  *  - ferry: `dist/ferry sink --until-caught-up` into a fresh data dir (lake + orders table),
- *    wall time from spawn to exit, peak RSS (VmHWM, sampled), and the lake/table counts checked
- * Prints the figures and the ratio, writes bench/results/sink.json.
- *   bun bench/sink.ts [records]
+ *    wall time from spawn to exit, peak RSS (VmHWM, sampled), the lake/table counts checked, and
+ *    the per-phase split from the sink's "batch written" lines
+ *  - with --big M: M more orders (other ids) in a second topic, drained into a second data dir
+ *    (the RSS must stay as flat as for N), then the N orders drained into that same data dir:
+ *    the table's cost when it already holds M rows, next to the empty-table figure
+ * Prints the figures and the ratios, writes bench/results/sink.json.
+ *   bun bench/sink.ts [records] [--big M]
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { createKafka } from "../src/kafka/client.ts";
+import { openProducer } from "../src/kafka/producer/index.ts";
+import { createLogger } from "../src/log/logger.ts";
 import { BROKERS as brokers, ensureKafka, FERRY_BIN as bin, kafkaTool, round, sh, writeResult } from "./lib.ts";
 
-const records = Number(process.argv[2] ?? 1_000_000);
+const args = process.argv.slice(2);
+const bigAt = args.indexOf("--big");
+const big = bigAt >= 0 ? Number(args[bigAt + 1]) : 0;
+const records = Number(args.filter((_, i) => i !== bigAt && i !== bigAt + 1)[0] ?? 1_000_000);
 const work = mkdtempSync(join(tmpdir(), "ferry-bench-sink-"));
 const stamp = Date.now().toString(36);
-const topic = `bench-sink-${stamp}`;
+const log = createLogger("error", (line) => process.stderr.write(line), { mode: "bench" });
 
-const stopKafka = ensureKafka();
-try {
-  // Preload.
-  const kafka = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING });
+/** Produces `count` orders with ids `<prefix>-<n>` into a new 6-partition topic; answers the mean value size. */
+async function preload(topic: string, prefix: string, count: number): Promise<number> {
+  const kafka = createKafka({ brokers: [brokers], clientId: "ferry-bench" }, log);
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
   await admin.disconnect();
-  const producer = kafka.producer();
-  await producer.connect();
+  const producer = await openProducer(kafka, [topic], log);
   const t0 = performance.now();
-  const pending: Promise<unknown>[] = [];
   let bytes = 0;
-  for (let i = 0; i < records; i += 10_000) {
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i += 10_000) {
     const messages = [];
-    for (let j = i; j < Math.min(records, i + 10_000); j++) {
-      const id = `ord-${String(j).padStart(9, "0")}`;
+    for (let j = i; j < Math.min(count, i + 10_000); j++) {
+      const id = `${prefix}-${String(j).padStart(9, "0")}`;
       const value = JSON.stringify({
         order_id: id,
         product: "Arabica coffee beans 1kg",
@@ -46,28 +53,26 @@ try {
       bytes += value.length;
       messages.push({ key: id, value });
     }
-    pending.push(producer.send({ topic, acks: -1, messages }));
+    pending.push(producer.send(topic, messages, 120_000));
     if (pending.length >= 8) await pending.shift();
   }
   await Promise.all(pending);
-  await producer.disconnect();
-  const recordBytes = Math.round(bytes / records);
-  console.log(`preloaded ${records} orders (${recordBytes} B each) into ${topic} (6 partitions) in ${round((performance.now() - t0) / 1000)} s`);
+  await producer.close(120_000);
+  console.log(`preloaded ${count} orders (${Math.round(bytes / count)} B each) into ${topic} (6 partitions) in ${round((performance.now() - t0) / 1000)} s`);
+  return Math.round(bytes / count);
+}
 
-  // Reference: Kafka's own consumer on the same topic.
-  const perf = kafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
-    "--bootstrap-server", brokers, "--topic", topic, "--messages", String(records), "--group", `perf-${stamp}`, "--timeout", "60000",
-  ]);
-  const lines = perf.trim().split("\n");
-  const header = lines.find((l) => l.includes("nMsg.sec"))!.split(",").map((s) => s.trim());
-  const row = lines.at(-1)!.split(",").map((s) => s.trim());
-  const perfRate = Number(row[header.indexOf("nMsg.sec")]);
-  console.log(`reference: kafka ConsumerPerformance ${round(perfRate)} records/s (${row[header.indexOf("MB.sec")]} MB/s)`);
+interface SinkRun {
+  records_per_sec: number;
+  seconds: number;
+  peak_rss_mb: number;
+  phases: { batches: number; load_ms: number; lake_ms: number; table_ms: number; batch_ms: number };
+}
 
-  // ferry sink, from empty to caught up.
-  const dataDir = join(work, "data");
+/** `ferry sink --until-caught-up` over `topic` into `dataDir`; checks the lake and table hold `expectRows`. */
+async function drain(label: string, topic: string, count: number, dataDir: string, expectRows: number): Promise<SinkRun> {
   const s0 = performance.now();
-  const proc = Bun.spawn([bin, "sink", "--brokers", brokers, "--topic", topic, "--group", `ferry-${stamp}`, "--data-dir", dataDir, "--until-caught-up", "--log-level", "info"], { stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn([bin, "sink", "--brokers", brokers, "--topic", topic, "--group", `ferry-${topic}-${Date.now()}`, "--data-dir", dataDir, "--until-caught-up", "--log-level", "info"], { stdout: "ignore", stderr: "pipe" });
   let peakKb = 0;
   const sampler = setInterval(() => {
     try {
@@ -80,14 +85,12 @@ try {
   clearInterval(sampler);
   const seconds = (performance.now() - s0) / 1000;
   if (code !== 0) throw new Error(`ferry sink exited ${code}: ${await stderr}`);
-  const rate = records / seconds;
-  const peakMb = round(peakKb / 1024);
-  const count = (sql: string) => Number(sh([bin, "query", "--data-dir", dataDir, "--format", "csv", sql]).trim().split("\n").at(-1));
-  const lakeRows = count("select count(*) from lake");
-  const tableRows = count("select count(*) from orders");
-  if (lakeRows !== records || tableRows !== records) throw new Error(`expected ${records} rows, lake has ${lakeRows}, table ${tableRows}`);
-  const ratio = round(rate / perfRate, 3);
-  // Per-phase split, from the sink's "batch written" lines: DuckDB load of the batch, lake COPY, table upsert + commit.
+  const count1 = (sql: string) => Number(sh([bin, "query", "--data-dir", dataDir, "--format", "csv", sql]).trim().split("\n").at(-1));
+  const lakeRows = count1("select count(*) from lake");
+  const tableRows = count1("select count(*) from orders");
+  if (lakeRows !== expectRows || tableRows !== expectRows) throw new Error(`expected ${expectRows} rows, lake has ${lakeRows}, table ${tableRows}`);
+  // Per-phase split, from the sink's "batch written" lines. The lake phase of a batch runs beside
+  // the table phase of the one before (two DuckDB connections), so the sums overlap in time.
   const phases = { batches: 0, load_ms: 0, lake_ms: 0, table_ms: 0, batch_ms: 0 };
   for (const line of (await stderr).split("\n")) {
     if (!line.includes('"msg":"batch written"')) continue;
@@ -98,19 +101,54 @@ try {
     phases.lake_ms += b.lake ?? 0;
     phases.table_ms += b.table ?? 0;
   }
-  console.log(`phases over ${phases.batches} batches: load ${phases.load_ms} ms, lake ${phases.lake_ms} ms, table ${phases.table_ms} ms (of ${phases.batch_ms} ms writing; the rest of the ${round(seconds * 1000)} ms wall is fetch + decode overlapping)`);
-  console.log(`ferry sink: ${records} records into lake + table in ${round(seconds, 2)} s = ${round(rate)} records/s, peak RSS ${peakMb} MB (lake ${lakeRows} rows, table ${tableRows} rows)`);
+  const run = { records_per_sec: round(count / seconds), seconds: round(seconds, 2), peak_rss_mb: round(peakKb / 1024), phases };
+  console.log(`${label}: ${count} records in ${run.seconds} s = ${run.records_per_sec} records/s, peak RSS ${run.peak_rss_mb} MB (lake and table ${expectRows} rows)`);
+  console.log(`  phases over ${phases.batches} batches: rows file ${phases.load_ms} ms, lake ${phases.lake_ms} ms, table ${phases.table_ms} ms (lake and table phases overlap)`);
+  return run;
+}
+
+const stopKafka = ensureKafka();
+try {
+  const topic = `bench-sink-${stamp}`;
+  const recordBytes = await preload(topic, "ord", records);
+
+  // Reference: Kafka's own consumer on the same topic.
+  const perf = kafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
+    "--bootstrap-server", brokers, "--topic", topic, "--messages", String(records), "--group", `perf-${stamp}`, "--timeout", "60000",
+  ]);
+  const lines = perf.trim().split("\n");
+  const header = lines.find((l) => l.includes("nMsg.sec"))!.split(",").map((s) => s.trim());
+  const row = lines.at(-1)!.split(",").map((s) => s.trim());
+  const perfRate = Number(row[header.indexOf("nMsg.sec")]);
+  console.log(`reference: kafka ConsumerPerformance ${round(perfRate)} records/s (${row[header.indexOf("MB.sec")]} MB/s)`);
+
+  const empty = await drain("ferry sink, empty table", topic, records, join(work, "empty"), records);
+  const ratio = round(empty.records_per_sec / perfRate, 3);
   console.log(`ratio ferry/ConsumerPerformance = ${ratio}`);
+
+  let bigRuns: { drain: SinkRun; into_big_table: SinkRun; table_cost_ratio: number } | undefined;
+  if (big > 0) {
+    const bigTopic = `bench-sink-big-${stamp}`;
+    await preload(bigTopic, "big", big);
+    const dir = join(work, "big");
+    const bigDrain = await drain(`ferry sink, ${big} records`, bigTopic, big, dir, big);
+    const into = await drain(`ferry sink, into a table of ${big} rows`, topic, records, dir, big + records);
+    const tableCost = round(into.phases.table_ms / Math.max(1, empty.phases.table_ms), 2);
+    console.log(`table phase into ${big} rows vs empty: ${into.phases.table_ms} ms vs ${empty.phases.table_ms} ms (x${tableCost}); records/s ${into.records_per_sec} vs ${empty.records_per_sec}`);
+    bigRuns = { drain: bigDrain, into_big_table: into, table_cost_ratio: tableCost };
+  }
+
   writeResult("sink", {
     records,
     record_bytes: recordBytes,
     partitions: 6,
-    ferry_records_per_sec: round(rate),
-    ferry_seconds: round(seconds, 2),
-    ferry_peak_rss_mb: peakMb,
+    ferry_records_per_sec: empty.records_per_sec,
+    ferry_seconds: empty.seconds,
+    ferry_peak_rss_mb: empty.peak_rss_mb,
     reference_consumer_perf_records_per_sec: round(perfRate),
     ratio,
-    phases,
+    phases: empty.phases,
+    ...(bigRuns ? { big: { records: big, ...bigRuns } } : {}),
     targets: { records_per_sec: 200_000, peak_rss_mb: 512 },
   });
 } finally {

@@ -27,8 +27,9 @@ export const sinkMode = defineMode({
     "Reads the topics in a consumer group (offsets managed by ferry, never auto-committed; a partition\n" +
     "without offsets starts at the earliest record). A batch closes after --interval, --max-records or\n" +
     "--max-bytes; its valid records are written to <data-dir>/lake/<topic>/date=YYYY-MM-DD/part-<partition>-\n" +
-    "<first>-<last>.parquet and (orders) upserted into the orders table in one transaction with the\n" +
-    "offsets; only then are offsets committed to Kafka. Invalid records go to <topic>.dlq with headers\n" +
+    "<first>-<last>.parquet and (orders) added to the orders table in one transaction with the offsets\n" +
+    "(the view `orders` shows each order_id once: its latest record); only then are offsets committed to\n" +
+    "Kafka. Invalid records go to <topic>.dlq with headers\n" +
     "ferry.error, ferry.source.topic, ferry.source.partition and ferry.source.offset (at-least-once:\n" +
     "acknowledged by Kafka before the batch's offsets are committed; a crash can repeat one).\n" +
     "While it runs, `ferry query` reaches the table and the lake through <data-dir>/ferry.sock.",
@@ -48,7 +49,7 @@ export const sinkMode = defineMode({
       bool({ doc: "Stop once every assigned partition has reached the end it had at start (a one-shot run)." }),
       false,
     ),
-    dbMemory: v.optional(int({ doc: "Memory DuckDB may use for the table and the lake, in MiB (it spills to disk beyond).", placeholder: "MIB", min: 64 }), 256),
+    dbMemory: v.optional(int({ doc: "Memory DuckDB may use for the table and the lake, in MiB (it spills to disk beyond).", placeholder: "MIB", min: 64 }), 192),
     dbThreads: v.optional(int({ doc: "DuckDB worker threads (records are decoded on another thread beside them).", min: 1, max: 64 }), 1),
     metricsPort: v.optional(int({ doc: "Serve /metrics and /healthz on this port (0: any free port; default: none).", placeholder: "PORT", min: 0, max: 65535 })),
     metricsHost: v.optional(str({ doc: "Address of the metrics server.", placeholder: "HOST", min: 1 }), "127.0.0.1"),

@@ -27,9 +27,13 @@ export function columnsOf(schema: v.GenericSchema): Column[] {
   });
 }
 
-/** `CREATE TABLE IF NOT EXISTS` for a record schema plus extra (lineage) columns. */
-export function createTableSql(table: string, schema: v.GenericSchema, extra: Column[] = []): string {
-  const cols = [...columnsOf(schema), ...extra].map((c) => `  ${quoteIdent(c.name)} ${c.sql}`);
+/**
+ * `CREATE TABLE IF NOT EXISTS` for a record schema plus extra (lineage) columns; without its
+ * primary key when `primaryKey` is false (the key column stays NOT NULL).
+ */
+export function createTableSql(table: string, schema: v.GenericSchema, extra: Column[] = [], opts: { primaryKey?: boolean } = {}): string {
+  const sqlOf = (c: Column) => (opts.primaryKey === false ? c.sql.replace(/\s+PRIMARY KEY\b/, " NOT NULL") : c.sql);
+  const cols = [...columnsOf(schema), ...extra].map((c) => `  ${quoteIdent(c.name)} ${sqlOf(c)}`);
   return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (\n${cols.join(",\n")}\n)`;
 }
 

@@ -6,8 +6,9 @@
  *     crash in its first batch leaves a record of where the lake stood;
  *  2. the rows (a file of JSON lines) go through DuckDB into one lake file per topic, partition
  *     and date, named by the partition's offset range in the batch (temp name, fsync, rename);
- *  3. one transaction inserts (or upserts) the orders, read back from those files, and moves
- *     `ferry_offsets` past the batch.
+ *  3. one transaction appends the orders, read back from those files, to the table (the `orders`
+ *     view shows each id's latest row; see orders-table.ts) and moves `ferry_offsets` past the
+ *     batch.
  * Kafka offsets are committed by the source after this returns. Steps 1–2 of a batch run beside
  * step 3 of the batch before it (two DuckDB connections), always in batch order.
  *
@@ -25,7 +26,7 @@ import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { type LakeFile, lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
-import { allStoredOffsets, createOrdersTables, type PartitionOffset, saveOffsets, upsertOrdersSql } from "./orders-table.ts";
+import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
 import { type LineageSegment, rowLayout } from "./record-rows.ts";
 
 /** Points of a batch's write where a test can make the process die (kill -9 itself). */
@@ -54,6 +55,8 @@ export interface LakeBatchStoreOptions {
   threads: number;
   /** Called at each fault point of a batch (tests use it to kill the process there). */
   fault?: (point: FaultPoint, sequence: number) => void;
+  /** Recent order ids settled at this many at least (default SETTLE_MIN_ROWS; tests use fewer). */
+  settleMinRows?: number;
 }
 
 export interface WriteResult {
@@ -74,7 +77,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const exclusive = createMutex();
   const lakeDb = await db.connect();
   const lakeStage = createMutex();
-  await createOrdersTables(db);
+  await createSinkOrdersTables(db);
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));
   const checked = new Set<string>();
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);
@@ -106,30 +109,30 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   }
 
   /**
-   * One transaction: the batch's orders into the table, and the offsets past the batch. Most
-   * batches hold only new order ids, and a plain insert is far cheaper than an upsert (one index
-   * probe per row instead of a conflict check, then the insert, then window over the batch): it is
-   * tried first, and a batch that hits an existing id (or holds one twice) is rolled back and
-   * upserted instead. After such a batch the next few go straight to the upsert.
+   * One transaction: the batch's orders appended (orders-table.ts), and the offsets past the
+   * batch. The recent ids are settled once enough of them wait, in a transaction of its own
+   * queued behind this one.
    */
-  let upsertsAhead = 0;
-  async function applyToTable(select: string | undefined, next: PartitionOffset[]): Promise<void> {
-    if (select !== undefined && upsertsAhead === 0) {
-      try {
-        await db.transaction(async () => {
-          await db.exec(`INSERT INTO orders ${select}`);
-          await saveOffsets(db, next);
-        });
-        return;
-      } catch (e) {
-        if (!isDuplicateKey(e)) throw e;
-        upsertsAhead = UPSERTS_AFTER_A_CONFLICT;
-      }
-    } else if (upsertsAhead > 0) upsertsAhead--;
+  const counts = await sinkOrderCounts(db);
+  async function applyToTable(select: string | undefined, rows: number, next: PartitionOffset[]): Promise<void> {
     await db.transaction(async () => {
-      if (select !== undefined) await db.exec(upsertOrdersSql(select));
+      if (select !== undefined) await appendOrders(db, select);
       await saveOffsets(db, next);
     });
+    if (select === undefined) return;
+    counts.recent += rows;
+    counts.rows += rows;
+    if (settleDue(counts, opts.settleMinRows)) {
+      const recent = counts.recent;
+      counts.recent = 0; // none queued twice
+      void exclusive(
+        step(async () => {
+          const t0 = performance.now();
+          counts.rows = await settleRecentOrders(db);
+          log.info("settled the recent orders", { ids: recent, rowsNow: counts.rows, ms: Math.round(performance.now() - t0) });
+        }),
+      ).catch(() => {}); // a failure breaks the store: the next batch fails with it
+    }
   }
 
   /**
@@ -206,11 +209,13 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     try {
       files = await writeLakeFiles(lakeDb, paths.lake, staging, select, range, renamed);
     } catch (e) {
-      if (!(e instanceof DownstreamError && e.system === "duckdb")) throw e;
+      // Only a refused row (a key given twice, bytes that are not UTF-8) is worth a second try.
+      if (!(e instanceof DownstreamError && e.system === "duckdb" && /Invalid Input Error/.test(e.message))) throw e;
       log.info("DuckDB refused the batch's rows as sent; writing them re-encoded", { error: errorMessage(e) });
       writeChunks(batchFile, normalizeRows(batch.ndjson));
       files = await writeLakeFiles(lakeDb, paths.lake, staging, select, range, renamed);
     }
+    batch.ndjson.length = 0; // in DuckDB and the lake now: not held while the table commits
     return { files, load: Math.round(t1 - t0), lake: Math.round(performance.now() - t1) };
   }
 
@@ -218,7 +223,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     fault("after-rename", batch.sequence);
     const t0 = performance.now();
     const next: PartitionOffset[] = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.lastOffset + 1 }));
-    await applyToTable(opts.kind === "orders" ? rowsOfFiles(staged.files) : undefined, next);
+    await applyToTable(opts.kind === "orders" ? rowsOfFiles(staged.files) : undefined, batch.rows, next);
     for (const o of next) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
     const table = Math.round(performance.now() - t0);
     fault("after-commit", batch.sequence);
@@ -270,11 +275,5 @@ function writeChunks(path: string, chunks: Buffer[]): void {
     closeSync(fd);
   }
 }
-
-/** Batches that go straight to the upsert after one whose plain insert met an existing order id. */
-const UPSERTS_AFTER_A_CONFLICT = 8;
-
-/** DuckDB's two wordings: an id already in the table, an id twice in the batch. */
-const isDuplicateKey = (e: unknown) => /Constraint Error: (Duplicate key .* violates primary key constraint|PRIMARY KEY or UNIQUE constraint violation)/.test(errorMessage(e));
 
 export type LakeBatchStore = Awaited<ReturnType<typeof openLakeBatchStore>>;

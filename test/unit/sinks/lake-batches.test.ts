@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDecoder, type SourceRecord } from "../../../src/pipeline/decode.ts";
+import { openDb } from "../../../src/db/duckdb.ts";
+import { ORDERS_TABLE_DDL } from "../../../src/schema/orders-table.ts";
 import { type FaultPoint, type LakeBatchWrite, openLakeBatchStore } from "../../../src/sinks/lake-batches.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
 
@@ -61,7 +63,7 @@ describe("lake batch store", () => {
     await store.close();
   });
 
-  test("new ids are inserted, ids already in the table or twice in a batch are upserted: the latest offset wins", async () => {
+  test("ids already in the table or twice in a batch: the table shows the latest offset", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
     dirs.push(dataDir);
     const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
@@ -77,6 +79,44 @@ describe("lake batch store", () => {
     expect(rows.slice(-2)).toEqual([["o-2000", 152], ["o-2001", 153]]);
     expect(store.storedOffset("t", 0)).toBe(154);
     expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([10 + 5 + 120 + 4]); // offsets 15..29 never fetched (compacted away, say)
+    await store.close();
+  });
+
+  test("the table is the same before and after its recent ids are settled; settled ids have one row", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
+    dirs.push(dataDir);
+    const { log, lines } = memoryLogger("info");
+    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, settleMinRows: 25 }, log);
+    const view = async () => (await store.query("SELECT order_id, quantity, kafka_offset::INT FROM orders ORDER BY order_id")).rows;
+    const expected = new Map<string, [number, number]>();
+    // Ids repeat within and across batches (o % 17), including across merges.
+    for (let b = 0; b < 8; b++) {
+      const first = b * 10;
+      await store.write(batch(first, first + 9, b + 1, (o) => o % 17));
+      for (let o = first; o <= first + 9; o++) expected.set(`o-${o % 17}`, [1 + o, o]);
+      expect(await view()).toEqual([...expected].sort(([a], [b]) => a.localeCompare(b)).map(([id, [q, o]]) => [id, q, o]));
+    }
+    await store.write(batch(80, 80, 9, () => 99)); // queued behind the settling: runs after it
+    expect(lines.filter((l) => l.includes("settled the recent orders")).length).toBeGreaterThanOrEqual(2);
+    // Superseded rows were deleted (81 appended, 18 ids); the view still shows every id once.
+    const [rows] = (await store.query("SELECT count(*)::INT FROM orders_rows")).rows[0]! as number[];
+    expect(rows).toBeLessThan(81);
+    expect(rows).toBeGreaterThanOrEqual(18);
+    expect((await store.query("SELECT count(*)::INT, count(DISTINCT order_id)::INT FROM orders")).rows[0]).toEqual([18, 18]);
+    expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([81]);
+    await store.close();
+  });
+
+  test("a data dir of an earlier ferry (orders as a keyed table) keeps its rows", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
+    dirs.push(dataDir);
+    const old = await openDb(join(dataDir, "ferry.duckdb"));
+    await old.exec(ORDERS_TABLE_DDL);
+    await old.exec(`INSERT INTO orders VALUES ('old-1', 'p', 1, 1.5, NULL, '2026-01-01T00:00:00Z', 't', 0, 3, '2026-01-01T00:00:01Z')`);
+    old.close();
+    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
+    await store.write(batch(4, 5, 1, (o) => o));
+    expect((await store.query("SELECT order_id FROM orders ORDER BY 1")).rows).toEqual([["o-4"], ["o-5"], ["old-1"]]);
     await store.close();
   });
 
