@@ -33,7 +33,7 @@ export function modeHelp(mode: Mode): string {
   const rows = fields.map((f) => {
     const left = `--${flagName(f.key)}${f.info.kind === "bool" ? "" : ` ${f.info.placeholder ?? "VALUE"}`}`;
     const req = f.required ? " (required)" : "";
-    return { left, right: `${f.info.doc}${req}${showDefault(f.defaultValue, f.info)} [env ${envName(f.key)}]` };
+    return { left, right: `${f.info.doc}${req}${showDefault(f.defaultValue, f.info)} [env ${envName(f.key)}${f.info.alsoEnv ? ` or ${f.info.alsoEnv}` : ""}]` };
   });
   rows.push({ left: "--config FILE", right: "Read settings from a JSON or TOML file [env FERRY_CONFIG]" });
   rows.push({ left: "-h, --help", right: "Show this help" });

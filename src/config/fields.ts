@@ -17,6 +17,8 @@ export interface FieldInfo {
   values?: readonly string[];
   /** Hide the value in logs and help defaults. */
   secret?: boolean;
+  /** A standard variable also read when FERRY_* is not set (e.g. AWS_ACCESS_KEY_ID). */
+  alsoEnv?: string;
 }
 
 const INFO = "ferryField";
@@ -35,6 +37,7 @@ interface Common {
   doc: string;
   placeholder?: string;
   secret?: boolean;
+  alsoEnv?: string;
 }
 
 export function str(o: Common & { min?: number; pattern?: RegExp; patternHint?: string }) {

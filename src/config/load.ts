@@ -96,6 +96,7 @@ export function resolveConfig<S extends ConfigSchema>(schema: S, sources: Config
     let raw: unknown;
     if (sources.flags[key] !== undefined) [source, raw] = ["flag", sources.flags[key]];
     else if (sources.env[envName(key)] !== undefined) [source, raw] = ["env", sources.env[envName(key)]];
+    else if (info.alsoEnv && sources.env[info.alsoEnv] !== undefined) [source, raw] = ["env", sources.env[info.alsoEnv]];
     else if (sources.file?.values[key] !== undefined) [source, raw] = ["file", sources.file.values[key]];
     if (source === undefined) continue;
     origin[key] = { source, raw };

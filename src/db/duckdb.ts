@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DownstreamError, errorMessage } from "../errors.ts";
+import { ConfigError, DownstreamError, errorMessage } from "../errors.ts";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { loadDuckDb } from "../platform/duckdb-native.ts";
 
@@ -140,6 +140,33 @@ export function lakeViewSql(lakeDir: string): string {
  * answers "nothing yet" rather than "no such table".
  */
 export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyLake: string): Promise<QueryResult> {
-  await db.exec(lakeHasFiles(lakeDir) ? lakeViewSql(lakeDir) : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
+  if (/^s3:\/\//.test(lakeDir)) {
+    // No S3 reader in this binary (DuckDB's httpfs is not embedded): a query of `lake` says so.
+    const why = `the lake is at ${lakeDir}: ferry query reads local lakes only; read it with Spark, pyarrow or DuckDB's httpfs (the orders table is here)`;
+    await db.exec(`CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake.replace(/ WHERE false$/, ` WHERE error(${sqlString(why)}) IS NULL`)}`);
+  } else await db.exec(lakeHasFiles(lakeDir) ? lakeViewSql(lakeDir) : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
   return db.query(sql);
+}
+
+/**
+ * The lake a data dir's database was written with ("local" or s3://…), recorded on first use:
+ * its offsets say what is in that lake, so another lake needs a data dir of its own.
+ */
+export async function recordLakeLocation(db: Db, location: string): Promise<void> {
+  await db.exec(`CREATE TABLE IF NOT EXISTS ferry_lake (location VARCHAR NOT NULL)`);
+  const recorded = (await db.query(`SELECT location FROM ferry_lake`)).rows[0]?.[0];
+  if (recorded === undefined) await db.exec(`INSERT INTO ferry_lake VALUES ($1)`, [location]);
+  else if (recorded !== location) {
+    throw new ConfigError(`this data dir was written with the lake ${recorded === "local" ? "in the data dir" : String(recorded)}, not ${location === "local" ? "a local one" : location}: its offsets say what is there; use a data dir of its own for another lake`);
+  }
+}
+
+/** The lake a data dir's database recorded (undefined: local, or nothing recorded). */
+export async function recordedLakeLocation(db: Db): Promise<string | undefined> {
+  try {
+    const v = (await db.query(`SELECT location FROM ferry_lake`)).rows[0]?.[0];
+    return v === undefined || v === "local" ? undefined : String(v);
+  } catch {
+    return undefined;
+  }
 }

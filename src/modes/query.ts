@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
 import { oneOf, str } from "../config/fields.ts";
-import { type Db, dataPaths, openDb, type QueryResult, queryWithLake } from "../db/duckdb.ts";
+import { type Db, dataPaths, openDb, type QueryResult, queryWithLake, recordedLakeLocation } from "../db/duckdb.ts";
 import { errorMessage } from "../errors.ts";
 import { formatResult, OUTPUT_FORMATS } from "../db/format.ts";
 import { queryOverSocket } from "../platform/local-socket.ts";
@@ -27,7 +27,7 @@ export async function runQuery(dataDir: string, sql: string): Promise<QueryResul
   try {
     // Nothing ingested yet: the tables exist, empty, so a first query answers 0 rows.
     if (!exists) await createOrdersTables(db);
-    return await queryWithLake(db, paths.lake, sql, ORDER_ROWS.emptyLake);
+    return await queryWithLake(db, (await recordedLakeLocation(db)) ?? paths.lake, sql, ORDER_ROWS.emptyLake);
   } finally {
     db.close();
   }

@@ -15,6 +15,7 @@ import type { DecodingBatch } from "../pipeline/decode.ts";
 import { partitionsByTopic } from "../pipeline/partitions.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
 import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../sinks/lake-batches.ts";
+import { lakeFields, lakeTargetOf } from "../sinks/lake-target.ts";
 import type { SourceBatch } from "../sources/kafka.ts";
 import { defineMode } from "./mode.ts";
 
@@ -26,12 +27,13 @@ export const sinkMode = defineMode({
   details:
     "Reads the topics in a consumer group (offsets managed by ferry, never auto-committed; a partition\n" +
     "without offsets starts at the earliest record). A batch closes after --interval, --max-records or\n" +
-    "--max-bytes; its valid records are written to <data-dir>/lake/<topic>/date=YYYY-MM-DD/part-<partition>-\n" +
-    "<first>-<last>.parquet and (orders) added to the orders table in one transaction with the offsets\n" +
-    "(the view `orders` shows each order_id once: its latest record); only then are offsets committed to\n" +
-    "Kafka. Invalid records go to <topic>.dlq with headers\n" +
-    "ferry.error, ferry.source.topic, ferry.source.partition and ferry.source.offset (at-least-once:\n" +
-    "acknowledged by Kafka before the batch's offsets are committed; a crash can repeat one).\n" +
+    "--max-bytes; its valid records go to the lake as <topic>/date=YYYY-MM-DD/part-<partition>-<first>-\n" +
+    "<last>.parquet (--lake: <data-dir>/lake, or s3://BUCKET/PREFIX with AWS_ACCESS_KEY_ID,\n" +
+    "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL), then (orders) into the\n" +
+    "orders table in one transaction with the offsets (the view `orders` shows each order_id once: its\n" +
+    "latest record); only then are offsets committed to Kafka. Invalid records go to <topic>.dlq with\n" +
+    "headers ferry.error, ferry.source.topic, ferry.source.partition and ferry.source.offset (at-least-\n" +
+    "once: acknowledged by Kafka before the batch's offsets are committed; a crash can repeat one).\n" +
     "While it runs, `ferry query` reaches the table and the lake through <data-dir>/ferry.sock.",
   config: v.object({
     ...kafkaClientFields,
@@ -61,6 +63,7 @@ export const sinkMode = defineMode({
         patternHint: `must be POINT:N with POINT one of ${FAULT_POINTS.join(", ")}`,
       }),
     ),
+    ...lakeFields,
     ...dataDirField,
     ...logLevelField,
   }),
@@ -84,7 +87,8 @@ export const sinkMode = defineMode({
     };
 
     const metrics = sinkMetrics(() => lag());
-    const store = await openLakeBatchStore({ dataDir: config.dataDir, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
+    const lake = lakeTargetOf(config);
+    const store = await openLakeBatchStore({ dataDir: config.dataDir, lake, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
     const kafka = createKafka(config, log);
     const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
     const decoder = createDecoder(config.kind, registryOf(config));
@@ -128,8 +132,8 @@ export const sinkMode = defineMode({
       untilCaughtUp: config.untilCaughtUp,
       process: processBatch,
       storedOffset: (tp) => store.storedOffset(tp.topic, tp.partition),
-      onAssigned(placed) {
-        for (const { topic, partitions } of partitionsByTopic(placed)) store.recover(topic, partitions);
+      async onAssigned(placed) {
+        for (const { topic, partitions } of partitionsByTopic(placed)) await store.recover(topic, partitions);
       },
       onCommitted(batch) {
         fault("after-kafka-commit", batch.sequence);
@@ -172,7 +176,7 @@ export const sinkMode = defineMode({
       await closeAll().catch(() => {});
       throw e;
     }
-    log.notice("sink started", { topics: config.topic, group: config.group, kind: config.kind, dataDir: config.dataDir, metrics: server?.url });
+    log.notice("sink started", { topics: config.topic, group: config.group, kind: config.kind, dataDir: config.dataDir, lake: lake.location, metrics: server?.url });
 
     const stopReason = await Promise.race([
       new Promise<string>((resolve) => (ctx.signal.aborted ? resolve("signal") : ctx.signal.addEventListener("abort", () => resolve("signal"), { once: true }))),

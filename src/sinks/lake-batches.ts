@@ -19,13 +19,14 @@
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
+import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, recordLakeLocation, sqlString } from "../db/duckdb.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
-import { type LakeFile, lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
+import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./lake.ts";
+import { type LakeTarget, localLake } from "./lake-target.ts";
 import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
 import { type LineageSegment, rowLayout } from "./record-rows.ts";
 
@@ -48,6 +49,8 @@ export interface LakeBatchWrite extends DecodedBatch {
 
 export interface LakeBatchStoreOptions {
   dataDir: string;
+  /** Where the lake is (default: the local folder <data-dir>/lake). */
+  lake?: LakeTarget;
   kind: RecordKind;
   /** DuckDB's memory limit (its caches and working memory; it spills to disk above it). */
   memoryLimitMb: number;
@@ -59,6 +62,15 @@ export interface LakeBatchStoreOptions {
   settleMinRows?: number;
 }
 
+/** A batch's lake files, published, and the local files the table reads its rows from. */
+interface Staged {
+  files: LakeFile[];
+  readable: { topic: string; path: string }[];
+  stagingDir?: string;
+  load: number;
+  lake: number;
+}
+
 export interface WriteResult {
   files: string[];
   /** Milliseconds spent loading the rows, writing lake files, and committing the table. */
@@ -67,7 +79,7 @@ export interface WriteResult {
 
 export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logger) {
   const paths = dataPaths(opts.dataDir);
-  const orphans = join(opts.dataDir, "lake-orphans");
+  const lake = opts.lake ?? localLake(paths.lake, join(opts.dataDir, "lake-orphans"));
   const layout = rowLayout(opts.kind);
   const db: Db = await openDb(paths.database);
   // DuckDB would cache up to 80% of RAM; a sink runs beside other things and stays bounded.
@@ -78,6 +90,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const lakeDb = await db.connect();
   const lakeStage = createMutex();
   await createSinkOrdersTables(db);
+  await recordLakeLocation(db, lake.localDir ? "local" : lake.location);
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));
   const checked = new Set<string>();
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);
@@ -87,10 +100,10 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const fault = opts.fault ?? (() => {});
 
   /** Moves lake files of uncommitted batches out of the lake (once per partition and process). */
-  function recover(topic: string, partitions: number[]): void {
+  async function recover(topic: string, partitions: number[]): Promise<void> {
     const todo = partitions.filter((p) => !checked.has(tpKey(topic, p)));
     if (todo.length === 0) return;
-    const files = listLakeFiles(paths.lake, topic);
+    const files = await lake.list(topic);
     for (const p of todo) {
       checked.add(tpKey(topic, p));
       const next = stored.get(tpKey(topic, p));
@@ -100,10 +113,8 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
         continue;
       }
       for (const f of mine.filter((f) => f.firstOffset >= next)) {
-        const target = join(orphans, relative(paths.lake, f.path));
-        mkdirSync(dirname(target), { recursive: true });
-        renameSync(f.path, target);
-        log.notice("moved the lake file of an uncommitted batch out of the lake; its rows are read again", { topic, partition: p, file: f.path, movedTo: target });
+        const movedTo = await lake.moveOut(f);
+        log.notice("moved the lake file of an uncommitted batch out of the lake; its rows are read again", { topic, partition: p, file: f.path, movedTo });
       }
     }
   }
@@ -196,34 +207,41 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
    * values' JSON as sent; if DuckDB refuses one (a key given twice), the batch is written again
    * re-encoded.
    */
-  async function writeToLake(batch: LakeBatchWrite): Promise<{ files: LakeFile[]; load: number; lake: number }> {
-    if (batch.rows === 0) return { files: [], load: 0, lake: 0 };
+  async function writeToLake(batch: LakeBatchWrite): Promise<Staged> {
+    if (batch.rows === 0) return { files: [], readable: [], load: 0, lake: 0 };
     const ranges = new Map(batch.ranges.map((r) => [tpKey(r.topic, r.partition), r]));
     const range = (topic: string, partition: number) => ranges.get(tpKey(topic, partition))!;
-    const renamed = (n: number) => n === 1 && fault("between-files", batch.sequence);
+    const published = (n: number) => n === 1 && fault("between-files", batch.sequence);
     const select = `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM (${layout.rowsFromTaggedNdjsonFile(batchFile, batch.segments)})`;
+    // A staging folder per batch: the table reads a remote lake's rows from it after the next batch is staged.
+    const stagingDir = join(staging, String(batch.sequence));
     const t0 = performance.now();
     writeChunks(batchFile, batch.ndjson);
     const t1 = performance.now();
-    let files: LakeFile[];
+    let staged: StagedFile[];
     try {
-      files = await writeLakeFiles(lakeDb, paths.lake, staging, select, range, renamed);
+      staged = await stageLakeFiles(lakeDb, stagingDir, select, range);
     } catch (e) {
       // Only a refused row (a key given twice, bytes that are not UTF-8) is worth a second try.
       if (!(e instanceof DownstreamError && e.system === "duckdb" && /Invalid Input Error/.test(e.message))) throw e;
       log.info("DuckDB refused the batch's rows as sent; writing them re-encoded", { error: errorMessage(e) });
       writeChunks(batchFile, normalizeRows(batch.ndjson));
-      files = await writeLakeFiles(lakeDb, paths.lake, staging, select, range, renamed);
+      staged = await stageLakeFiles(lakeDb, stagingDir, select, range);
     }
-    batch.ndjson.length = 0; // in DuckDB and the lake now: not held while the table commits
-    return { files, load: Math.round(t1 - t0), lake: Math.round(performance.now() - t1) };
+    batch.ndjson.length = 0; // in DuckDB now: not held while the lake and the table are written
+    const files = await lake.publish(staged, published);
+    // The table reads the rows back from the lake files (local) or from the staged copies (remote).
+    const readable = files.map((f, i) => ({ topic: f.topic, path: lake.localDir ? f.path : staged[i]!.from }));
+    if (lake.localDir) rmSync(stagingDir, { recursive: true, force: true });
+    return { files, readable, stagingDir, load: Math.round(t1 - t0), lake: Math.round(performance.now() - t1) };
   }
 
-  async function commitToTable(batch: LakeBatchWrite, staged: { files: LakeFile[]; load: number; lake: number }): Promise<WriteResult> {
+  async function commitToTable(batch: LakeBatchWrite, staged: Staged): Promise<WriteResult> {
     fault("after-rename", batch.sequence);
     const t0 = performance.now();
     const next: PartitionOffset[] = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.lastOffset + 1 }));
-    await applyToTable(opts.kind === "orders" ? rowsOfFiles(staged.files) : undefined, batch.rows, next);
+    await applyToTable(opts.kind === "orders" ? rowsOfFiles(staged.readable) : undefined, batch.rows, next);
+    if (staged.stagingDir) rmSync(staged.stagingDir, { recursive: true, force: true });
     for (const o of next) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
     const table = Math.round(performance.now() - t0);
     fault("after-commit", batch.sequence);
@@ -231,7 +249,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   }
 
   /** A SELECT of the table's columns over lake files just written (the topic is their folder, not a column). */
-  function rowsOfFiles(files: LakeFile[]): string | undefined {
+  function rowsOfFiles(files: { topic: string; path: string }[]): string | undefined {
     if (files.length === 0) return undefined;
     const byTopic = Map.groupBy(files, (f) => f.topic);
     const parts = [...byTopic].map(
@@ -245,7 +263,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     storedOffset: (topic: string, partition: number) => stored.get(tpKey(topic, partition)),
     recover,
     write,
-    query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, paths.lake, sql, layout.emptyLake)),
+    query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, lake.localDir ?? lake.location, sql, layout.emptyLake)),
     close: () =>
       lakeStage(() =>
         exclusive(async () => {

@@ -4,7 +4,7 @@
  * whole or absent. Offsets are zero-padded so names sort; the names tell what is already written.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type Db, sqlString } from "../db/duckdb.ts";
 import { fsyncPath } from "../pipeline/durable-files.ts";
 
@@ -29,24 +29,29 @@ export function lakeStaging(dataDir: string): string {
   return join(dataDir, `.staging-${process.pid}`);
 }
 
+/** A lake file written to the staging folder, and where it goes in the lake. */
+export interface StagedFile {
+  /** The staged file's local path. */
+  from: string;
+  /** Its place in the lake: `key` is its path below the lake's root, `<topic>/date=<date>/<name>`. */
+  to: Omit<LakeFile, "path"> & { key: string };
+}
+
 /**
- * Writes the rows of `selectSql` as lake files, one per (topic, partition, date), in one pass:
- * `selectSql` must yield the lake columns plus `__t`, `__p` and `__d` (topic, partition, date),
- * which DuckDB partitions by into `stagingDir` (same file system as the lake). Each staged file
- * is fsynced, then renamed to its lake name (`name` gives the offset range), then the folders are
- * fsynced. A crash in between leaves whole files only; recovery goes by their names.
+ * Writes the rows of `selectSql` as lake files into `stagingDir`, one per (topic, partition, date),
+ * in one pass: `selectSql` must yield the lake columns plus `__t`, `__p` and `__d` (topic,
+ * partition, date), which DuckDB partitions by. `name` gives each partition's offset range.
  */
-export async function writeLakeFiles(
+export async function stageLakeFiles(
   db: Db,
-  lakeDir: string,
   stagingDir: string,
   selectSql: string,
   name: (topic: string, partition: number) => { firstOffset: number; lastOffset: number },
-  onRenamed: (count: number) => void = () => {},
-): Promise<LakeFile[]> {
+): Promise<StagedFile[]> {
   rmSync(stagingDir, { recursive: true, force: true });
+  mkdirSync(dirname(stagingDir), { recursive: true });
   await db.exec(`COPY (${selectSql}) TO ${sqlString(stagingDir)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, PARTITION_BY (__t, __p, __d))`);
-  const staged: { from: string; to: LakeFile }[] = [];
+  const staged: StagedFile[] = [];
   for (const t of readdirSync(stagingDir)) {
     const topic = t.replace(/^__t=/, "");
     for (const p of readdirSync(join(stagingDir, t))) {
@@ -56,23 +61,56 @@ export async function writeLakeFiles(
         const files = readdirSync(join(stagingDir, t, p, d));
         if (files.length !== 1) throw new Error(`expected one staged file for ${t}/${p}/${d}, found ${files.length}`);
         const range = name(topic, partition);
-        const to = join(lakeDir, topic, `date=${date}`, lakeFileName(partition, range.firstOffset, range.lastOffset));
-        staged.push({ from: join(stagingDir, t, p, d, files[0]!), to: { topic, date, partition, ...range, path: to } });
+        const key = `${topic}/date=${date}/${lakeFileName(partition, range.firstOffset, range.lastOffset)}`;
+        staged.push({ from: join(stagingDir, t, p, d, files[0]!), to: { topic, date, partition, ...range, key } });
       }
     }
   }
+  return staged;
+}
+
+/**
+ * Moves staged files into a local lake: each staged file is fsynced, then renamed to its lake
+ * name, then the folders are fsynced. A crash in between leaves whole files only; recovery goes
+ * by their names. `onRenamed(n)` is called after the n-th rename (tests crash there).
+ */
+export async function publishLocal(lakeDir: string, staged: StagedFile[], onRenamed: (count: number) => void = () => {}): Promise<LakeFile[]> {
   await Promise.all(staged.map((f) => fsyncPath(f.from)));
   const dirs = new Set<string>();
-  for (const f of staged) {
+  const out: LakeFile[] = [];
+  for (const [i, f] of staged.entries()) {
     const dir = join(lakeDir, f.to.topic, `date=${f.to.date}`);
     if (!dirs.has(dir)) mkdirSync(dir, { recursive: true });
     dirs.add(dir);
-    renameSync(f.from, f.to.path);
-    onRenamed(staged.indexOf(f) + 1);
+    const path = join(lakeDir, f.to.key);
+    renameSync(f.from, path);
+    out.push({ topic: f.to.topic, date: f.to.date, partition: f.to.partition, firstOffset: f.to.firstOffset, lastOffset: f.to.lastOffset, path });
+    onRenamed(i + 1);
   }
   await Promise.all([...dirs].map(fsyncPath));
+  return out;
+}
+
+/** Stages and publishes into a local lake (see stageLakeFiles and publishLocal). */
+export async function writeLakeFiles(
+  db: Db,
+  lakeDir: string,
+  stagingDir: string,
+  selectSql: string,
+  name: (topic: string, partition: number) => { firstOffset: number; lastOffset: number },
+  onRenamed: (count: number) => void = () => {},
+): Promise<LakeFile[]> {
+  const staged = await stageLakeFiles(db, stagingDir, selectSql, name);
+  const files = await publishLocal(lakeDir, staged, onRenamed);
   rmSync(stagingDir, { recursive: true, force: true });
-  return staged.map((f) => f.to);
+  return files;
+}
+
+/** Parses a lake file's key below the lake's root (`<topic>/date=<date>/part-…`); undefined for anything else. */
+export function parseLakeKey(key: string): Omit<LakeFile, "path"> | undefined {
+  const m = /^(.+)\/date=(\d{4}-\d{2}-\d{2})\/part-(\d+)-(\d+)-(\d+)\.parquet$/.exec(key);
+  if (!m) return undefined;
+  return { topic: m[1]!, date: m[2]!, partition: Number(m[3]), firstOffset: Number(m[4]), lastOffset: Number(m[5]) };
 }
 
 /** The lake files of a topic (all dates), from their names, sorted. */

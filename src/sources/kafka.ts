@@ -69,7 +69,7 @@ export interface KafkaBatchSourceOptions<C extends BatchContent> {
    */
   untilCaughtUp?: boolean;
   /** Called once positions of newly assigned partitions are known, before they are read. */
-  onAssigned?(assigned: (TopicPartition & { position: number | undefined })[]): void;
+  onAssigned?(assigned: (TopicPartition & { position: number | undefined })[]): void | Promise<void>;
   /** Called after a batch's offsets are committed (or the commit failed: `error`). */
   onCommitted?(batch: SourceBatch<C>, error?: unknown): void;
   log: Logger;
@@ -252,7 +252,8 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       await consumer.commitOffsets(behind).catch((e) => log.warn("committing stored offsets to Kafka failed", { error: errorMessage(e) }));
       if (myGeneration !== generation) return;
     }
-    opts.onAssigned?.(placed);
+    await opts.onAssigned?.(placed);
+    if (myGeneration !== generation) return;
     accepting = true;
     joined = true;
     consumer.resume(partitionsByTopic(tps));

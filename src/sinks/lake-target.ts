@@ -1,0 +1,114 @@
+/**
+ * Where the lake lives: a local folder (the default, <data-dir>/lake) or a prefix of an
+ * S3-compatible bucket (`--lake s3://bucket/prefix`). Same layout and names either way:
+ * <topic>/date=YYYY-MM-DD/part-<partition>-<first>-<last>.parquet. Files are staged locally by
+ * DuckDB and published whole (locally: fsync and rename; on S3: one upload each, multipart above a
+ * size — an object appears whole or not at all). Only then do the table transaction and the Kafka
+ * commit happen. A file of a batch that never committed is moved out: locally to
+ * <data-dir>/lake-orphans/, on S3 under <prefix>/_orphans/ (readers skip `_` folders).
+ */
+import { join, relative } from "node:path";
+import { mkdirSync, renameSync } from "node:fs";
+import { dirname } from "node:path";
+import * as v from "valibot";
+import { bool, str } from "../config/fields.ts";
+import { ConfigError } from "../errors.ts";
+import { openObjectStore, type ObjectStore, type S3Settings } from "../platform/s3.ts";
+import { type LakeFile, listLakeFiles, parseLakeKey, publishLocal, type StagedFile } from "./lake.ts";
+
+export interface LakeTarget {
+  /** A folder or s3://bucket/prefix, for logs. */
+  readonly location: string;
+  /** The folder DuckDB reads as the `lake` view, when the lake is local. */
+  readonly localDir?: string;
+  /** Publishes staged files (each whole); `onPublished(n)` after the n-th. */
+  publish(staged: StagedFile[], onPublished?: (count: number) => void): Promise<LakeFile[]>;
+  /** The lake files of a topic (all dates), from their names, sorted. */
+  list(topic: string): Promise<LakeFile[]>;
+  /** Moves a file of a batch that never committed out of the lake; answers where it went. */
+  moveOut(file: LakeFile): Promise<string>;
+}
+
+export const lakeFields = {
+  lake: v.optional(str({ doc: "Where the lake is: a folder, or s3://BUCKET/PREFIX on any S3-compatible store (default: <data-dir>/lake).", placeholder: "URL", min: 1 })),
+  s3Endpoint: v.optional(str({ doc: "S3 endpoint URL (default: AWS for the region).", placeholder: "URL", min: 1, alsoEnv: "AWS_ENDPOINT_URL" })),
+  s3Region: v.optional(str({ doc: "S3 region.", placeholder: "REGION", min: 1, alsoEnv: "AWS_REGION" }), "us-east-1"),
+  s3AccessKeyId: v.optional(str({ doc: "S3 access key id.", placeholder: "ID", min: 1, alsoEnv: "AWS_ACCESS_KEY_ID" })),
+  s3SecretAccessKey: v.optional(str({ doc: "S3 secret access key (prefer the variable over a flag).", placeholder: "KEY", min: 1, secret: true, alsoEnv: "AWS_SECRET_ACCESS_KEY" })),
+  s3SessionToken: v.optional(str({ doc: "S3 session token (temporary credentials).", placeholder: "TOKEN", min: 1, secret: true, alsoEnv: "AWS_SESSION_TOKEN" })),
+  s3PathStyle: v.optional(bool({ doc: "Path-style S3 addressing (http://host/bucket/key), as most S3-compatible servers want." }), false),
+};
+
+type LakeConfig = { dataDir: string; lake?: string; s3Endpoint?: string; s3Region: string; s3AccessKeyId?: string; s3SecretAccessKey?: string; s3SessionToken?: string; s3PathStyle: boolean };
+
+/** The lake a config names, checked at the edge. */
+export function lakeTargetOf(c: LakeConfig): LakeTarget {
+  const url = c.lake ?? join(c.dataDir, "lake");
+  if (!url.startsWith("s3://")) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new ConfigError(`--lake ${url}: only a folder or s3://bucket/prefix is supported`);
+    return localLake(url, join(c.dataDir, "lake-orphans"));
+  }
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!m) throw new ConfigError(`--lake ${url}: expected s3://BUCKET/PREFIX with a valid bucket name`);
+  const prefix = (m[2] ?? "").replace(/\/+$/, "");
+  const settings: S3Settings = {
+    bucket: m[1]!,
+    endpoint: c.s3Endpoint,
+    region: c.s3Region,
+    accessKeyId: c.s3AccessKeyId,
+    secretAccessKey: c.s3SecretAccessKey,
+    sessionToken: c.s3SessionToken,
+    pathStyle: c.s3PathStyle,
+  };
+  if (!settings.accessKeyId || !settings.secretAccessKey) throw new ConfigError(`--lake ${url} needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --s3-access-key-id and FERRY_S3_SECRET_ACCESS_KEY)`);
+  return s3Lake(openObjectStore(settings), settings.bucket, prefix);
+}
+
+export function localLake(dir: string, orphansDir: string): LakeTarget {
+  return {
+    location: dir,
+    localDir: dir,
+    publish: (staged, onPublished) => publishLocal(dir, staged, onPublished),
+    list: async (topic) => listLakeFiles(dir, topic),
+    async moveOut(file) {
+      const target = join(orphansDir, relative(dir, file.path));
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(file.path, target);
+      return target;
+    },
+  };
+}
+
+export function s3Lake(store: ObjectStore, bucket: string, prefix: string): LakeTarget {
+  const keyOf = (rel: string) => (prefix ? `${prefix}/${rel}` : rel);
+  const base = `s3://${bucket}/`;
+  const relOf = (path: string) => path.slice(base.length + (prefix ? prefix.length + 1 : 0));
+  return {
+    location: `s3://${bucket}${prefix ? `/${prefix}` : ""}`,
+    async publish(staged, onPublished = () => {}) {
+      const out: LakeFile[] = [];
+      for (const [i, f] of staged.entries()) {
+        const key = keyOf(f.to.key);
+        await store.putFile(key, f.from);
+        out.push({ topic: f.to.topic, date: f.to.date, partition: f.to.partition, firstOffset: f.to.firstOffset, lastOffset: f.to.lastOffset, path: `${base}${key}` });
+        onPublished(i + 1);
+      }
+      return out;
+    },
+    async list(topic) {
+      const files: LakeFile[] = [];
+      for (const o of await store.list(keyOf(`${topic}/`))) {
+        const parsed = parseLakeKey(prefix ? o.key.slice(prefix.length + 1) : o.key);
+        if (parsed && parsed.topic === topic) files.push({ ...parsed, path: `${base}${o.key}` });
+      }
+      return files.sort((a, b) => a.date.localeCompare(b.date) || a.partition - b.partition || a.firstOffset - b.firstOffset);
+    },
+    async moveOut(file) {
+      const from = keyOf(relOf(file.path));
+      const to = keyOf(`_orphans/${relOf(file.path)}`);
+      await store.put(to, await store.get(from));
+      await store.delete(from);
+      return `${base}${to}`;
+    },
+  };
+}
