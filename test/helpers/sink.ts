@@ -1,6 +1,7 @@
 /** Helpers for `ferry sink` tests: run it as a child process, read its lake and table back. */
 import { resolve } from "node:path";
-import type { Kafka } from "kafkajs";
+import { expect } from "bun:test";
+import type { Kafka, Producer } from "kafkajs";
 import { openDb } from "../../src/db/duckdb.ts";
 import { TEST_BROKERS } from "./servers.ts";
 
@@ -13,8 +14,8 @@ export interface SinkRun {
 }
 
 /** Runs `ferry sink` to its end (or kills it after `timeoutMs`). */
-export async function runSink(args: string[], timeoutMs = 60_000): Promise<SinkRun> {
-  const p = Bun.spawn([process.execPath, MAIN, "sink", "--brokers", TEST_BROKERS.join(","), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+export async function runSink(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<SinkRun> {
+  const p = Bun.spawn([process.execPath, MAIN, "sink", "--brokers", TEST_BROKERS.join(","), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
   const stderr = new Response(p.stderr).text();
   const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   await p.exited;
@@ -87,5 +88,66 @@ export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<numbe
     return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
   } finally {
     await admin.disconnect();
+  }
+}
+
+export interface Produced {
+  /** Valid records in the order produced: what the lake must hold, once each. */
+  valid: { order_id: string; quantity: number; price: number; ordered_at?: string }[];
+  /** The latest version of each order: what the table must hold. */
+  latest: Map<string, { quantity: number; price: number }>;
+  invalid: { key: string; value: string | null }[];
+}
+
+/**
+ * Produces `n` records: orders, repeated order ids (a later one must win), orders without
+ * ordered_at, Confluent-framed orders, and invalid records of several kinds.
+ */
+export async function produceKnown(producer: Producer, topic: string, n: number, start = 0): Promise<Produced> {
+  const out: Produced = { valid: [], latest: new Map(), invalid: [] };
+  const messages: { key: string; value: Buffer | string | null }[] = [];
+  const bad = [
+    "not json {",
+    JSON.stringify({ order_id: "x", product: "p", quantity: 1, price: -1 }),
+    JSON.stringify({ order_id: "y", product: "p", quantity: 1, price: 1, colour: "red" }),
+    null,
+    JSON.stringify({ order_id: "z", product: "p", quantity: 0.5, price: 1 }),
+    JSON.stringify({ order_id: "old", product: "p", quantity: 1, price: 1, ordered_at: "1500-01-01T00:00:00Z" }),
+  ];
+  for (let i = start; i < start + n; i++) {
+    if (i % 17 === 5) {
+      const value = bad[Math.floor(i / 17) % bad.length]!;
+      messages.push({ key: `bad-${i}`, value });
+      out.invalid.push({ key: `bad-${i}`, value });
+      continue;
+    }
+    const id = i % 11 === 3 && i > 3 ? `o-${i - 3}` : `o-${i}`;
+    const order: Record<string, unknown> = { order_id: id, product: `product ${i % 7}`, quantity: 1 + (i % 9), price: Math.round(i * 37) / 100, customer_id: `c-${i % 5}` };
+    if (i % 13 !== 7) order.ordered_at = `2026-11-${18 + (i % 3)}T08:${String(i % 60).padStart(2, "0")}:00.123456+00:00`;
+    let value: Buffer | string = JSON.stringify(order);
+    if (i % 19 === 0) value = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(value)]);
+    messages.push({ key: id, value });
+    out.valid.push(order as Produced["valid"][number]);
+    out.latest.set(id, { quantity: order.quantity as number, price: order.price as number });
+  }
+  for (let i = 0; i < messages.length; i += 50) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 50) });
+  return out;
+}
+
+export function expectLakeExact(rows: Record<string, unknown>[], produced: Produced) {
+  const seen = new Set(rows.map((r) => `${r.kafka_partition}/${r.kafka_offset}`));
+  expect(seen.size).toBe(rows.length); // no offset twice
+  expect(rows.length).toBe(produced.valid.length);
+  const got = rows.map((r) => `${r.order_id}|${r.quantity}|${Number(r.price)}`).sort();
+  const want = produced.valid.map((o) => `${o.order_id}|${o.quantity}|${o.price}`).sort();
+  expect(got).toEqual(want);
+}
+
+export function expectTableExact(rows: Record<string, unknown>[], produced: Produced) {
+  expect(rows.length).toBe(produced.latest.size);
+  for (const r of rows) {
+    const want = produced.latest.get(String(r.order_id));
+    expect(want).toBeDefined();
+    expect({ id: r.order_id, quantity: r.quantity, price: Number(r.price) }).toEqual({ id: r.order_id, quantity: want!.quantity, price: want!.price });
   }
 }

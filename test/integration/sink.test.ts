@@ -13,7 +13,7 @@ import { createKafka } from "../../src/kafka/client.ts";
 import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
-import { committedOffsets, endOffsets, readLake, readTable, runSink, startSink } from "../helpers/sink.ts";
+import { committedOffsets, endOffsets, expectLakeExact, expectTableExact, produceKnown, readLake, readTable, runSink, startSink } from "../helpers/sink.ts";
 import { createTestTopic, topicReader } from "../helpers/topic-reader.ts";
 
 const kafka: Kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-test" }, memoryLogger().log);
@@ -31,67 +31,6 @@ afterAll(async () => {
 
 const createTopic = (topic: string, partitions: number) => createTestTopic(kafka, topic, partitions);
 
-interface Produced {
-  /** Valid records in the order produced: what the lake must hold, once each. */
-  valid: { order_id: string; quantity: number; price: number; ordered_at?: string }[];
-  /** The latest version of each order: what the table must hold. */
-  latest: Map<string, { quantity: number; price: number }>;
-  invalid: { key: string; value: string | null }[];
-}
-
-/**
- * Produces `n` records: orders, repeated order ids (a later one must win), orders without
- * ordered_at, Confluent-framed orders, and invalid records of several kinds.
- */
-async function produceKnown(topic: string, n: number, start = 0): Promise<Produced> {
-  const out: Produced = { valid: [], latest: new Map(), invalid: [] };
-  const messages: { key: string; value: Buffer | string | null }[] = [];
-  const bad = [
-    "not json {",
-    JSON.stringify({ order_id: "x", product: "p", quantity: 1, price: -1 }),
-    JSON.stringify({ order_id: "y", product: "p", quantity: 1, price: 1, colour: "red" }),
-    null,
-    JSON.stringify({ order_id: "z", product: "p", quantity: 0.5, price: 1 }),
-    JSON.stringify({ order_id: "old", product: "p", quantity: 1, price: 1, ordered_at: "1500-01-01T00:00:00Z" }),
-  ];
-  for (let i = start; i < start + n; i++) {
-    if (i % 17 === 5) {
-      const value = bad[Math.floor(i / 17) % bad.length]!;
-      messages.push({ key: `bad-${i}`, value });
-      out.invalid.push({ key: `bad-${i}`, value });
-      continue;
-    }
-    const id = i % 11 === 3 && i > 3 ? `o-${i - 3}` : `o-${i}`;
-    const order: Record<string, unknown> = { order_id: id, product: `product ${i % 7}`, quantity: 1 + (i % 9), price: Math.round(i * 37) / 100, customer_id: `c-${i % 5}` };
-    if (i % 13 !== 7) order.ordered_at = `2026-11-${18 + (i % 3)}T08:${String(i % 60).padStart(2, "0")}:00.123456+00:00`;
-    let value: Buffer | string = JSON.stringify(order);
-    if (i % 19 === 0) value = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(value)]);
-    messages.push({ key: id, value });
-    out.valid.push(order as Produced["valid"][number]);
-    out.latest.set(id, { quantity: order.quantity as number, price: order.price as number });
-  }
-  for (let i = 0; i < messages.length; i += 50) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 50) });
-  return out;
-}
-
-function expectLakeExact(rows: Record<string, unknown>[], produced: Produced) {
-  const seen = new Set(rows.map((r) => `${r.kafka_partition}/${r.kafka_offset}`));
-  expect(seen.size).toBe(rows.length); // no offset twice
-  expect(rows.length).toBe(produced.valid.length);
-  const got = rows.map((r) => `${r.order_id}|${r.quantity}|${Number(r.price)}`).sort();
-  const want = produced.valid.map((o) => `${o.order_id}|${o.quantity}|${o.price}`).sort();
-  expect(got).toEqual(want);
-}
-
-function expectTableExact(rows: Record<string, unknown>[], produced: Produced) {
-  expect(rows.length).toBe(produced.latest.size);
-  for (const r of rows) {
-    const want = produced.latest.get(String(r.order_id));
-    expect(want).toBeDefined();
-    expect({ id: r.order_id, quantity: r.quantity, price: Number(r.price) }).toEqual({ id: r.order_id, quantity: want!.quantity, price: want!.price });
-  }
-}
-
 describe("ferry sink", () => {
   test("known orders land in the lake and the table row by row; invalid ones go to <topic>.dlq with reasons", async () => {
     const topic = uniqueName("sink");
@@ -99,7 +38,7 @@ describe("ferry sink", () => {
     const dataDir = join(work, "rows");
     await createTopic(topic, 3);
     const startedAt = Date.now();
-    const produced = await produceKnown(topic, 400);
+    const produced = await produceKnown(producer, topic, 400);
     const run = await runSink(["--topic", topic, "--group", group, "--data-dir", dataDir, "--max-records", "60", "--interval", "300ms", "--until-caught-up"]);
     expect(run.stderr).not.toContain('"level":"error"');
     expect(run.code).toBe(0);
@@ -173,7 +112,7 @@ describe("ferry sink", () => {
     const group = uniqueName("g");
     const dataDir = join(work, "crash");
     await createTopic(topic, 3);
-    const produced = await produceKnown(topic, 600);
+    const produced = await produceKnown(producer, topic, 600);
     const args = ["--topic", topic, "--group", group, "--data-dir", dataDir, "--max-records", "40", "--interval", "200ms", "--until-caught-up", "--session-timeout", "6s"];
     let killed = 0;
     for (const point of FAULT_POINTS) {
@@ -265,7 +204,7 @@ describe("ferry sink", () => {
       await Bun.sleep(50);
     }
     expect(url).toStartWith("http://127.0.0.1:");
-    const produced = await produceKnown(topic, 100);
+    const produced = await produceKnown(producer, topic, 100);
     const metric = async (re: RegExp) => {
       const text = await (await fetch(`${url}/metrics`)).text();
       return [...text.matchAll(re)];
