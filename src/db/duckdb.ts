@@ -150,15 +150,26 @@ export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyL
 
 /**
  * The lake a data dir's database was written with ("local" or s3://…), recorded on first use:
- * its offsets say what is in that lake, so another lake needs a data dir of its own.
+ * its offsets say what is in that lake, so another lake needs a data dir of its own. Answers the
+ * data dir's writer id (random, made once), by which it claims its lake.
  */
-export async function recordLakeLocation(db: Db, location: string): Promise<void> {
+export async function recordLakeLocation(db: Db, location: string): Promise<string> {
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_lake (location VARCHAR NOT NULL)`);
-  const recorded = (await db.query(`SELECT location FROM ferry_lake`)).rows[0]?.[0];
-  if (recorded === undefined) await db.exec(`INSERT INTO ferry_lake VALUES ($1)`, [location]);
-  else if (recorded !== location) {
-    throw new ConfigError(`this data dir was written with the lake ${recorded === "local" ? "in the data dir" : String(recorded)}, not ${location === "local" ? "a local one" : location}: its offsets say what is there; use a data dir of its own for another lake`);
+  await db.exec(`ALTER TABLE ferry_lake ADD COLUMN IF NOT EXISTS writer VARCHAR`);
+  const recorded = (await db.query(`SELECT location, writer FROM ferry_lake`)).rows[0];
+  if (recorded === undefined) {
+    const writer = crypto.randomUUID();
+    await db.exec(`INSERT INTO ferry_lake VALUES ($1, $2)`, [location, writer]);
+    return writer;
   }
+  const [where, writer] = recorded;
+  if (where !== location) {
+    throw new ConfigError(`this data dir was written with the lake ${where === "local" ? "in the data dir" : String(where)}, not ${location === "local" ? "a local one" : location}: its offsets say what is there; use a data dir of its own for another lake`);
+  }
+  if (writer) return String(writer);
+  const id = crypto.randomUUID();
+  await db.exec(`UPDATE ferry_lake SET writer = $1`, [id]);
+  return id;
 }
 
 /** The lake a data dir's database recorded (undefined: local, or nothing recorded). */

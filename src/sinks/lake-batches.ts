@@ -26,7 +26,7 @@ import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./lake.ts";
-import { type LakeTarget, localLake } from "./lake-target.ts";
+import { claimLake, type LakeTarget, localLake } from "./lake-target.ts";
 import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
 import { type LineageSegment, rowLayout } from "./record-rows.ts";
 
@@ -90,7 +90,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const lakeDb = await db.connect();
   const lakeStage = createMutex();
   await createSinkOrdersTables(db);
-  await recordLakeLocation(db, lake.localDir ? "local" : lake.location);
+  await claimLake(lake, await recordLakeLocation(db, lake.localDir ? "local" : lake.location));
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));
   const checked = new Set<string>();
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);

@@ -5,10 +5,11 @@
  * DuckDB and published whole (locally: fsync and rename; on S3: one upload each, multipart above a
  * size — an object appears whole or not at all). Only then do the table transaction and the Kafka
  * commit happen. A file of a batch that never committed is moved out: locally to
- * <data-dir>/lake-orphans/, on S3 under <prefix>/_orphans/ (readers skip `_` folders).
+ * <data-dir>/lake-orphans/, on S3 under <prefix>/_orphans/ (readers skip `_` folders). One sink
+ * writes a lake (claimLake); the sinks of a group each need their own.
  */
 import { join, relative } from "node:path";
-import { mkdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { bool, str } from "../config/fields.ts";
@@ -27,6 +28,25 @@ export interface LakeTarget {
   list(topic: string): Promise<LakeFile[]>;
   /** Moves a file of a batch that never committed out of the lake; answers where it went. */
   moveOut(file: LakeFile): Promise<string>;
+  /** The writer recorded in the lake (`_ferry/writer`), or undefined. */
+  readWriter(): Promise<string | undefined>;
+  writeWriter(id: string): Promise<void>;
+}
+
+/**
+ * Claims the lake for one data dir (`writer`, recorded in its database): a sink recovers a lake by
+ * its own offsets, which only hold when no other sink writes there. A lake another data dir
+ * writes is refused, so two sinks cannot move each other's files out or write a range twice.
+ */
+export async function claimLake(lake: LakeTarget, writer: string): Promise<void> {
+  const current = await lake.readWriter();
+  if (current === writer) return;
+  if (current !== undefined) {
+    throw new ConfigError(`the lake ${lake.location} is written by another sink (data dir ${current}): give each sink a lake of its own (--lake), e.g. a prefix per member of the group`);
+  }
+  await lake.writeWriter(writer);
+  const after = await lake.readWriter();
+  if (after !== writer) throw new ConfigError(`the lake ${lake.location} was claimed by another sink (data dir ${after}) at the same time: give each sink a lake of its own`);
 }
 
 export const lakeFields = {
@@ -76,6 +96,14 @@ export function localLake(dir: string, orphansDir: string): LakeTarget {
       renameSync(file.path, target);
       return target;
     },
+    async readWriter() {
+      const path = join(dir, "_ferry", "writer");
+      return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
+    },
+    async writeWriter(id) {
+      mkdirSync(join(dir, "_ferry"), { recursive: true });
+      writeFileSync(join(dir, "_ferry", "writer"), `${id}\n`);
+    },
   };
 }
 
@@ -109,6 +137,14 @@ export function s3Lake(store: ObjectStore, bucket: string, prefix: string): Lake
       await store.put(to, await store.get(from));
       await store.delete(from);
       return `${base}${to}`;
+    },
+    async readWriter() {
+      const found = await store.list(keyOf("_ferry/writer"));
+      if (!found.some((o) => o.key === keyOf("_ferry/writer"))) return undefined;
+      return new TextDecoder().decode(await store.get(keyOf("_ferry/writer"))).trim();
+    },
+    async writeWriter(id) {
+      await store.put(keyOf("_ferry/writer"), `${id}\n`);
     },
   };
 }

@@ -47,8 +47,9 @@ describe("ferry sink --lake s3://…", () => {
     const run = await runSink(["--topic", topic, "--group", uniqueName("g"), "--data-dir", dataDir, "--lake", `s3://${s3.bucket}/${prefix}`, "--s3-path-style", "--until-caught-up", "--max-records", "150"], 60_000, s3Env());
     expect(run.code).toBe(0);
     expect(run.stderr).not.toContain(s3.secretAccessKey);
-    const keys = await listKeys(s3, `${prefix}/`);
+    const keys = await listKeys(s3, `${prefix}/${topic}/`);
     expect(keys.length).toBeGreaterThan(0);
+    expect(await listKeys(s3, `${prefix}/_ferry/`)).toEqual([`${prefix}/_ferry/writer`]); // the sink that writes it
     for (const k of keys) expect(k).toMatch(new RegExp(`^${prefix}/${topic}/date=\\d{4}-\\d{2}-\\d{2}/part-\\d{5}-\\d{20}-\\d{20}\\.parquet$`));
     expect(existsSync(join(dataDir, "lake"))).toBe(false); // nothing local but the database
     const copy = await downloadPrefix(s3, prefix);
@@ -85,10 +86,22 @@ describe("ferry sink --lake s3://…", () => {
     expect((await listKeys(s3, `${prefix}/_orphans/`)).length).toBeGreaterThan(0);
   }, 300_000);
 
-  test("a data dir keeps its lake: the same data dir with another lake is refused", async () => {
-    const dataDir = join(work, "plain");
-    const run = await runSink(["--topic", uniqueName("other"), "--group", uniqueName("g"), "--data-dir", dataDir, "--until-caught-up"], 30_000);
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain("use a data dir of its own for another lake");
-  }, 60_000);
+  test("a data dir keeps its lake, and a lake its sink: another pairing is refused", async () => {
+    const prefix = uniqueName("lake");
+    const first = join(work, "owner");
+    const topic = uniqueName("other");
+    await createTestTopic(kafka, topic, 1);
+    const args = (dataDir: string, lake?: string) => ["--topic", topic, "--group", uniqueName("g"), "--data-dir", dataDir, "--until-caught-up", ...(lake ? ["--lake", lake, "--s3-path-style"] : [])];
+    expect((await runSink(args(first, `s3://${s3.bucket}/${prefix}`), 30_000, s3Env())).code).toBe(0);
+    // The same data dir with its lake elsewhere: its offsets would be wrong there.
+    const local = await runSink(args(first), 30_000);
+    expect(local.code).not.toBe(0);
+    expect(local.stderr).toContain("use a data dir of its own for another lake");
+    // Another data dir on the same prefix: it would recover the lake by other offsets.
+    const second = await runSink(args(join(work, "intruder"), `s3://${s3.bucket}/${prefix}`), 30_000, s3Env());
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain("is written by another sink");
+    // The owner goes on.
+    expect((await runSink(args(first, `s3://${s3.bucket}/${prefix}`), 30_000, s3Env())).code).toBe(0);
+  }, 90_000);
 });
