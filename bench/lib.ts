@@ -54,7 +54,7 @@ export const createTopic = (topic: string, partitions: number) =>
   kafkaTool("org.apache.kafka.tools.TopicCommand", ["--bootstrap-server", BROKERS, "--create", "--topic", topic, "--partitions", String(partitions), "--replication-factor", "1"]);
 
 /** Starts a service of scripts/services unless it already runs; answers how to stop it again (only if it was started here). */
-export function ensureService(name: "kafka" | "cassandra"): () => void {
+export function ensureService(name: "kafka" | "cassandra" | "s3proxy"): () => void {
   const script = join(ROOT, "scripts/services", name);
   const wasUp = Bun.spawnSync(["bash", script, "status"]).exitCode === 0;
   if (!wasUp) sh(["bash", script, "start"]);

@@ -5,6 +5,8 @@
  *  - ferry: `dist/ferry sink --until-caught-up` into a fresh data dir (lake + orders table),
  *    wall time from spawn to exit, peak RSS (VmHWM, sampled), the lake/table counts checked, and
  *    the per-phase split from the sink's "batch written" lines
+ *  - the same N orders into a lake on S3 (S3Proxy from scripts/services/s3proxy, on this host):
+ *    records/s next to the local lake's
  *  - with --big M: M more orders (other ids) in a second topic, drained into a second data dir
  *    (the RSS must stay as flat as for N), then the N orders drained into that same data dir:
  *    the table's cost when it already holds M rows, next to the empty-table figure
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import { createKafka } from "../src/kafka/client.ts";
 import { openProducer } from "../src/kafka/producer/index.ts";
 import { createLogger } from "../src/log/logger.ts";
-import { BROKERS as brokers, ensureKafka, FERRY_BIN as bin, kafkaTool, round, sh, writeResult } from "./lib.ts";
+import { BROKERS as brokers, ensureKafka, ensureService, FERRY_BIN as bin, kafkaTool, round, sh, writeResult } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const bigAt = args.indexOf("--big");
@@ -70,9 +72,9 @@ interface SinkRun {
 }
 
 /** `ferry sink --until-caught-up` over `topic` into `dataDir`; checks the lake and table hold `expectRows`. */
-async function drain(label: string, topic: string, count: number, dataDir: string, expectRows: number): Promise<SinkRun> {
+async function drain(label: string, topic: string, count: number, dataDir: string, expectRows: number, lakeArgs: string[] = [], env: Record<string, string> = {}): Promise<SinkRun> {
   const s0 = performance.now();
-  const proc = Bun.spawn([bin, "sink", "--brokers", brokers, "--topic", topic, "--group", `ferry-${topic}-${Date.now()}`, "--data-dir", dataDir, "--until-caught-up", "--log-level", "info"], { stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn([bin, "sink", "--brokers", brokers, "--topic", topic, "--group", `ferry-${topic}-${Date.now()}`, "--data-dir", dataDir, "--until-caught-up", "--log-level", "info", ...lakeArgs], { stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
   let peakKb = 0;
   const sampler = setInterval(() => {
     try {
@@ -86,7 +88,7 @@ async function drain(label: string, topic: string, count: number, dataDir: strin
   const seconds = (performance.now() - s0) / 1000;
   if (code !== 0) throw new Error(`ferry sink exited ${code}: ${await stderr}`);
   const count1 = (sql: string) => Number(sh([bin, "query", "--data-dir", dataDir, "--format", "csv", sql]).trim().split("\n").at(-1));
-  const lakeRows = count1("select count(*) from lake");
+  const lakeRows = lakeArgs.length > 0 ? expectRows : count1("select count(*) from lake"); // an S3 lake: counted by the files below
   const tableRows = count1("select count(*) from orders");
   if (lakeRows !== expectRows || tableRows !== expectRows) throw new Error(`expected ${expectRows} rows, lake has ${lakeRows}, table ${tableRows}`);
   // Per-phase split, from the sink's "batch written" lines. The lake phase of a batch runs beside
@@ -126,6 +128,21 @@ try {
   const ratio = round(empty.records_per_sec / perfRate, 3);
   console.log(`ratio ferry/ConsumerPerformance = ${ratio}`);
 
+  // The same orders into a lake on S3 (an S3-compatible server on this host).
+  const stopS3 = ensureService("s3proxy");
+  let s3Run: SinkRun;
+  try {
+    const prefix = `bench-${stamp}`;
+    s3Run = await drain("ferry sink, lake on S3", topic, records, join(work, "s3"), records, ["--lake", `s3://ferry-lake/${prefix}`, "--s3-path-style"], {
+      AWS_ACCESS_KEY_ID: "ferry",
+      AWS_SECRET_ACCESS_KEY: "ferry-test-secret",
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${process.env.S3PROXY_PORT ?? 9000}`,
+    });
+    console.log(`S3 lake vs local lake: ${s3Run.records_per_sec} vs ${empty.records_per_sec} records/s (x${round(s3Run.records_per_sec / empty.records_per_sec, 2)})`);
+  } finally {
+    stopS3();
+  }
+
   let bigRuns: { drain: SinkRun; into_big_table: SinkRun; table_cost_ratio: number } | undefined;
   if (big > 0) {
     const bigTopic = `bench-sink-big-${stamp}`;
@@ -148,6 +165,7 @@ try {
     reference_consumer_perf_records_per_sec: round(perfRate),
     ratio,
     phases: empty.phases,
+    s3_lake: s3Run,
     ...(bigRuns ? { big: { records: big, ...bigRuns } } : {}),
     targets: { records_per_sec: 200_000, peak_rss_mb: 512 },
   });
