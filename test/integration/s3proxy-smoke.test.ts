@@ -1,7 +1,6 @@
 /**
  * The S3-compatible server the project's scripts start (S3Proxy, filesystem backend), reached with
- * the runtime's own S3 client: groundwork for the lake on object storage (issue "The lake on object
- * storage"); ferry itself does not write to S3 yet.
+ * the runtime's own S3 client, as `ferry sink --lake s3://…` does (test/integration/sink-s3.test.ts).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { S3Client } from "bun";
