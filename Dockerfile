@@ -17,7 +17,7 @@ RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export npm_config_cafile=/run/secrets/ca; fi \
  && npm ci --no-audit --no-fund
 COPY tsconfig.json bunfig.toml ./
-COPY scripts/build.ts scripts/build.ts
+COPY scripts/build.ts scripts/duckdb-extensions.ts scripts/
 COPY src src
 RUN node_modules/.bin/bun scripts/build.ts dist/ferry && ./dist/ferry --version
 

@@ -1,9 +1,11 @@
 /**
- * Builds dist/ferry: one executable from `bun build --compile`, DuckDB embedded.
+ * Builds dist/ferry: one executable from `bun build --compile`, DuckDB embedded, and DuckDB's httpfs
+ * extension (fetched from PyPI by scripts/duckdb-extensions.ts) for querying a lake on S3.
  * The DuckDB bindings `require` every platform's addon; only linux-x64 (glibc) is bundled, the
  * others are marked external. libduckdb.so is embedded as a file asset by src/platform/duckdb-native.ts.
  */
 import { mkdirSync } from "node:fs";
+import { fetchHttpfs } from "./duckdb-extensions.ts";
 import bindings from "../node_modules/@duckdb/node-bindings/package.json" with { type: "json" };
 
 const target = "linux-x64";
@@ -13,6 +15,7 @@ const otherPlatforms = Object.keys((bindings as { optionalDependencies?: Record<
 const outfile = process.argv[2] ?? "dist/ferry";
 mkdirSync("dist", { recursive: true });
 const started = performance.now();
+await fetchHttpfs(); // embedded by src/platform/duckdb-httpfs-asset.ts
 const result = Bun.spawnSync(
   [
     process.execPath,

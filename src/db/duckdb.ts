@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, DownstreamError, errorMessage } from "../errors.ts";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { loadDuckDb } from "../platform/duckdb-native.ts";
+import { httpfsExtensionPath, loadDuckDb } from "../platform/duckdb-native.ts";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
@@ -139,13 +139,46 @@ export function lakeViewSql(lakeDir: string): string {
  * exists, over `emptyLake` (a SELECT of no rows with the lake's columns), so a query of the lake
  * answers "nothing yet" rather than "no such table".
  */
-export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyLake: string): Promise<QueryResult> {
+export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyLake: string, s3?: S3Access): Promise<QueryResult> {
   if (/^s3:\/\//.test(lakeDir)) {
-    // No S3 reader in this binary (DuckDB's httpfs is not embedded): a query of `lake` says so.
-    const why = `the lake is at ${lakeDir}: ferry query reads local lakes only; read it with Spark, pyarrow or DuckDB's httpfs (the orders table is here)`;
-    await db.exec(`CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake.replace(/ WHERE false$/, ` WHERE error(${sqlString(why)}) IS NULL`)}`);
+    if (!s3) {
+      const why = `the lake is at ${lakeDir}: give ferry query its S3 settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, --s3-path-style) to read it`;
+      await db.exec(`CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake.replace(/ WHERE false$/, ` WHERE error(${sqlString(why)}) IS NULL`)}`);
+    } else {
+      await useS3(db, s3);
+      // <topic>/date=…/part-….parquet: not the files moved under _orphans/.
+      const files = sqlString(`${lakeDir.replace(/\/$/, "")}/*/date=*/*.parquet`);
+      const found = Number((await db.query(`SELECT count(*) FROM glob(${files})`)).rows[0]![0]);
+      await db.exec(found > 0 ? `CREATE OR REPLACE TEMP VIEW lake AS SELECT * FROM read_parquet(${files}, hive_partitioning = true, union_by_name = true)` : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
+    }
   } else await db.exec(lakeHasFiles(lakeDir) ? lakeViewSql(lakeDir) : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
   return db.query(sql);
+}
+
+/** How DuckDB reaches a lake on S3 (through its httpfs extension, embedded in the binary). */
+export interface S3Access {
+  endpoint?: string;
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  pathStyle: boolean;
+}
+
+async function useS3(db: Db, s3: S3Access): Promise<void> {
+  await db.exec(`LOAD ${sqlString(await httpfsExtensionPath())}`);
+  const options = [
+    "TYPE s3",
+    s3.accessKeyId && `KEY_ID ${sqlString(s3.accessKeyId)}`,
+    s3.secretAccessKey && `SECRET ${sqlString(s3.secretAccessKey)}`,
+    s3.sessionToken && `SESSION_TOKEN ${sqlString(s3.sessionToken)}`,
+    s3.region && `REGION ${sqlString(s3.region)}`,
+    s3.endpoint && `ENDPOINT ${sqlString(s3.endpoint.replace(/^https?:\/\//, "").replace(/\/$/, ""))}`,
+    s3.endpoint && `USE_SSL ${s3.endpoint.startsWith("http://") ? "false" : "true"}`,
+    `URL_STYLE ${s3.pathStyle ? "'path'" : "'vhost'"}`,
+  ].filter(Boolean);
+  // In memory only (secrets are temporary unless PERSISTENT): the key never reaches a file.
+  await db.exec(`CREATE OR REPLACE SECRET ferry_lake (${options.join(", ")})`);
 }
 
 /**

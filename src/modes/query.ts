@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
 import { oneOf, str } from "../config/fields.ts";
-import { type Db, dataPaths, openDb, type QueryResult, queryWithLake, recordedLakeLocation } from "../db/duckdb.ts";
+import { type Db, dataPaths, openDb, type QueryResult, queryWithLake, recordedLakeLocation, type S3Access } from "../db/duckdb.ts";
+import { lakeFields, s3AccessOf } from "../sinks/lake-target.ts";
 import { errorMessage } from "../errors.ts";
 import { formatResult, OUTPUT_FORMATS } from "../db/format.ts";
 import { queryOverSocket } from "../platform/local-socket.ts";
@@ -14,7 +15,7 @@ import { defineMode } from "./mode.ts";
  * Runs SQL over a data dir: the database file opened read-only; when another ferry process holds
  * it (DuckDB allows one writer process), through that process's query socket.
  */
-export async function runQuery(dataDir: string, sql: string): Promise<QueryResult> {
+export async function runQuery(dataDir: string, sql: string, s3?: S3Access): Promise<QueryResult> {
   const paths = dataPaths(dataDir);
   const exists = existsSync(paths.database);
   let db: Db;
@@ -27,7 +28,7 @@ export async function runQuery(dataDir: string, sql: string): Promise<QueryResul
   try {
     // Nothing ingested yet: the tables exist, empty, so a first query answers 0 rows.
     if (!exists) await createOrdersTables(db);
-    return await queryWithLake(db, (await recordedLakeLocation(db)) ?? paths.lake, sql, ORDER_ROWS.emptyLake);
+    return await queryWithLake(db, (await recordedLakeLocation(db)) ?? paths.lake, sql, ORDER_ROWS.emptyLake, s3);
   } finally {
     db.close();
   }
@@ -40,17 +41,25 @@ export const queryMode = defineMode({
   details:
     "Opens <data-dir>/ferry.duckdb read-only (empty tables if it does not exist yet; through the running\n" +
     "ferry's socket when `ferry run` holds it) and\n" +
-    "offers the whole lake as the view `lake` (Hive partitions, union by name).\n" +
+    "offers the whole lake as the view `lake` (Hive partitions, union by name; a lake on S3 through\n" +
+    "DuckDB's httpfs extension, embedded, with the --s3-* settings or AWS_* variables).\n" +
     'Example: ferry query "select date, count(*) from lake group by 1"',
   positional: { key: "sql", name: "SQL" },
   config: v.object({
     sql: str({ doc: "The SQL to run; the last statement's rows are printed.", placeholder: "SQL", min: 1 }),
     format: v.optional(oneOf(OUTPUT_FORMATS, { doc: "Output format (json = one JSON object per line)." }), "table"),
+    // Where the lake is comes from the data dir (a sink records it); these reach it on S3.
+    s3Endpoint: lakeFields.s3Endpoint,
+    s3Region: lakeFields.s3Region,
+    s3AccessKeyId: lakeFields.s3AccessKeyId,
+    s3SecretAccessKey: lakeFields.s3SecretAccessKey,
+    s3SessionToken: lakeFields.s3SessionToken,
+    s3PathStyle: lakeFields.s3PathStyle,
     ...dataDirField,
     ...logLevelField,
   }),
   async run(config, ctx) {
-    const result = await runQuery(config.dataDir, config.sql);
+    const result = await runQuery(config.dataDir, config.sql, s3AccessOf(config));
     ctx.out(formatResult(result, config.format));
     return 0;
   },

@@ -25,10 +25,11 @@ function cacheRoot(): string {
 }
 
 /**
- * The cache is keyed by the bindings' version and the library's size, read without touching its
- * 70 MB (hashing it at every start cost ~140 MB of peak memory); the copy is streamed once.
+ * The cache is keyed by the bindings' version and the file's size, read without touching its
+ * bytes (hashing the 70 MB library at every start cost ~140 MB of peak memory); the copy is
+ * streamed once.
  */
-async function extractEmbedded(path: string): Promise<string> {
+async function extractEmbedded(path: string, name: string): Promise<string> {
   const size = Bun.file(path).size;
   const key = `${bindings.version}-${size}`;
   let dir = join(cacheRoot(), `duckdb-${key}`);
@@ -38,22 +39,33 @@ async function extractEmbedded(path: string): Promise<string> {
     dir = join(tmpdir(), `ferry-duckdb-${key}`);
     mkdirSync(dir, { recursive: true });
   }
-  const target = join(dir, "libduckdb.so");
+  const target = join(dir, name);
   if (!existsSync(target) || statSync(target).size !== size) {
     const temp = `${target}.${process.pid}.tmp`;
     await Bun.write(temp, Bun.file(path));
     chmodSync(temp, 0o755);
-    renameSync(temp, target); // atomic: concurrent first runs never see half a library
+    renameSync(temp, target); // atomic: concurrent first runs never see half a file
   }
   return target;
+}
+
+const embeddedInBinary = (path: string) => path.startsWith("/$bunfs/") || path.includes("~BUN");
+
+/**
+ * A real path of DuckDB's httpfs extension (signed by DuckDB; the version of the embedded
+ * library), for LOAD: embedded in the binary, written once beside the library.
+ */
+export async function httpfsExtensionPath(): Promise<string> {
+  const { default: path } = await import("./duckdb-httpfs-asset.ts");
+  return embeddedInBinary(path) ? extractEmbedded(path, "httpfs.duckdb_extension") : path;
 }
 
 /** Loads `@duckdb/node-api` once, preparing the native library first when running compiled. */
 export function loadDuckDb(): Promise<NodeApi> {
   loaded ??= (async () => {
     const lib = String(embeddedLib);
-    if (lib.startsWith("/$bunfs/") || lib.includes("~BUN")) {
-      const real = await extractEmbedded(lib);
+    if (embeddedInBinary(lib)) {
+      const real = await extractEmbedded(lib, "libduckdb.so");
       // Keep the handle open for the life of the process.
       dlopen(real, { duckdb_library_version: { args: [], returns: FFIType.cstring } });
     }

@@ -263,7 +263,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     storedOffset: (topic: string, partition: number) => stored.get(tpKey(topic, partition)),
     recover,
     write,
-    query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, lake.localDir ?? lake.location, sql, layout.emptyLake)),
+    query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, lake.localDir ?? lake.location, sql, layout.emptyLake, lake.s3)),
     close: () =>
       lakeStage(() =>
         exclusive(async () => {

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { bool, str } from "../config/fields.ts";
+import type { S3Access } from "../db/duckdb.ts";
 import { ConfigError } from "../errors.ts";
 import { openObjectStore, type ObjectStore, type S3Settings } from "../platform/s3.ts";
 import { type LakeFile, listLakeFiles, parseLakeKey, publishLocal, type StagedFile } from "./lake.ts";
@@ -22,6 +23,8 @@ export interface LakeTarget {
   readonly location: string;
   /** The folder DuckDB reads as the `lake` view, when the lake is local. */
   readonly localDir?: string;
+  /** How DuckDB reaches the lake, when it is on S3. */
+  readonly s3?: S3Access;
   /** Publishes staged files (each whole); `onPublished(n)` after the n-th. */
   publish(staged: StagedFile[], onPublished?: (count: number) => void): Promise<LakeFile[]>;
   /** The lake files of a topic (all dates), from their names, sorted. */
@@ -59,7 +62,7 @@ export const lakeFields = {
   s3PathStyle: v.optional(bool({ doc: "Path-style S3 addressing (http://host/bucket/key), as most S3-compatible servers want." }), false),
 };
 
-type LakeConfig = { dataDir: string; lake?: string; s3Endpoint?: string; s3Region: string; s3AccessKeyId?: string; s3SecretAccessKey?: string; s3SessionToken?: string; s3PathStyle: boolean };
+export type LakeConfig = { dataDir: string; lake?: string; s3Endpoint?: string; s3Region: string; s3AccessKeyId?: string; s3SecretAccessKey?: string; s3SessionToken?: string; s3PathStyle: boolean };
 
 /** The lake a config names, checked at the edge. */
 export function lakeTargetOf(c: LakeConfig): LakeTarget {
@@ -81,7 +84,13 @@ export function lakeTargetOf(c: LakeConfig): LakeTarget {
     pathStyle: c.s3PathStyle,
   };
   if (!settings.accessKeyId || !settings.secretAccessKey) throw new ConfigError(`--lake ${url} needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --s3-access-key-id and FERRY_S3_SECRET_ACCESS_KEY)`);
-  return s3Lake(openObjectStore(settings), settings.bucket, prefix);
+  return s3Lake(openObjectStore(settings), settings.bucket, prefix, settings);
+}
+
+/** How DuckDB reaches an S3 lake, from the same settings (for `ferry query`); undefined without credentials. */
+export function s3AccessOf(c: Omit<LakeConfig, "dataDir" | "lake">): S3Access | undefined {
+  if (!c.s3AccessKeyId || !c.s3SecretAccessKey) return undefined;
+  return { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId, secretAccessKey: c.s3SecretAccessKey, sessionToken: c.s3SessionToken, pathStyle: c.s3PathStyle };
 }
 
 export function localLake(dir: string, orphansDir: string): LakeTarget {
@@ -107,12 +116,13 @@ export function localLake(dir: string, orphansDir: string): LakeTarget {
   };
 }
 
-export function s3Lake(store: ObjectStore, bucket: string, prefix: string): LakeTarget {
+export function s3Lake(store: ObjectStore, bucket: string, prefix: string, access?: S3Access): LakeTarget {
   const keyOf = (rel: string) => (prefix ? `${prefix}/${rel}` : rel);
   const base = `s3://${bucket}/`;
   const relOf = (path: string) => path.slice(base.length + (prefix ? prefix.length + 1 : 0));
   return {
     location: `s3://${bucket}${prefix ? `/${prefix}` : ""}`,
+    s3: access,
     async publish(staged, onPublished = () => {}) {
       const out: LakeFile[] = [];
       for (const [i, f] of staged.entries()) {

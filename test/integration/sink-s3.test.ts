@@ -1,8 +1,9 @@
 /**
  * `ferry sink --lake s3://…` against a real S3-compatible server (S3Proxy, started by the project's
- * script on a port of the test's own): the lake lands in the bucket with the local layout, a reader
- * ferry did not write (pyarrow's S3 filesystem) reads it with the right types, and kill -9 at every
- * point of a batch leaves every valid record in the S3 lake exactly once.
+ * script on a port of the test's own): the lake lands in the bucket with the local layout, `ferry
+ * query` reads it (DuckDB's httpfs, embedded) and so does a reader ferry did not write (pyarrow's S3
+ * filesystem), with the right types; kill -9 at every point of a batch leaves every valid record in
+ * the S3 lake exactly once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +13,7 @@ import type { Kafka, Producer } from "kafkajs";
 import { createKafka } from "../../src/kafka/client.ts";
 import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
 import { memoryLogger } from "../helpers/logger.ts";
+import { expectSuccess, runFerry } from "../helpers/ferry-process.ts";
 import { pyarrowReadS3 } from "../helpers/peers.ts";
 import { downloadPrefix, listKeys, ownS3 } from "../helpers/s3.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
@@ -55,6 +57,10 @@ describe("ferry sink --lake s3://…", () => {
     const copy = await downloadPrefix(s3, prefix);
     expectLakeExact((await readLake([copy])).rows, produced);
     expectTableExact(await readTable(dataDir), produced);
+    // ferry query reads the S3 lake through DuckDB's httpfs (embedded), as the data dir recorded it.
+    const q = await runFerry(["query", "--data-dir", dataDir, "--s3-path-style", "--format", "json", "select count(*)::INT AS n, count(DISTINCT kafka_partition || '/' || kafka_offset)::INT AS d, min(typeof(price)) AS t from lake"], 60_000, s3Env());
+    expectSuccess(q);
+    expect(JSON.parse(q.out)).toEqual({ n: produced.valid.length, d: produced.valid.length, t: "DECIMAL(12,2)" });
     const arrow = await pyarrowReadS3(s3, `${s3.bucket}/${prefix}/${topic}`);
     expect(arrow.rows).toBe(produced.valid.length);
     expect(new Set(arrow.offsets.map(([p, o]) => `${p}/${o}`)).size).toBe(arrow.rows);
