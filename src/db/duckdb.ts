@@ -165,7 +165,8 @@ export interface S3Access {
   pathStyle: boolean;
 }
 
-async function useS3(db: Db, s3: S3Access): Promise<void> {
+/** Lets a connection read s3:// paths (httpfs, and an in-memory secret). */
+export async function useS3(db: Db, s3: S3Access): Promise<void> {
   await db.exec(`LOAD ${sqlString(await httpfsExtensionPath())}`);
   const options = [
     "TYPE s3",

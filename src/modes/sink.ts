@@ -88,7 +88,7 @@ export const sinkMode = defineMode({
 
     const metrics = sinkMetrics(() => lag());
     const lake = lakeTargetOf(config);
-    const store = await openLakeBatchStore({ dataDir: config.dataDir, lake, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
+    const store = await openLakeBatchStore({ dataDir: config.dataDir, lake, lakeOwner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
     const kafka = createKafka(config, log);
     const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
     const decoder = createDecoder(config.kind, registryOf(config));
@@ -132,8 +132,8 @@ export const sinkMode = defineMode({
       untilCaughtUp: config.untilCaughtUp,
       process: processBatch,
       storedOffset: (tp) => store.storedOffset(tp.topic, tp.partition),
-      async onAssigned(placed) {
-        for (const { topic, partitions } of partitionsByTopic(placed)) await store.recover(topic, partitions);
+      async prepare(assigned) {
+        for (const { topic, partitions } of partitionsByTopic(assigned)) await store.recover(topic, partitions);
       },
       onCommitted(batch) {
         fault("after-kafka-commit", batch.sequence);

@@ -6,27 +6,31 @@
  *     crash in its first batch leaves a record of where the lake stood;
  *  2. the rows (a file of JSON lines) go through DuckDB into one lake file per topic, partition
  *     and date, named by the partition's offset range in the batch (temp name, fsync, rename);
+ *     then one commit marker per partition range in the lake (`_ferry/commits/…`, lake-target.ts);
  *  3. one transaction appends the orders, read back from those files, to the table (the `orders`
  *     view shows each id's latest row; see orders-table.ts) and moves `ferry_offsets` past the
  *     batch.
  * Kafka offsets are committed by the source after this returns. Steps 1–2 of a batch run beside
  * step 3 of the batch before it (two DuckDB connections), always in batch order.
  *
- * Recovery: a lake file whose first offset is at or past the partition's stored offset belongs
- * to a batch whose transaction never committed (a crash between 2 and 3). Those rows are read
- * again from Kafka, so the file is moved out of the lake (to <data-dir>/lake-orphans/, kept for
- * inspection) before the partition is read: no row is in the lake twice.
+ *
+ * Recovery (recover()): a lake file without a marker belongs to a batch cut short in step 2, here
+ * or in another member of the group. Those rows are read again from Kafka, so the file is moved
+ * out of the lake (to <data-dir>/lake-orphans/ or <prefix>/_orphans/, kept for inspection) before
+ * the partition is read: no row is in the lake twice, and a partition resumes after the lake's
+ * last marked range. A range marked but not in the table (a crash between 2 and 3) is added to
+ * the table from the lake.
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, recordLakeLocation, sqlString } from "../db/duckdb.ts";
+import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, recordLakeLocation, sqlString, useS3 } from "../db/duckdb.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./lake.ts";
-import { claimLake, type LakeTarget, localLake } from "./lake-target.ts";
+import { claimLake, type CommitMarker, type LakeTarget, localLake } from "./lake-target.ts";
 import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
 import { type LineageSegment, rowLayout } from "./record-rows.ts";
 
@@ -51,6 +55,8 @@ export interface LakeBatchStoreOptions {
   dataDir: string;
   /** Where the lake is (default: the local folder <data-dir>/lake). */
   lake?: LakeTarget;
+  /** Who may write the lake (the sinks of one consumer group: "group <id>"); default: this data dir alone. */
+  lakeOwner?: string;
   kind: RecordKind;
   /** DuckDB's memory limit (its caches and working memory; it spills to disk above it). */
   memoryLimitMb: number;
@@ -90,33 +96,63 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const lakeDb = await db.connect();
   const lakeStage = createMutex();
   await createSinkOrdersTables(db);
-  await claimLake(lake, await recordLakeLocation(db, lake.localDir ? "local" : lake.location));
+  const writer = await recordLakeLocation(db, lake.localDir ? "local" : lake.location);
+  await claimLake(lake, opts.lakeOwner ?? `data dir ${writer}`);
+  /** Per partition, the next offset after the lake's last committed range (its markers). */
+  const lakeNext = new Map<string, number>();
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));
-  const checked = new Set<string>();
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);
   const staging = lakeStaging(opts.dataDir);
   // Leftovers of killed processes: never in the lake, safe to drop.
   for (const f of readdirSync(opts.dataDir)) if (/^\.batch-\d+/.test(f)) rmSync(join(opts.dataDir, f), { force: true });
   const fault = opts.fault ?? (() => {});
 
-  /** Moves lake files of uncommitted batches out of the lake (once per partition and process). */
+  /**
+   * Recovery of newly assigned partitions, at every assignment (another member may have written
+   * them meanwhile), before they are read.
+   * A range whose lake files are all published has a marker (lake-target.ts); any other file of
+   * the partition belongs to a batch cut short — this sink's or another member's that held the
+   * partition before — and is moved out; its records are read again. Ranges this data dir marked
+   * but never put in its table (it died in between) are added to the table now, from the lake.
+   * The partition resumes after the lake's last marked range at the earliest (storedOffset),
+   * whoever wrote it: the lake is the truth for the lake. A lake written before markers existed
+   * (none for the partition) goes by this data dir's offsets instead.
+   */
   async function recover(topic: string, partitions: number[]): Promise<void> {
-    const todo = partitions.filter((p) => !checked.has(tpKey(topic, p)));
-    if (todo.length === 0) return;
-    const files = await lake.list(topic);
-    for (const p of todo) {
-      checked.add(tpKey(topic, p));
-      const next = stored.get(tpKey(topic, p));
+    if (partitions.length === 0) return;
+    const [files, markers] = await Promise.all([lake.list(topic), lake.listMarkers(topic)]);
+    for (const p of partitions) {
+      const own = stored.get(tpKey(topic, p));
+      const marked = markers.filter((m) => m.partition === p);
+      const legacy = marked.length === 0 && own !== undefined;
+      const committed = new Set(marked.map((m) => `${m.firstOffset}-${m.lastOffset}`));
       const mine = files.filter((f) => f.partition === p);
-      if (next === undefined) {
-        if (mine.length > 0) log.warn("the lake has files of a partition this database has no offsets for; they are left as they are", { topic, partition: p, files: mine.length });
-        continue;
-      }
-      for (const f of mine.filter((f) => f.firstOffset >= next)) {
+      for (const f of mine.filter((f) => !committed.has(`${f.firstOffset}-${f.lastOffset}`))) {
+        if (legacy && f.lastOffset < own) continue;
         const movedTo = await lake.moveOut(f);
         log.notice("moved the lake file of an uncommitted batch out of the lake; its rows are read again", { topic, partition: p, file: f.path, movedTo });
       }
+      const catchUp = marked.filter((m) => m.writer === writer && m.firstOffset >= (own ?? 0)).sort((a, b) => a.firstOffset - b.firstOffset);
+      if (catchUp.length > 0) await addToTable(topic, p, catchUp, mine);
+      const next = marked.reduce<number | undefined>((n, m) => Math.max(n ?? 0, m.lastOffset + 1), undefined);
+      if (next !== undefined) lakeNext.set(tpKey(topic, p), next);
     }
+  }
+
+  /** Ranges this data dir published but did not commit to its table: their rows, from the lake, in one transaction with the offsets. */
+  async function addToTable(topic: string, partition: number, ranges: CommitMarker[], files: LakeFile[]): Promise<void> {
+    const paths = files.filter((f) => ranges.some((r) => r.firstOffset === f.firstOffset && r.lastOffset === f.lastOffset)).map((f) => ({ topic, path: f.path }));
+    const select = opts.kind === "orders" ? rowsOfFiles(paths) : undefined;
+    const next = ranges[ranges.length - 1]!.lastOffset + 1;
+    await exclusive(async () => {
+      if (lake.s3 && select !== undefined) await useS3(db, lake.s3);
+      await db.transaction(async () => {
+        if (select !== undefined) await appendOrders(db, select);
+        await saveOffsets(db, [{ topic, partition, nextOffset: next }]);
+      });
+    });
+    stored.set(tpKey(topic, partition), next);
+    log.notice("added to the table what this sink had put in the lake before it stopped", { topic, partition, ranges: ranges.length, nextOffset: next });
   }
 
   /**
@@ -230,6 +266,10 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     }
     batch.ndjson.length = 0; // in DuckDB now: not held while the lake and the table are written
     const files = await lake.publish(staged, published);
+    // The lake's own record that the batch's files are all there (read by whichever member of the
+    // group recovers the partition): one marker per partition range, naming this data dir.
+    const perPartition = new Map(files.map((f) => [tpKey(f.topic, f.partition), f]));
+    await Promise.all([...perPartition.values()].map((f) => lake.writeMarker({ topic: f.topic, partition: f.partition, firstOffset: f.firstOffset, lastOffset: f.lastOffset, writer })));
     // The table reads the rows back from the lake files (local) or from the staged copies (remote).
     const readable = files.map((f, i) => ({ topic: f.topic, path: lake.localDir ? f.path : staged[i]!.from }));
     if (lake.localDir) rmSync(stagingDir, { recursive: true, force: true });
@@ -259,8 +299,15 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   }
 
   return {
-    /** The next offset this store has for a partition (what is already in the lake and table). */
-    storedOffset: (topic: string, partition: number) => stored.get(tpKey(topic, partition)),
+    /**
+     * Where a partition resumes as far as this store knows: past what this data dir committed, and
+     * past the lake's last committed range (after recover()).
+     */
+    storedOffset(topic: string, partition: number): number | undefined {
+      const own = stored.get(tpKey(topic, partition));
+      const lakeSays = lakeNext.get(tpKey(topic, partition));
+      return own === undefined ? lakeSays : lakeSays === undefined ? own : Math.max(own, lakeSays);
+    },
     recover,
     write,
     query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, lake.localDir ?? lake.location, sql, layout.emptyLake, lake.s3)),

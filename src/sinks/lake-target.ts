@@ -5,11 +5,12 @@
  * DuckDB and published whole (locally: fsync and rename; on S3: one upload each, multipart above a
  * size — an object appears whole or not at all). Only then do the table transaction and the Kafka
  * commit happen. A file of a batch that never committed is moved out: locally to
- * <data-dir>/lake-orphans/, on S3 under <prefix>/_orphans/ (readers skip `_` folders). One sink
- * writes a lake (claimLake); the sinks of a group each need their own.
+ * <data-dir>/lake-orphans/, on S3 under <prefix>/_orphans/ (readers skip `_` folders). The sinks
+ * of one consumer group may share a lake (claimLake); its commit markers say what is committed.
  */
 import { join, relative } from "node:path";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { replaceFile } from "../pipeline/durable-files.ts";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { bool, str } from "../config/fields.ts";
@@ -34,22 +35,47 @@ export interface LakeTarget {
   /** The writer recorded in the lake (`_ferry/writer`), or undefined. */
   readWriter(): Promise<string | undefined>;
   writeWriter(id: string): Promise<void>;
+  /**
+   * Commit markers, `_ferry/commits/<topic>/<partition>/<last>-<first>-<writer>`: a partition's
+   * offset range whose lake files are all published, and which data dir wrote them (see
+   * lake-batches.ts).
+   */
+  listMarkers(topic: string): Promise<CommitMarker[]>;
+  writeMarker(m: CommitMarker): Promise<void>;
+}
+
+export interface CommitMarker {
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+  /** The data dir that wrote the range (its writer id). */
+  writer: string;
+}
+
+const pad = (n: number) => String(n).padStart(20, "0");
+const markerKey = (m: CommitMarker) => `_ferry/commits/${m.topic}/${m.partition}/${pad(m.lastOffset)}-${pad(m.firstOffset)}-${m.writer}`;
+const MARKER = /^_ferry\/commits\/(.+)\/(\d+)\/(\d{20})-(\d{20})-([0-9a-f-]+)$/;
+function parseMarker(rel: string): CommitMarker | undefined {
+  const m = MARKER.exec(rel);
+  return m ? { topic: m[1]!, partition: Number(m[2]), lastOffset: Number(m[3]), firstOffset: Number(m[4]), writer: m[5]! } : undefined;
 }
 
 /**
- * Claims the lake for one data dir (`writer`, recorded in its database): a sink recovers a lake by
- * its own offsets, which only hold when no other sink writes there. A lake another data dir
- * writes is refused, so two sinks cannot move each other's files out or write a range twice.
+ * Claims the lake for its writers (`owner`: the sinks of one consumer group, which hand partitions
+ * to each other and recover them by the lake's commit markers). Writers of another group would
+ * write the same records again, and are refused.
  */
-export async function claimLake(lake: LakeTarget, writer: string): Promise<void> {
+export async function claimLake(lake: LakeTarget, owner: string): Promise<void> {
+  const writer = owner;
   const current = await lake.readWriter();
   if (current === writer) return;
   if (current !== undefined) {
-    throw new ConfigError(`the lake ${lake.location} is written by another sink (data dir ${current}): give each sink a lake of its own (--lake), e.g. a prefix per member of the group`);
+    throw new ConfigError(`the lake ${lake.location} is written by another writer (${current}), not ${writer}: the sinks of one consumer group share a lake; give others a lake of their own (--lake)`);
   }
   await lake.writeWriter(writer);
   const after = await lake.readWriter();
-  if (after !== writer) throw new ConfigError(`the lake ${lake.location} was claimed by another sink (data dir ${after}) at the same time: give each sink a lake of its own`);
+  if (after !== writer) throw new ConfigError(`the lake ${lake.location} was claimed by another writer (${after}) at the same time: give others a lake of their own`);
 }
 
 export const lakeFields = {
@@ -113,6 +139,21 @@ export function localLake(dir: string, orphansDir: string): LakeTarget {
       mkdirSync(join(dir, "_ferry"), { recursive: true });
       writeFileSync(join(dir, "_ferry", "writer"), `${id}\n`);
     },
+    async listMarkers(topic) {
+      const root = join(dir, "_ferry", "commits", topic);
+      if (!existsSync(root)) return [];
+      const out: CommitMarker[] = [];
+      for (const p of readdirSync(root)) for (const f of readdirSync(join(root, p))) {
+        const m = parseMarker(`_ferry/commits/${topic}/${p}/${f}`);
+        if (m) out.push(m);
+      }
+      return out;
+    },
+    async writeMarker(m) {
+      const path = join(dir, markerKey(m));
+      mkdirSync(dirname(path), { recursive: true });
+      await replaceFile(path, "");
+    },
   };
 }
 
@@ -155,6 +196,17 @@ export function s3Lake(store: ObjectStore, bucket: string, prefix: string, acces
     },
     async writeWriter(id) {
       await store.put(keyOf("_ferry/writer"), `${id}\n`);
+    },
+    async listMarkers(topic) {
+      const out: CommitMarker[] = [];
+      for (const o of await store.list(keyOf(`_ferry/commits/${topic}/`))) {
+        const m = parseMarker(prefix ? o.key.slice(prefix.length + 1) : o.key);
+        if (m) out.push(m);
+      }
+      return out;
+    },
+    async writeMarker(m) {
+      await store.put(keyOf(markerKey(m)), "");
     },
   };
 }

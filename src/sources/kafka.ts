@@ -68,8 +68,8 @@ export interface KafkaBatchSourceOptions<C extends BatchContent> {
    * has been fetched up to that end, and caughtUp() resolves once it is committed.
    */
   untilCaughtUp?: boolean;
-  /** Called once positions of newly assigned partitions are known, before they are read. */
-  onAssigned?(assigned: (TopicPartition & { position: number | undefined })[]): void | Promise<void>;
+  /** Called with newly assigned partitions before their positions are asked for (storedOffset), and before they are read. */
+  prepare?(assigned: TopicPartition[]): Promise<void>;
   /** Called after a batch's offsets are committed (or the commit failed: `error`). */
   onCommitted?(batch: SourceBatch<C>, error?: unknown): void;
   log: Logger;
@@ -228,6 +228,9 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
 
   /** Positions of a new assignment: max(stored by the sink, committed in Kafka). */
   async function place(myGeneration: number, tps: TopicPartition[]): Promise<void> {
+    // The sink recovers what it needs (its lake) before telling where it stands.
+    await opts.prepare?.(tps);
+    if (myGeneration !== generation) return;
     const committed = new Map<string, number>();
     for (const topic of new Set(tps.map((tp) => tp.topic))) {
       const r = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
@@ -252,8 +255,6 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       await consumer.commitOffsets(behind).catch((e) => log.warn("committing stored offsets to Kafka failed", { error: errorMessage(e) }));
       if (myGeneration !== generation) return;
     }
-    await opts.onAssigned?.(placed);
-    if (myGeneration !== generation) return;
     accepting = true;
     joined = true;
     consumer.resume(partitionsByTopic(tps));

@@ -24,8 +24,8 @@ export async function runSink(args: string[], timeoutMs = 60_000, env: Record<st
 }
 
 /** Starts `ferry sink` in the background. */
-export function startSink(args: string[]) {
-  const p = Bun.spawn([process.execPath, MAIN, "sink", "--brokers", TEST_BROKERS.join(","), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+export function startSink(args: string[], env: Record<string, string> = {}) {
+  const p = Bun.spawn([process.execPath, MAIN, "sink", "--brokers", TEST_BROKERS.join(","), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
   let err = "";
   const decoder = new TextDecoder();
   // One reader drains stderr for the child's whole life, so it never blocks on a full pipe.

@@ -17,7 +17,7 @@ import { expectSuccess, runFerry } from "../helpers/ferry-process.ts";
 import { pyarrowReadS3 } from "../helpers/peers.ts";
 import { downloadPrefix, listKeys, ownS3 } from "../helpers/s3.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
-import { expectLakeExact, expectTableExact, produceKnown, readLake, readTable, runSink } from "../helpers/sink.ts";
+import { committedOffsets, endOffsets, expectLakeExact, expectTableExact, produceKnown, readLake, readTable, runSink, startSink } from "../helpers/sink.ts";
 import { createTestTopic } from "../helpers/topic-reader.ts";
 
 const s3 = ownS3(19901);
@@ -51,7 +51,9 @@ describe("ferry sink --lake s3://…", () => {
     expect(run.stderr).not.toContain(s3.secretAccessKey);
     const keys = await listKeys(s3, `${prefix}/${topic}/`);
     expect(keys.length).toBeGreaterThan(0);
-    expect(await listKeys(s3, `${prefix}/_ferry/`)).toEqual([`${prefix}/_ferry/writer`]); // the sink that writes it
+    const meta = await listKeys(s3, `${prefix}/_ferry/`);
+    expect(meta).toContain(`${prefix}/_ferry/writer`); // who writes it (its group)
+    expect(meta.filter((k) => k.includes("/_ferry/commits/")).length).toBeGreaterThanOrEqual(3); // a marker per partition range
     for (const k of keys) expect(k).toMatch(new RegExp(`^${prefix}/${topic}/date=\\d{4}-\\d{2}-\\d{2}/part-\\d{5}-\\d{20}-\\d{20}\\.parquet$`));
     expect(existsSync(join(dataDir, "lake"))).toBe(false); // nothing local but the database
     const copy = await downloadPrefix(s3, prefix);
@@ -92,22 +94,81 @@ describe("ferry sink --lake s3://…", () => {
     expect((await listKeys(s3, `${prefix}/_orphans/`)).length).toBeGreaterThan(0);
   }, 300_000);
 
-  test("a data dir keeps its lake, and a lake its sink: another pairing is refused", async () => {
+  test("two sinks of one group share a prefix; killed between lake and table, and between table and Kafka, the other takes over: every order in the lake once", async () => {
+    const topic = uniqueName("sink-s3-group");
+    const group = uniqueName("g");
+    const prefix = uniqueName("lake");
+    await createTestTopic(kafka, topic, 6);
+    const [dirA, dirB] = [join(work, "member-a"), join(work, "member-b")];
+    const common = ["--topic", topic, "--group", group, "--lake", `s3://${s3.bucket}/${prefix}`, "--s3-path-style", "--max-records", "50", "--interval", "200ms", "--session-timeout", "6s"];
+    let producing = true;
+    const ids: string[] = [];
+    const producerLoop = (async () => {
+      while (producing) {
+        const batch = Array.from({ length: 40 }, (_, i) => `m-${ids.length + i}`);
+        await producer.send({ topic, acks: -1, messages: batch.map((id) => ({ key: id, value: JSON.stringify({ order_id: id, product: "tea", quantity: 1, price: 1.5 }) })) });
+        ids.push(...batch);
+        await Bun.sleep(20);
+      }
+    })();
+    const waitExit = async (s: ReturnType<typeof startSink>, ms: number) => {
+      const t = setTimeout(() => s.proc.kill("SIGKILL"), ms);
+      await s.proc.exited;
+      clearTimeout(t);
+      return s.proc.signalCode;
+    };
+    // a dies after its 6th batch's table commit, before the Kafka commit (the documented limit before
+    // markers): b, already in the group, takes its partitions once the session times out.
+    const a1 = startSink([...common, "--data-dir", dirA, "--crash-at", "after-commit:6"], s3Env());
+    const b = startSink([...common, "--data-dir", dirB], s3Env());
+    expect(await waitExit(a1, 60_000)).toBe("SIGKILL");
+    await Bun.sleep(8000);
+    // a comes back and dies again after its 3rd batch's files and markers, before its table commit.
+    const a2 = startSink([...common, "--data-dir", dirA, "--crash-at", "after-rename:3"], s3Env());
+    expect(await waitExit(a2, 60_000)).toBe("SIGKILL");
+    await Bun.sleep(8000);
+    const a3 = startSink([...common, "--data-dir", dirA], s3Env());
+    await Bun.sleep(4000);
+    producing = false;
+    await producerLoop;
+    const ends = await endOffsets(kafka, topic);
+    const deadline = Date.now() + 90_000;
+    while (true) {
+      const c = await committedOffsets(kafka, group, topic);
+      if ([...ends].every(([p, end]) => (c.get(p) ?? -1) >= end)) break;
+      if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify([...c])} vs ${JSON.stringify([...ends])}`);
+      await Bun.sleep(300);
+    }
+    const stopped = [await a3.stop(), await b.stop()];
+    for (const s of stopped) expect(s.code).toBe(0);
+    expect(stopped.map((s) => s.stderr).join("")).not.toContain('"level":"error"');
+
+    const lake = await readLake([await downloadPrefix(s3, prefix)]);
+    const offsets = lake.rows.map((r) => `${r.kafka_partition}/${r.kafka_offset}`);
+    expect(new Set(offsets).size).toBe(offsets.length); // none twice
+    expect(lake.rows.map((r) => String(r.order_id)).sort()).toEqual([...ids].sort()); // none missing
+    // The members' tables: no order in both (each holds the partitions' rows it committed).
+    const tables = [...(await readTable(dirA)), ...(await readTable(dirB))].map((r) => String(r.order_id));
+    expect(new Set(tables).size).toBe(tables.length);
+  }, 300_000);
+
+  test("a data dir keeps its lake, and a lake its group: another pairing is refused", async () => {
     const prefix = uniqueName("lake");
     const first = join(work, "owner");
     const topic = uniqueName("other");
+    const group = uniqueName("g");
     await createTestTopic(kafka, topic, 1);
-    const args = (dataDir: string, lake?: string) => ["--topic", topic, "--group", uniqueName("g"), "--data-dir", dataDir, "--until-caught-up", ...(lake ? ["--lake", lake, "--s3-path-style"] : [])];
-    expect((await runSink(args(first, `s3://${s3.bucket}/${prefix}`), 30_000, s3Env())).code).toBe(0);
+    const args = (dataDir: string, g: string, lake?: string) => ["--topic", topic, "--group", g, "--data-dir", dataDir, "--until-caught-up", ...(lake ? ["--lake", lake, "--s3-path-style"] : [])];
+    expect((await runSink(args(first, group, `s3://${s3.bucket}/${prefix}`), 30_000, s3Env())).code).toBe(0);
     // The same data dir with its lake elsewhere: its offsets would be wrong there.
-    const local = await runSink(args(first), 30_000);
+    const local = await runSink(args(first, group), 30_000);
     expect(local.code).not.toBe(0);
     expect(local.stderr).toContain("use a data dir of its own for another lake");
-    // Another data dir on the same prefix: it would recover the lake by other offsets.
-    const second = await runSink(args(join(work, "intruder"), `s3://${s3.bucket}/${prefix}`), 30_000, s3Env());
-    expect(second.code).not.toBe(0);
-    expect(second.stderr).toContain("is written by another sink");
+    // A sink of another group on the same prefix would write the same records again.
+    const other = await runSink(args(join(work, "intruder"), uniqueName("g"), `s3://${s3.bucket}/${prefix}`), 30_000, s3Env());
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain("is written by another writer");
     // The owner goes on.
-    expect((await runSink(args(first, `s3://${s3.bucket}/${prefix}`), 30_000, s3Env())).code).toBe(0);
+    expect((await runSink(args(first, group, `s3://${s3.bucket}/${prefix}`), 30_000, s3Env())).code).toBe(0);
   }, 90_000);
 });

@@ -11,6 +11,7 @@ import { createDecoder, type SourceRecord } from "../../../src/pipeline/decode.t
 import { openDb } from "../../../src/db/duckdb.ts";
 import { ORDERS_TABLE_DDL } from "../../../src/schema/orders-table.ts";
 import { type FaultPoint, type LakeBatchWrite, openLakeBatchStore } from "../../../src/sinks/lake-batches.ts";
+import { localLake } from "../../../src/sinks/lake-target.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
 
 const dirs: string[] = [];
@@ -36,21 +37,21 @@ const crashAt = (at: FaultPoint) => (point: FaultPoint) => {
 };
 
 describe("lake batch store", () => {
-  test("files of a batch whose table commit never happened are moved out; the redo is exact", async () => {
+  test("files of a batch cut short before its marker are moved out; the redo is exact", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
     dirs.push(dataDir);
     const { log, lines } = memoryLogger("notice");
-    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, fault: crashAt("after-rename") }, log);
-    store.recover("t", [0]);
+    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, fault: crashAt("between-files") }, log);
+    await store.recover("t", [0]);
     await expect(store.write(batch(0, 9, 1))).rejects.toBeInstanceOf(Crash);
     await store.close();
-    expect(readdirSync(join(dataDir, "lake/t")).sort()).toEqual(["date=2026-03-01", "date=2026-03-02"]);
+    expect(readdirSync(join(dataDir, "lake/t")).length).toBe(1); // one of the batch's two files
 
     store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
     expect(store.storedOffset("t", 0)).toBe(0); // recorded before the first files were written
-    store.recover("t", [0]);
-    expect(lines.filter((l) => l.includes("moved the lake file")).length).toBe(2);
-    expect(existsSync(join(dataDir, "lake-orphans/t/date=2026-03-01"))).toBe(true);
+    await store.recover("t", [0]);
+    expect(lines.filter((l) => l.includes("moved the lake file")).length).toBe(1);
+    expect(existsSync(join(dataDir, "lake-orphans/t"))).toBe(true);
     // Redone with other boundaries: 0..4, then 5..12.
     await store.write(batch(0, 4, 1));
     await store.write(batch(5, 12, 2));
@@ -60,6 +61,24 @@ describe("lake batch store", () => {
     const table = await store.query("SELECT order_id, quantity, kafka_offset::INT FROM orders ORDER BY order_id");
     expect(table.rows).toEqual([0, 1, 2, 3, 4, 5, 6].map((k) => [`o-${k}`, 1 + (k + 7 <= 12 ? k + 7 : k), k + 7 <= 12 ? k + 7 : k]));
     expect(store.storedOffset("t", 0)).toBe(13);
+    await store.close();
+  });
+
+  test("a batch marked in the lake but cut short before its table transaction is added to the table from the lake", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
+    dirs.push(dataDir);
+    const { log, lines } = memoryLogger("notice");
+    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, fault: crashAt("after-rename") }, log);
+    await store.recover("t", [0]);
+    await expect(store.write(batch(0, 9, 1, (o) => o))).rejects.toBeInstanceOf(Crash);
+    await store.close();
+    store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+    await store.recover("t", [0]);
+    expect(lines.some((l) => l.includes("moved the lake file"))).toBe(false);
+    expect(lines.some((l) => l.includes("added to the table"))).toBe(true);
+    expect(store.storedOffset("t", 0)).toBe(10);
+    expect((await store.query("SELECT count(*)::INT, min(kafka_offset)::INT, max(kafka_offset)::INT FROM orders")).rows[0]).toEqual([10, 0, 9]);
+    expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([10]);
     await store.close();
   });
 
@@ -158,24 +177,29 @@ describe("lake batch store", () => {
     await expect(store.write(batch(0, 9, 1))).rejects.toBeInstanceOf(Crash);
     await store.close();
     store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
-    store.recover("t", [0]);
+    await store.recover("t", [0]);
     expect(store.storedOffset("t", 0)).toBe(10);
     expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([10]);
     await store.close();
   });
 
-  test("lake files of a partition this database knows nothing of are left alone", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
-    const { log, lines } = memoryLogger();
-    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
-    await store.write(batch(0, 9, 1));
+  test("another data dir of the same group resumes after the lake's marked ranges; one of another writer is refused", async () => {
+    const lakeDir = mkdtempSync(join(tmpdir(), "ferry-shared-lake-"));
+    dirs.push(lakeDir);
+    const [a, b, c] = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), "ferry-store-")));
+    dirs.push(a!, b!, c!);
+    const { log } = memoryLogger();
+    const open = (dataDir: string, owner?: string) => openLakeBatchStore({ dataDir, lake: localLake(lakeDir, join(dataDir, "lake-orphans")), lakeOwner: owner, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+    let store = await open(a!, "group g");
+    await store.recover("t", [0]);
+    await store.write(batch(0, 9, 1, (o) => o));
     await store.close();
-    rmSync(join(dataDir, "ferry.duckdb"));
-    store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
-    store.recover("t", [0]);
-    expect(lines.some((l) => l.includes("no offsets for"))).toBe(true);
-    expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([10]);
+    store = await open(b!, "group g");
+    await store.recover("t", [0]);
+    expect(store.storedOffset("t", 0)).toBe(10); // its own database knows nothing of it: the lake does
+    await store.write(batch(10, 14, 1, (o) => o));
+    expect((await store.query("SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM lake")).rows[0]).toEqual([15, 15]);
     await store.close();
+    await expect(open(c!, "group other")).rejects.toThrow("written by another writer");
   });
 });
