@@ -128,7 +128,12 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
       const committed = new Set(marked.map((m) => `${m.firstOffset}-${m.lastOffset}`));
       const mine = files.filter((f) => f.partition === p);
       for (const f of mine.filter((f) => !committed.has(`${f.firstOffset}-${f.lastOffset}`))) {
-        if (legacy && f.lastOffset < own) continue;
+        if (legacy && f.lastOffset < own) {
+          // Committed before markers existed: marked now, so later recoveries keep it.
+          await lake.writeMarker({ topic, partition: p, firstOffset: f.firstOffset, lastOffset: f.lastOffset, writer });
+          marked.push({ topic, partition: p, firstOffset: f.firstOffset, lastOffset: f.lastOffset, writer });
+          continue;
+        }
         const movedTo = await lake.moveOut(f);
         log.notice("moved the lake file of an uncommitted batch out of the lake; its rows are read again", { topic, partition: p, file: f.path, movedTo });
       }

@@ -169,6 +169,31 @@ describe("lake batch store", () => {
     await store.close();
   });
 
+  test("a lake written before commit markers: files below the data dir's offsets are kept and marked, the rest moved out", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
+    dirs.push(dataDir);
+    const { log, lines } = memoryLogger("notice");
+    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+    await store.write(batch(0, 9, 1, (o) => o));
+    await store.write(batch(10, 19, 2, (o) => o));
+    await store.close();
+    // As an earlier ferry left it: no markers, and the second batch's table commit never happened.
+    rmSync(join(dataDir, "lake", "_ferry", "commits"), { recursive: true });
+    const db = await openDb(join(dataDir, "ferry.duckdb"));
+    await db.exec("UPDATE ferry_offsets SET next_offset = 10");
+    await db.exec("DELETE FROM orders_rows WHERE kafka_offset >= 10");
+    db.close();
+    for (let round = 0; round < 2; round++) {
+      store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+      await store.recover("t", [0]);
+      expect(store.storedOffset("t", 0)).toBe(round === 0 ? 10 : 15);
+      if (round === 0) await store.write(batch(10, 14, 2, (o) => o)); // the redo: the partition has a marker now
+      expect((await store.query("SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM lake")).rows[0]).toEqual([15, 15]);
+      await store.close();
+    }
+    expect(lines.filter((l) => l.includes("moved the lake file")).length).toBe(2); // batch 2's two files, once
+  });
+
   test("a crash after the table commit leaves nothing to redo", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
     dirs.push(dataDir);
