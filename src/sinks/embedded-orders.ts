@@ -14,15 +14,18 @@
  * A rollup of the journal range [first, last] names every file it writes by that range, so after
  * a crash the lake's file names say which rollup was cut short, and it is redone exactly.
  */
-import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
+import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake, recordLakeLocation, sqlString } from "../db/duckdb.ts";
 import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { rm, writeFile } from "node:fs/promises";
 import { errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
-import { lakeStaging, listLakeFiles, writeLakeFiles } from "./lake.ts";
+import { lakeStaging, stageLakeFiles } from "./lake.ts";
+import { claimLake, type LakeTarget, localLake } from "./lake-target.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
 import { openWriteAheadLog } from "./write-ahead-log.ts";
 
@@ -32,6 +35,8 @@ const { lakeColumns: LAKE_COLUMNS, lakeDate: LAKE_DATE_SQL } = ORDER_ROWS;
 
 export interface EmbeddedOrderSinkOptions {
   dataDir: string;
+  /** Where the lake is (default: the local folder <data-dir>/lake). */
+  lake?: LakeTarget;
   rollupIntervalMs: number;
   lingerMs: number;
   maxBatchRecords: number;
@@ -63,6 +68,8 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   await db.exec(`SET checkpoint_threshold = '4MB'`);
   const exclusive = createMutex();
   await createOrdersTables(db);
+  const lake = opts.lake ?? localLake(paths.lake, join(opts.dataDir, "lake-orphans"));
+  await claimLake(lake, `data dir ${await recordLakeLocation(db, lake.localDir ? "local" : lake.location)}`);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
   /** Every row below this sequence is in DuckDB. */
   let applied = (await storedOffsets(db, RUN_TOPIC)).get(PARTITION) ?? 0;
@@ -152,11 +159,12 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
 
   const staging = lakeStaging(opts.dataDir);
 
-  /** Writes journal rows of [first, last] to the lake (one file per date), then drops them. */
+  /** Writes journal rows of [first, last] to the lake (one file per date; a redo writes the same names), then drops them. */
   async function rollRange(first: number, last: number): Promise<number> {
     const where = `kafka_offset BETWEEN ${first} AND ${last}`;
     const select = `SELECT ${LAKE_COLUMNS}, ${sqlString(RUN_TOPIC)} AS __t, ${PARTITION} AS __p, ${LAKE_DATE_SQL} AS __d FROM ferry_journal WHERE ${where} ORDER BY kafka_offset`;
-    await writeLakeFiles(db, paths.lake, staging, select, () => ({ firstOffset: first, lastOffset: last }));
+    await lake.publish(await stageLakeFiles(db, staging, select, () => ({ firstOffset: first, lastOffset: last })));
+    rmSync(staging, { recursive: true, force: true });
     const n = await db.query(`SELECT count(*) FROM ferry_journal WHERE ${where}`);
     await db.exec(`DELETE FROM ferry_journal WHERE kafka_offset <= ${last}`);
     return Number(n.rows[0]![0]);
@@ -167,7 +175,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   const journalMin = journal.rows[0]![0] === null ? undefined : Number(journal.rows[0]![0]);
   if (journalMin !== undefined) {
     const ranges = new Map<number, number>();
-    for (const f of listLakeFiles(paths.lake, RUN_TOPIC)) if (f.partition === PARTITION && f.lastOffset >= journalMin) ranges.set(f.firstOffset, f.lastOffset);
+    for (const f of await lake.list(RUN_TOPIC)) if (f.partition === PARTITION && f.lastOffset >= journalMin) ranges.set(f.firstOffset, f.lastOffset);
     for (const [first, last] of [...ranges].sort((a, b) => a[0] - b[0])) {
       const rows = await rollRange(first, last);
       log.notice("redid an interrupted lake rollup", { first, last, rows });
@@ -235,7 +243,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     query: (sql) =>
       exclusive(async () => {
         await applyPending();
-        return queryWithLake(db, paths.lake, sql, ORDER_ROWS.emptyLake);
+        return queryWithLake(db, lake.localDir ?? lake.location, sql, ORDER_ROWS.emptyLake, lake.s3);
       }),
     rollup,
     async close() {

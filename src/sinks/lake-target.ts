@@ -8,14 +8,13 @@
  * <data-dir>/lake-orphans/, on S3 under <prefix>/_orphans/ (readers skip `_` folders). The sinks
  * of one consumer group may share a lake (claimLake); its commit markers say what is committed.
  */
-import { join, relative } from "node:path";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { replaceFile } from "../pipeline/durable-files.ts";
-import { dirname } from "node:path";
+import { dirname, join, relative } from "node:path";
 import * as v from "valibot";
 import { bool, str } from "../config/fields.ts";
 import type { S3Access } from "../db/duckdb.ts";
 import { ConfigError } from "../errors.ts";
+import { replaceFile } from "../pipeline/durable-files.ts";
 import { openObjectStore, type ObjectStore, type S3Settings } from "../platform/s3.ts";
 import { type LakeFile, listLakeFiles, parseLakeKey, publishLocal, type StagedFile } from "./lake.ts";
 

@@ -13,7 +13,7 @@ import type { Kafka, Producer } from "kafkajs";
 import { createKafka } from "../../src/kafka/client.ts";
 import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
 import { memoryLogger } from "../helpers/logger.ts";
-import { expectSuccess, runFerry } from "../helpers/ferry-process.ts";
+import { expectSuccess, order, postOrders, runFerry, startFerry } from "../helpers/ferry-process.ts";
 import { pyarrowReadS3 } from "../helpers/peers.ts";
 import { downloadPrefix, listKeys, ownS3 } from "../helpers/s3.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
@@ -151,6 +151,25 @@ describe("ferry sink --lake s3://…", () => {
     const tables = [...(await readTable(dirA)), ...(await readTable(dirB))].map((r) => String(r.order_id));
     expect(new Set(tables).size).toBe(tables.length);
   }, 300_000);
+
+  test("ferry run --lake s3://…: accepted orders are rolled into the S3 lake, and ferry query reads them there", async () => {
+    const prefix = uniqueName("run-lake");
+    const dataDir = join(work, "run");
+    const ferry = await startFerry(["run", "--port", "0", "--data-dir", dataDir, "--interval", "500ms", "--lake", `s3://${s3.bucket}/${prefix}`, "--s3-path-style"], s3Env());
+    try {
+      for (let i = 0; i < 5; i++) expect((await postOrders(ferry.url, Array.from({ length: 100 }, (_, j) => order(`r-${i}-${j}`)))).status).toBe(202);
+    } finally {
+      expect(await ferry.stop()).toBe(0); // the shutdown rollup
+    }
+    const keys = await listKeys(s3, `${prefix}/orders/`);
+    expect(keys.length).toBeGreaterThan(0);
+    const lake = await readLake([await downloadPrefix(s3, prefix)]);
+    expect(new Set(lake.rows.map((r) => String(r.order_id))).size).toBe(500);
+    expect(lake.rows.length).toBe(500);
+    const q = await runFerry(["query", "--data-dir", dataDir, "--s3-path-style", "--format", "json", "select count(*)::INT AS n from lake"], 60_000, s3Env());
+    expectSuccess(q);
+    expect(JSON.parse(q.out)).toEqual({ n: 500 });
+  }, 120_000);
 
   test("a data dir keeps its lake, and a lake its group: another pairing is refused", async () => {
     const prefix = uniqueName("lake");
