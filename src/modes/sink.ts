@@ -99,7 +99,8 @@ export const sinkMode = defineMode({
     async function processBatch(batch: SourceBatch<DecodingBatch>): Promise<void> {
       const t0 = performance.now();
       const finished = batch.content.finish();
-      collectGarbage();
+      // A big batch leaves a lot of garbage (fetched records); small frequent ones are not worth a full collection.
+      if (batch.records >= 10_000) collectGarbage();
       // The store takes batches in the order of these calls; the table commits once the dead
       // letters are acknowledged (offsets never move past a dead letter not yet sent).
       const deadLettersSent = finished.then((d) => deadLetters.send(d.rejected));
