@@ -4,7 +4,7 @@
  * <topic>/date=YYYY-MM-DD/part-<partition>-<first>-<last>.parquet. Files are staged locally by
  * DuckDB and published whole (locally: fsync and rename; on S3: one upload each, multipart above a
  * size — an object appears whole or not at all). Only then do the table transaction and the Kafka
- * commit happen. A file of a batch that never committed is moved out: locally to
+ * commit happen. A file of a batch cut short is moved out: locally to
  * <data-dir>/lake-orphans/, on S3 under <prefix>/_orphans/ (readers skip `_` folders). The sinks
  * of one consumer group may share a lake (claimLake); its commit markers say what is committed.
  */
@@ -29,9 +29,9 @@ export interface LakeTarget {
   publish(staged: StagedFile[], onPublished?: (count: number) => void): Promise<LakeFile[]>;
   /** The lake files of a topic (all dates), from their names, sorted. */
   list(topic: string): Promise<LakeFile[]>;
-  /** Moves a file of a batch that never committed out of the lake; answers where it went. */
+  /** Moves a file of a batch cut short out of the lake; answers where it went. */
   moveOut(file: LakeFile): Promise<string>;
-  /** The writer recorded in the lake (`_ferry/writer`), or undefined. */
+  /** Who writes the lake (`_ferry/writer`: a consumer group, or one data dir), or undefined. */
   readWriter(): Promise<string | undefined>;
   writeWriter(id: string): Promise<void>;
   /**
@@ -66,15 +66,14 @@ function parseMarker(rel: string): CommitMarker | undefined {
  * write the same records again, and are refused.
  */
 export async function claimLake(lake: LakeTarget, owner: string): Promise<void> {
-  const writer = owner;
   const current = await lake.readWriter();
-  if (current === writer) return;
+  if (current === owner) return;
   if (current !== undefined) {
-    throw new ConfigError(`the lake ${lake.location} is written by another writer (${current}), not ${writer}: the sinks of one consumer group share a lake; give others a lake of their own (--lake)`);
+    throw new ConfigError(`the lake ${lake.location} is written by another writer (${current}), not ${owner}: the sinks of one consumer group share a lake; give others a lake of their own (--lake)`);
   }
-  await lake.writeWriter(writer);
+  await lake.writeWriter(owner);
   const after = await lake.readWriter();
-  if (after !== writer) throw new ConfigError(`the lake ${lake.location} was claimed by another writer (${after}) at the same time: give others a lake of their own`);
+  if (after !== owner) throw new ConfigError(`the lake ${lake.location} was claimed by another writer (${after}) at the same time: give others a lake of their own`);
 }
 
 export const lakeFields = {
