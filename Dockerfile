@@ -19,7 +19,10 @@ RUN --mount=type=secret,id=ca,required=false \
 COPY tsconfig.json bunfig.toml ./
 COPY scripts/build.ts scripts/duckdb-extensions.ts scripts/
 COPY src src
-RUN node_modules/.bin/bun scripts/build.ts dist/ferry && ./dist/ferry --version
+# The build fetches DuckDB's httpfs extension from PyPI (scripts/duckdb-extensions.ts), with the same CA.
+RUN --mount=type=secret,id=ca,required=false \
+    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi \
+ && node_modules/.bin/bun scripts/build.ts dist/ferry && ./dist/ferry --version
 
 FROM docker.io/library/debian:bookworm-slim
 RUN apt-get update \
