@@ -74,7 +74,9 @@ interface SinkRun {
 /** `ferry sink --until-caught-up` over `topic` into `dataDir`; checks the lake and table hold `expectRows`. */
 async function drain(label: string, topic: string, count: number, dataDir: string, expectRows: number, lakeArgs: string[] = [], env: Record<string, string> = {}): Promise<SinkRun> {
   const s0 = performance.now();
-  const proc = Bun.spawn([bin, "sink", "--brokers", brokers, "--topic", topic, "--group", `ferry-${topic}-${Date.now()}`, "--data-dir", dataDir, "--until-caught-up", "--log-level", "info", ...lakeArgs], { stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
+  // One consumer group per data dir (its lake belongs to that group), new to Kafka: from the start.
+  const group = `ferry-bench-${stamp}-${dataDir.split("/").at(-1)}`;
+  const proc = Bun.spawn([bin, "sink", "--brokers", brokers, "--topic", topic, "--group", group, "--data-dir", dataDir, "--until-caught-up", "--log-level", "info", ...lakeArgs], { stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
   let peakKb = 0;
   const sampler = setInterval(() => {
     try {
