@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { ConfigError, DownstreamError, errorMessage } from "../errors.ts";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { httpfsExtensionPath, loadDuckDb } from "../platform/duckdb-native.ts";
+import type { S3Settings } from "../platform/s3.ts";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
@@ -155,15 +156,8 @@ export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyL
   return db.query(sql);
 }
 
-/** How DuckDB reaches a lake on S3 (through its httpfs extension, embedded in the binary). */
-export interface S3Access {
-  endpoint?: string;
-  region?: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  sessionToken?: string;
-  pathStyle: boolean;
-}
+/** How DuckDB reaches a lake on S3 (through its httpfs extension, embedded in the binary): the store's settings but the bucket. */
+export type S3Access = Omit<S3Settings, "bucket">;
 
 /** Lets a connection read s3:// paths (httpfs, and an in-memory secret). */
 export async function useS3(db: Db, s3: S3Access): Promise<void> {

@@ -141,7 +141,7 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
     };
   }
 
-  return { decodeValue, decodeRun, newBatch };
+  return { decodeValue, newBatch };
 }
 
 /** Fetches the schemas of the framed values' ids not seen yet (once each), then answers lookups at once. */
@@ -180,7 +180,7 @@ const ROW_END = Buffer.from("}\n");
 const CHUNK = 1 << 20;
 
 /** The lineage segments of a batch, each once: their index is a row's "_s". */
-export function segmentTable() {
+function segmentTable() {
   const list: LineageSegment[] = [];
   const ids = new Map<string, number>();
   return {
@@ -198,10 +198,10 @@ export function segmentTable() {
   };
 }
 
-export type RowBytes = ReturnType<typeof rowBytes>;
+type RowBytes = ReturnType<typeof rowBytes>;
 
 /** NDJSON rows written into 1 MiB chunks (no string per row, no join). */
-export function rowBytes() {
+function rowBytes() {
   const full: Buffer[] = [];
   let chunk = Buffer.allocUnsafe(CHUNK);
   let used = 0;

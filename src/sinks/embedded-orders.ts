@@ -14,7 +14,7 @@
  * A rollup of the journal range [first, last] names every file it writes by that range, so after
  * a crash the lake's file names say which rollup was cut short, and it is redone exactly.
  */
-import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake, recordLakeLocation, sqlString } from "../db/duckdb.ts";
+import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
 import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
@@ -25,7 +25,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
 import { lakeStaging, stageLakeFiles } from "./lake.ts";
-import { claimLake, type LakeTarget, localLake } from "./lake-target.ts";
+import { attachLake, type LakeTarget, localLake } from "./lake-target.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
 import { openWriteAheadLog } from "./write-ahead-log.ts";
 
@@ -69,7 +69,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   const exclusive = createMutex();
   await createOrdersTables(db);
   const lake = opts.lake ?? localLake(paths.lake, join(opts.dataDir, "lake-orphans"));
-  await claimLake(lake, `data dir ${await recordLakeLocation(db, lake.localDir ? "local" : lake.location)}`);
+  await attachLake(db, lake);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
   /** Every row below this sequence is in DuckDB. */
   let applied = (await storedOffsets(db, RUN_TOPIC)).get(PARTITION) ?? 0;

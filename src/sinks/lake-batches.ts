@@ -21,18 +21,18 @@
  * last marked range. A range marked but not in the table (a crash between 2 and 3) is added to
  * the table from the lake.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, recordLakeLocation, sqlString, useS3 } from "../db/duckdb.ts";
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, sqlString, useS3 } from "../db/duckdb.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./lake.ts";
-import { claimLake, type CommitMarker, type LakeTarget, localLake } from "./lake-target.ts";
+import { attachLake, type CommitMarker, type LakeTarget, localLake } from "./lake-target.ts";
 import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
-import { type LineageSegment, rowLayout } from "./record-rows.ts";
+import { rowLayout } from "./record-rows.ts";
 
 /** Points of a batch's write where a test can make the process die (kill -9 itself). */
 export const FAULT_POINTS = ["before-write", "between-files", "after-rename", "after-commit", "after-kafka-commit"] as const;
@@ -96,8 +96,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const lakeDb = await db.connect();
   const lakeStage = createMutex();
   await createSinkOrdersTables(db);
-  const writer = await recordLakeLocation(db, lake.localDir ? "local" : lake.location);
-  await claimLake(lake, opts.lakeOwner ?? `data dir ${writer}`);
+  const writer = await attachLake(db, lake, opts.lakeOwner);
   /** Per partition, the next offset after the lake's last committed range (its markers). */
   const lakeNext = new Map<string, number>();
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));

@@ -12,10 +12,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { dirname, join, relative } from "node:path";
 import * as v from "valibot";
 import { bool, str } from "../config/fields.ts";
-import type { S3Access } from "../db/duckdb.ts";
+import { type Db, recordLakeLocation, type S3Access } from "../db/duckdb.ts";
 import { ConfigError } from "../errors.ts";
 import { replaceFile } from "../pipeline/durable-files.ts";
-import { openObjectStore, type ObjectStore, type S3Settings } from "../platform/s3.ts";
+import { openObjectStore, type ObjectStore } from "../platform/s3.ts";
 import { type LakeFile, listLakeFiles, parseLakeKey, publishLocal, type StagedFile } from "./lake.ts";
 
 export interface LakeTarget {
@@ -98,23 +98,25 @@ export function lakeTargetOf(c: LakeConfig): LakeTarget {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (!m) throw new ConfigError(`--lake ${url}: expected s3://BUCKET/PREFIX with a valid bucket name`);
   const prefix = (m[2] ?? "").replace(/\/+$/, "");
-  const settings: S3Settings = {
-    bucket: m[1]!,
-    endpoint: c.s3Endpoint,
-    region: c.s3Region,
-    accessKeyId: c.s3AccessKeyId,
-    secretAccessKey: c.s3SecretAccessKey,
-    sessionToken: c.s3SessionToken,
-    pathStyle: c.s3PathStyle,
-  };
-  if (!settings.accessKeyId || !settings.secretAccessKey) throw new ConfigError(`--lake ${url} needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --s3-access-key-id and FERRY_S3_SECRET_ACCESS_KEY)`);
-  return s3Lake(openObjectStore(settings), settings.bucket, prefix, settings);
+  const access = s3AccessOf(c);
+  if (!access) throw new ConfigError(`--lake ${url} needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --s3-access-key-id and FERRY_S3_SECRET_ACCESS_KEY)`);
+  return s3Lake(openObjectStore({ bucket: m[1]!, ...access }), m[1]!, prefix, access);
 }
 
-/** How DuckDB reaches an S3 lake, from the same settings (for `ferry query`); undefined without credentials. */
+/** The S3 settings of a config, the bucket aside (also how DuckDB reaches the lake: `ferry query`); undefined without credentials. */
 export function s3AccessOf(c: Omit<LakeConfig, "dataDir" | "lake">): S3Access | undefined {
   if (!c.s3AccessKeyId || !c.s3SecretAccessKey) return undefined;
   return { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId, secretAccessKey: c.s3SecretAccessKey, sessionToken: c.s3SessionToken, pathStyle: c.s3PathStyle };
+}
+
+/**
+ * Binds a database to its lake: records where the lake is (refusing another) and claims the lake
+ * for `owner` (default: this data dir alone). Answers the data dir's writer id.
+ */
+export async function attachLake(db: Db, lake: LakeTarget, owner?: string): Promise<string> {
+  const writer = await recordLakeLocation(db, lake.localDir ? "local" : lake.location);
+  await claimLake(lake, owner ?? `data dir ${writer}`);
+  return writer;
 }
 
 export function localLake(dir: string, orphansDir: string): LakeTarget {

@@ -91,21 +91,6 @@ export async function publishLocal(lakeDir: string, staged: StagedFile[], onRena
   return out;
 }
 
-/** Stages and publishes into a local lake (see stageLakeFiles and publishLocal). */
-export async function writeLakeFiles(
-  db: Db,
-  lakeDir: string,
-  stagingDir: string,
-  selectSql: string,
-  name: (topic: string, partition: number) => { firstOffset: number; lastOffset: number },
-  onRenamed: (count: number) => void = () => {},
-): Promise<LakeFile[]> {
-  const staged = await stageLakeFiles(db, stagingDir, selectSql, name);
-  const files = await publishLocal(lakeDir, staged, onRenamed);
-  rmSync(stagingDir, { recursive: true, force: true });
-  return files;
-}
-
 /** Parses a lake file's key below the lake's root (`<topic>/date=<date>/part-…`); undefined for anything else. */
 export function parseLakeKey(key: string): Omit<LakeFile, "path"> | undefined {
   const m = /^(.+)\/date=(\d{4}-\d{2}-\d{2})\/part-(\d+)-(\d+)-(\d+)\.parquet$/.exec(key);
