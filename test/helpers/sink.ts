@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { expect } from "bun:test";
 import type { Kafka, Producer } from "kafkajs";
 import { openDb } from "../../src/db/duckdb.ts";
+import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
 import { TEST_BROKERS } from "./servers.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
@@ -149,5 +150,36 @@ export function expectTableExact(rows: Record<string, unknown>[], produced: Prod
     const want = produced.latest.get(String(r.order_id));
     expect(want).toBeDefined();
     expect({ id: r.order_id, quantity: r.quantity, price: Number(r.price) }).toEqual({ id: r.order_id, quantity: want!.quantity, price: want!.price });
+  }
+}
+
+/**
+ * Runs the sink to its end with `--crash-at POINT:N` for every fault point and N = 1, 2: each run
+ * is killed there (SIGKILL) or ends cleanly, having caught up before that batch. Answers how many
+ * were killed.
+ */
+export async function crashAtEveryPoint(args: string[], env: Record<string, string> = {}): Promise<number> {
+  let killed = 0;
+  for (const point of FAULT_POINTS) {
+    for (const batch of [1, 2]) {
+      const t0 = Date.now();
+      const run = await runSink([...args, "--crash-at", `${point}:${batch}`], 60_000, env);
+      if (process.env.FERRY_TEST_DEBUG) console.log(point, batch, run.code, run.signal, Date.now() - t0, run.stderr.split("\n").filter((l) => /notice|warn|error/.test(l)).join("\n"));
+      if (run.signal === "SIGKILL") killed++;
+      else expect(run.code).toBe(0); // it may have caught up before reaching that batch
+    }
+  }
+  return killed;
+}
+
+/** Waits until a group has committed every partition of a topic up to its end (throws after `timeoutMs`). */
+export async function waitCommittedToEnd(kafka: Kafka, group: string, topic: string, timeoutMs: number): Promise<void> {
+  const ends = await endOffsets(kafka, topic);
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const c = await committedOffsets(kafka, group, topic);
+    if ([...ends].every(([p, end]) => (c.get(p) ?? -1) >= end)) return;
+    if (Date.now() > deadline) throw new Error(`group ${group} did not catch up: ${JSON.stringify([...c])} vs ${JSON.stringify([...ends])}`);
+    await Bun.sleep(200);
   }
 }

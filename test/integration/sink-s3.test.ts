@@ -17,7 +17,7 @@ import { expectSuccess, order, postOrders, runFerry, startFerry } from "../helpe
 import { pyarrowReadS3 } from "../helpers/peers.ts";
 import { downloadPrefix, listKeys, ownS3 } from "../helpers/s3.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
-import { committedOffsets, endOffsets, expectLakeExact, expectTableExact, produceKnown, readLake, readTable, runSink, startSink } from "../helpers/sink.ts";
+import { crashAtEveryPoint, expectLakeExact, expectTableExact, produceKnown, readLake, readTable, runSink, startSink, waitCommittedToEnd } from "../helpers/sink.ts";
 import { createTestTopic } from "../helpers/topic-reader.ts";
 
 const s3 = ownS3(19901);
@@ -76,14 +76,7 @@ describe("ferry sink --lake s3://…", () => {
     await createTestTopic(kafka, topic, 3);
     const produced = await produceKnown(producer, topic, 600);
     const args = ["--topic", topic, "--group", uniqueName("g"), "--data-dir", dataDir, "--lake", `s3://${s3.bucket}/${prefix}`, "--s3-path-style", "--max-records", "40", "--interval", "200ms", "--until-caught-up", "--session-timeout", "6s"];
-    let killed = 0;
-    for (const point of FAULT_POINTS) {
-      for (const batch of [1, 2]) {
-        const run = await runSink([...args, "--crash-at", `${point}:${batch}`], 60_000, s3Env());
-        if (run.signal === "SIGKILL") killed++;
-        else expect(run.code).toBe(0);
-      }
-    }
+    const killed = await crashAtEveryPoint(args, s3Env());
     expect(killed).toBeGreaterThanOrEqual(FAULT_POINTS.length * 2 - 1);
     const last = await runSink(args, 60_000, s3Env());
     expect(last.code).toBe(0);
@@ -131,14 +124,7 @@ describe("ferry sink --lake s3://…", () => {
     await Bun.sleep(4000);
     producing = false;
     await producerLoop;
-    const ends = await endOffsets(kafka, topic);
-    const deadline = Date.now() + 90_000;
-    while (true) {
-      const c = await committedOffsets(kafka, group, topic);
-      if ([...ends].every(([p, end]) => (c.get(p) ?? -1) >= end)) break;
-      if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify([...c])} vs ${JSON.stringify([...ends])}`);
-      await Bun.sleep(300);
-    }
+    await waitCommittedToEnd(kafka, group, topic, 90_000);
     const stopped = [await a3.stop(), await b.stop()];
     for (const s of stopped) expect(s.code).toBe(0);
     expect(stopped.map((s) => s.stderr).join("")).not.toContain('"level":"error"');

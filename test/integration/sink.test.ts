@@ -13,7 +13,7 @@ import { createKafka } from "../../src/kafka/client.ts";
 import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
-import { committedOffsets, endOffsets, expectLakeExact, expectTableExact, produceKnown, readLake, readTable, runSink, startSink } from "../helpers/sink.ts";
+import { committedOffsets, crashAtEveryPoint, endOffsets, expectLakeExact, expectTableExact, produceKnown, readLake, readTable, runSink, startSink, waitCommittedToEnd } from "../helpers/sink.ts";
 import { createTestTopic, topicReader } from "../helpers/topic-reader.ts";
 
 const kafka: Kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-test" }, memoryLogger().log);
@@ -114,22 +114,7 @@ describe("ferry sink", () => {
     await createTopic(topic, 3);
     const produced = await produceKnown(producer, topic, 600);
     const args = ["--topic", topic, "--group", group, "--data-dir", dataDir, "--max-records", "40", "--interval", "200ms", "--until-caught-up", "--session-timeout", "6s"];
-    let killed = 0;
-    for (const point of FAULT_POINTS) {
-      for (const batch of [1, 2]) {
-        const t0 = Date.now();
-        const run = await runSink([...args, "--crash-at", `${point}:${batch}`]);
-        if (process.env.FERRY_TEST_DEBUG) {
-          console.log(point, batch, run.code, run.signal, Date.now() - t0, run.stderr.split("\n").filter((l) => /notice|warn|error/.test(l)).join("\n"));
-          const rows = (await readLake([join(dataDir, "lake")])).rows;
-          const byP = new Map<number, number[]>();
-          for (const r of rows) byP.set(Number(r.kafka_partition), [...(byP.get(Number(r.kafka_partition)) ?? []), Number(r.kafka_offset)]);
-          console.log("lake", [...byP].map(([p, os]) => `${p}: ${os.length} rows, max ${Math.max(...os)}`).join("; "));
-        }
-        if (run.signal === "SIGKILL") killed++;
-        else expect(run.code).toBe(0); // it may have caught up before reaching that batch
-      }
-    }
+    const killed = await crashAtEveryPoint(args);
     expect(killed).toBeGreaterThanOrEqual(FAULT_POINTS.length * 2 - 1);
     const last = await runSink(args);
     expect(last.code).toBe(0);
@@ -168,14 +153,7 @@ describe("ferry sink", () => {
     producing = false;
     await producerLoop;
     // Wait until b has committed everything, then stop it.
-    const ends = await endOffsets(kafka, topic);
-    const deadline = Date.now() + 60_000;
-    while (true) {
-      const c = await committedOffsets(kafka, group, topic);
-      if ([...ends].every(([p, end]) => (c.get(p) ?? -1) >= end)) break;
-      if (Date.now() > deadline) throw new Error(`b did not catch up: ${JSON.stringify([...c])} vs ${JSON.stringify([...ends])}`);
-      await Bun.sleep(200);
-    }
+    await waitCommittedToEnd(kafka, group, topic, 60_000);
     const bStopped = await b.stop();
     expect(bStopped.code).toBe(0);
     expect(aStopped.stderr + bStopped.stderr).not.toContain('"level":"error"');
