@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKafka } from "../src/kafka/client.ts";
 import { openProducer } from "../src/kafka/producer/index.ts";
+import { createTopics } from "../src/kafka/topics.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { BROKERS as brokers, ensureKafka, ensureService, FERRY_BIN as bin, kafkaTool, round, sh, writeResult } from "./lib.ts";
 
@@ -34,7 +35,7 @@ async function preload(topic: string, prefix: string, count: number): Promise<nu
   const kafka = createKafka({ brokers: [brokers], clientId: "ferry-bench" }, log);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+  await createTopics(admin, [{ topic, numPartitions: 6 }]);
   await admin.disconnect();
   const producer = await openProducer(kafka, [topic], log);
   const t0 = performance.now();

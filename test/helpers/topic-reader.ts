@@ -1,5 +1,6 @@
 /** Reads a whole topic with a real consumer and answers "what is durable" questions about it; writes test topics. */
 import type { Kafka, Message } from "kafkajs";
+import { createTopics } from "../../src/kafka/topics.ts";
 import { uniqueName } from "./servers.ts";
 
 export interface ReadMessage {
@@ -66,7 +67,7 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<ReadMessag
 export async function createTestTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await createTopics(admin, [{ topic, numPartitions: partitions }]);
   await admin.disconnect();
 }
 

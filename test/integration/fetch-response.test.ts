@@ -14,6 +14,7 @@ import { registerCodecs } from "../../src/kafka/codecs/index.ts";
 import { decodeFetchV11 } from "../../src/kafka/fetch-response.ts";
 import { createCluster, type InternalCluster, kafkajsFetchV11Decode, type RawRequest, sendRaw } from "../../src/kafka/kafkajs-internals.ts";
 import { openProducer } from "../../src/kafka/producer/index.ts";
+import { createTopics } from "../../src/kafka/topics.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
 
@@ -45,7 +46,7 @@ async function newTopic(config: { name: string; value: string }[] = []): Promise
   const topic = uniqueName("fetch-dec");
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: config }], waitForLeaders: true });
+  await createTopics(admin, [{ topic, numPartitions: 1, configEntries: config }]);
   await admin.disconnect();
   return topic;
 }

@@ -5,6 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { CompressionTypes } from "kafkajs";
 import { createKafka } from "../../src/kafka/client.ts";
+import { createTopics } from "../../src/kafka/topics.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { SERVER_HOOK_TIMEOUT, TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
 
@@ -19,7 +20,7 @@ afterAll(async () => {
 
 test("create topic, produce idempotent gzip with acks=all, consume in a group", async () => {
   await admin.connect();
-  expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true })).toBe(true);
+  expect(await createTopics(admin, [{ topic, numPartitions: 3, replicationFactor: 1 }])).toBe(true);
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   expect(meta.topics[0]!.partitions).toHaveLength(3);
 

@@ -34,6 +34,7 @@ import { compressorOf, type Compression, type Compressor } from "../codecs/compr
 import type { Availability } from "../availability.ts";
 import { describeKafkaError } from "../describe-error.ts";
 import { kafkaErrorCode, sendRaw, type InternalCluster } from "../kafkajs-internals.ts";
+import { untilTopicsKnown } from "../topics.ts";
 import { partitionOfKey } from "./murmur2.ts";
 import { encodeProduceBody, PRODUCE_API_KEY, PRODUCE_VERSION, produceRequest, produceResponse, type PartitionBatch } from "./produce-request.ts";
 import { byteLength, encodeRecordBatch, recordSize, type ProducerRecord, type SizedRecord } from "./record-batch.ts";
@@ -187,7 +188,7 @@ export class IdempotentProducer {
   /** Connects, loads the topics' metadata and gets a producer id. Throws what went wrong. */
   async connect(topics: string[]): Promise<void> {
     await this.cluster.connect();
-    await this.cluster.addMultipleTargetTopics(topics);
+    await untilTopicsKnown(() => this.cluster.addMultipleTargetTopics(topics));
     const broker = await this.cluster.findControllerBroker();
     const produce = broker.versions?.[PRODUCE_API_KEY];
     if (produce && produce.maxVersion < PRODUCE_VERSION) {
@@ -209,7 +210,7 @@ export class IdempotentProducer {
 
   /** Adds topics to the metadata ferry keeps (a topic must be known before records are sent to it). */
   async addTopics(topics: string[]): Promise<void> {
-    await this.cluster.addMultipleTargetTopics(topics);
+    await untilTopicsKnown(() => this.cluster.addMultipleTargetTopics(topics));
     for (const t of topics) this.loadTopic(t);
   }
 
