@@ -9,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import { serveLocal } from "../platform/local-socket.ts";
-import { collectGarbage, killSelf } from "../platform/process.ts";
+import { collectGarbage, memoryGovernor, killSelf } from "../platform/process.ts";
 import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
 import type { DecodingBatch } from "../pipeline/decode.ts";
 import { partitionsByTopic } from "../pipeline/partitions.ts";
@@ -92,6 +92,8 @@ export const sinkMode = defineMode({
     const kafka = createKafka(config, log);
     const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
     const decoder = createDecoder(config.kind, registryOf(config));
+    // DuckDB's share (--db-memory) plus what the runtime, the binary and a few batches in flight need.
+    const governor = memoryGovernor({ softLimitMb: config.dbMemory + 192, everyRecords: 25_000 });
     let written = 0;
     let rejected = 0;
     const started = performance.now();
@@ -129,7 +131,10 @@ export const sinkMode = defineMode({
       groupId: config.group,
       policy: batchPolicyOf(config),
       sessionTimeoutMs: config.sessionTimeout,
-      newContent: () => decoder.newBatch(),
+      newContent: () => {
+        const batch = decoder.newBatch();
+        return { add: (topic, partition, messages) => (governor.note(messages.length), batch.add(topic, partition, messages)), finish: () => batch.finish() };
+      },
       untilCaughtUp: config.untilCaughtUp,
       process: processBatch,
       storedOffset: (tp) => store.storedOffset(tp.topic, tp.partition),
@@ -191,7 +196,7 @@ export const sinkMode = defineMode({
     log.info("stopping", { reason: stopReason });
     await closeAll();
     if (ctx.isTerminal) ctx.progress("");
-    log.notice("sink stopped", { reason: stopReason, rows: written, rejected, seconds: Math.round((performance.now() - started) / 100) / 10 });
+    log.notice("sink stopped", { reason: stopReason, rows: written, rejected, seconds: Math.round((performance.now() - started) / 100) / 10, memoryCollections: governor.stats.collections, collectionMs: Math.round(governor.stats.ms) });
     return 0;
   },
 });

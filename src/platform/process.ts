@@ -39,3 +39,29 @@ export function killSelf(): never {
 export function collectGarbage(): void {
   Bun.gc(true);
 }
+
+/**
+ * Full collections while records arrive, only when the process's resident memory has passed
+ * `softLimitMb`: checked every `everyRecords` records. Between the sink's per-batch collections the
+ * garbage of the fetches (responses, their decoded records) would otherwise pile up to a peak that
+ * the soft limit keeps down (measured draining 10M orders: peak RSS 533–560 → see the README). A
+ * collection costs ~25 ms with the sink's heap, so it runs only when memory is high.
+ */
+export function memoryGovernor(opts: { softLimitMb: number; everyRecords: number }) {
+  const limit = opts.softLimitMb * 2 ** 20;
+  let sinceCheck = 0;
+  const stats = { collections: 0, ms: 0 };
+  return {
+    stats,
+    note(records: number): void {
+      sinceCheck += records;
+      if (sinceCheck < opts.everyRecords) return;
+      sinceCheck = 0;
+      if (process.memoryUsage.rss() < limit) return;
+      const t0 = performance.now();
+      Bun.gc(true);
+      stats.collections++;
+      stats.ms += performance.now() - t0;
+    },
+  };
+}
