@@ -51,7 +51,7 @@ export const sinkMode = defineMode({
       bool({ doc: "Stop once every assigned partition has reached the end it had at start (a one-shot run)." }),
       false,
     ),
-    dbMemory: v.optional(int({ doc: "Memory DuckDB may use for the table and the lake, in MiB (it spills to disk beyond).", placeholder: "MIB", min: 64 }), 192),
+    dbMemory: v.optional(int({ doc: "Memory DuckDB may use for the table and the lake, in MiB (it spills to disk beyond).", placeholder: "MIB", min: 64 }), 160),
     dbThreads: v.optional(int({ doc: "DuckDB worker threads (records are decoded on another thread beside them).", min: 1, max: 64 }), 1),
     metricsPort: v.optional(int({ doc: "Serve /metrics and /healthz on this port (0: any free port; default: none).", placeholder: "PORT", min: 0, max: 65535 })),
     metricsHost: v.optional(str({ doc: "Address of the metrics server.", placeholder: "HOST", min: 1 }), "127.0.0.1"),

@@ -179,7 +179,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
       void exclusive(
         step(async () => {
           const t0 = performance.now();
-          counts.rows = await settleRecentOrders(db);
+          counts.rows = await settleRecentOrders(db, recent);
           log.info("settled the recent orders", { ids: recent, rowsNow: counts.rows, ms: Math.round(performance.now() - t0) });
         }),
       ).catch(() => {}); // a failure breaks the store: the next batch fails with it

@@ -112,16 +112,29 @@ export async function appendOrders(db: Db, selectSql: string): Promise<void> {
 }
 
 /**
- * Deletes the rows the recent ids superseded and forgets those ids, in one transaction; answers
- * the row count. First the hashes that have more than one row (usually none), then the window
- * over the rows of those only.
+ * Recent ids settled per pass: a pass's hash tables grow with its ids (~70 bytes each at the peak),
+ * so more recent ids are settled in slices of hash(order_id), one pass over the rows each
+ * (measured at 10M rows, 1.5M recent ids: one pass 1.0–1.1 s and +80–113 MB; two slices 1.6 s and
+ * +52 MB).
  */
-export async function settleRecentOrders(db: Db): Promise<number> {
+export const SETTLE_SLICE_IDS = 750_000;
+
+/**
+ * Deletes the rows the recent ids superseded and forgets those ids, in one transaction; answers
+ * the row count. Per slice of hash(order_id): first the hashes that have more than one row
+ * (usually none), then the window over the rows of those only.
+ */
+export async function settleRecentOrders(db: Db, recentIds: number, sliceIds = SETTLE_SLICE_IDS): Promise<number> {
+  const slices = Math.max(1, Math.ceil(recentIds / sliceIds));
   return db.transaction(async () => {
-    const repeated = `SELECT hash(order_id) FROM ${SINK_ORDERS.rows} WHERE hash(order_id) IN (${RECENT}) GROUP BY 1 HAVING count(*) > 1`;
-    await db.exec(
-      `DELETE FROM ${SINK_ORDERS.rows} WHERE rowid IN (SELECT rowid FROM ${SINK_ORDERS.rows} WHERE hash(order_id) IN (${repeated}) QUALIFY ${LATEST_FIRST} > 1)`,
-    );
+    for (let slice = 0; slice < slices; slice++) {
+      const inSlice = slices === 1 ? "true" : `hash(order_id) % ${slices} = ${slice}`;
+      const recent = `SELECT hash(order_id) FROM ${SINK_ORDERS.recentIds} WHERE ${inSlice}`;
+      const repeated = `SELECT hash(order_id) FROM ${SINK_ORDERS.rows} WHERE ${inSlice} AND hash(order_id) IN (${recent}) GROUP BY 1 HAVING count(*) > 1`;
+      await db.exec(
+        `DELETE FROM ${SINK_ORDERS.rows} WHERE rowid IN (SELECT rowid FROM ${SINK_ORDERS.rows} WHERE hash(order_id) IN (${repeated}) QUALIFY ${LATEST_FIRST} > 1)`,
+      );
+    }
     await db.exec(`DELETE FROM ${SINK_ORDERS.recentIds}`);
     return Number((await db.query(`SELECT count(*) FROM ${SINK_ORDERS.rows}`)).rows[0]![0]);
   });
