@@ -5,6 +5,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import { silenceRuntimeWarnings } from "../src/platform/process.ts";
+
+// kafkajs's negative timer delays (see silenceRuntimeWarnings) must not clutter the figures.
+silenceRuntimeWarnings();
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

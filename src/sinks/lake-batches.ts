@@ -319,6 +319,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
       lakeStage(() =>
         exclusive(async () => {
           rmSync(batchFile, { force: true });
+          rmSync(staging, { recursive: true, force: true });
           db.close();
         }),
       ),
