@@ -70,9 +70,9 @@ export const SINK_ORDERS = { rows: "orders_rows", recentIds: "orders_recent_ids"
 
 /**
  * Settle when the recent ids reach this share of all rows, but at least SETTLE_MIN_ROWS and at
- * most SETTLE_MAX_ROWS: the settling's memory follows the recent ids (~70 bytes each at its peak),
- * so it is capped; past 12 million rows the settlings' share of the work grows slowly (one pass
- * over all ids per 1.5 million new ones).
+ * most SETTLE_MAX_ROWS: the view's queries work over the recent ids' rows, so they are capped (the
+ * settling's own memory is bounded by its slices, SETTLE_SLICE_IDS); past 12 million rows the
+ * settlings' share of the work grows slowly (two passes over all ids per 1–1.5 million new ones).
  */
 export const SETTLE_MIN_ROWS = 1_000_000;
 export const SETTLE_MAX_ROWS = 1_500_000;
