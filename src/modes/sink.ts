@@ -9,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import { serveLocal } from "../platform/local-socket.ts";
-import { collectGarbage, memoryGovernor, killSelf } from "../platform/process.ts";
+import { killSelf, memoryGovernor } from "../platform/process.ts";
 import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
 import type { DecodingBatch } from "../pipeline/decode.ts";
 import { partitionsByTopic } from "../pipeline/partitions.ts";
@@ -101,8 +101,6 @@ export const sinkMode = defineMode({
     async function processBatch(batch: SourceBatch<DecodingBatch>): Promise<void> {
       const t0 = performance.now();
       const finished = batch.content.finish();
-      // A big batch leaves a lot of garbage (fetched records); small frequent ones are not worth a full collection.
-      if (batch.records >= 10_000) collectGarbage();
       // The store takes batches in the order of these calls; the table commits once the dead
       // letters are acknowledged (offsets never move past a dead letter not yet sent).
       const deadLettersSent = finished.then((d) => deadLetters.send(d.rejected));
