@@ -3,7 +3,7 @@
  * record through several Decoder objects and 64-bit Long arithmetic (two BigInt additions and two
  * toString calls per record: about half of the sink's fetch time); here offsets and timestamps are
  * plain numbers while they fit in 2^53 (always, in practice) and keys and values stay views of the
- * response. The result has exactly kafkajs's shape (test/unit/kafka/fetch-response.test.ts compares
+ * response. The result has exactly kafkajs's shape (test/integration/fetch-response.test.ts compares
  * both on real responses), so kafkajs's consumer works on it unchanged. Anything unusual — a
  * compressed or control batch, a legacy message set, an offset beyond 2^53 — is left to kafkajs's
  * own decoders. Installed through the seam (src/kafka/kafkajs-internals.ts).
@@ -14,6 +14,7 @@ import Decoder from "kafkajs/src/protocol/decoder.js";
 import kafkajsDecodeMessages from "kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js";
 // @ts-expect-error kafkajs ships no types for its internals
 import RecordBatchDecoder from "kafkajs/src/protocol/recordBatch/v0/decoder.js";
+import { ATTRIBUTES_OFFSET, BATCH_OVERHEAD } from "./producer/record-batch.ts";
 
 /** What kafkajs's Decoder offers that is used here. */
 interface KafkaDecoder {
@@ -31,7 +32,6 @@ interface KafkaDecoder {
 const newDecoder = (buffer: Buffer): KafkaDecoder => new (Decoder as new (b: Buffer) => KafkaDecoder)(buffer);
 
 const MAGIC_OFFSET = 16;
-const BATCH_HEADER = 61;
 const COMPRESSION_MASK = 0x07;
 const TIMESTAMP_TYPE_MASK = 0x08;
 const TRANSACTIONAL_MASK = 0x10;
@@ -77,7 +77,7 @@ async function decodeMessages(d: KafkaDecoder): Promise<unknown[]> {
   }
   const records: unknown[] = [];
   let pos = 0;
-  while (pos + BATCH_HEADER <= buf.length) {
+  while (pos + BATCH_OVERHEAD <= buf.length) {
     const length = buf.readInt32BE(pos + 8);
     const end = pos + 12 + length;
     if (end > buf.length) break; // the tail of a response can hold a partial batch
@@ -94,7 +94,7 @@ async function decodeMessages(d: KafkaDecoder): Promise<unknown[]> {
 
 /** The records of an uncompressed, non-control batch; undefined when kafkajs's decoder must do it. */
 function decodeRecordBatch(buf: Buffer, pos: number, end: number): unknown[] | undefined {
-  const attributes = buf.readInt16BE(pos + 21);
+  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
   if ((attributes & (COMPRESSION_MASK | CONTROL_MASK)) !== 0) return undefined;
   const firstOffset = safe(buf.readBigInt64BE(pos));
   const firstTimestamp = safe(buf.readBigInt64BE(pos + 27));
@@ -117,7 +117,7 @@ function decodeRecordBatch(buf: Buffer, pos: number, end: number): unknown[] | u
   };
   const count = buf.readInt32BE(pos + 57);
   const records = new Array<unknown>(count);
-  const r = { pos: pos + BATCH_HEADER };
+  const r = { pos: pos + BATCH_OVERHEAD };
   for (let i = 0; i < count; i++) {
     const size = varint(buf, r);
     const next = r.pos + size;

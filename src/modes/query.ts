@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
 import { oneOf, str } from "../config/fields.ts";
 import { type Db, dataPaths, openDb, type QueryResult, queryWithLake, recordedLakeLocation, type S3Access } from "../db/duckdb.ts";
-import { lakeFields, s3AccessOf } from "../sinks/lake-target.ts";
+import { s3AccessOf, s3Fields } from "../sinks/lake-target.ts";
 import { errorMessage } from "../errors.ts";
 import { formatResult, OUTPUT_FORMATS } from "../db/format.ts";
 import { queryOverSocket } from "../platform/local-socket.ts";
@@ -49,12 +49,7 @@ export const queryMode = defineMode({
     sql: str({ doc: "The SQL to run; the last statement's rows are printed.", placeholder: "SQL", min: 1 }),
     format: v.optional(oneOf(OUTPUT_FORMATS, { doc: "Output format (json = one JSON object per line)." }), "table"),
     // Where the lake is comes from the data dir (a sink records it); these reach it on S3.
-    s3Endpoint: lakeFields.s3Endpoint,
-    s3Region: lakeFields.s3Region,
-    s3AccessKeyId: lakeFields.s3AccessKeyId,
-    s3SecretAccessKey: lakeFields.s3SecretAccessKey,
-    s3SessionToken: lakeFields.s3SessionToken,
-    s3PathStyle: lakeFields.s3PathStyle,
+    ...s3Fields,
     ...dataDirField,
     ...logLevelField,
   }),

@@ -20,12 +20,11 @@ import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { rm, writeFile } from "node:fs/promises";
 import { errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
 import { lakeStaging, stageLakeFiles } from "./lake.ts";
-import { attachLake, type LakeTarget, localLake } from "./lake-target.ts";
+import { attachLake, dataDirLake, type LakeTarget } from "./lake-target.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
 import { openWriteAheadLog } from "./write-ahead-log.ts";
 
@@ -68,7 +67,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   await db.exec(`SET checkpoint_threshold = '4MB'`);
   const exclusive = createMutex();
   await createOrdersTables(db);
-  const lake = opts.lake ?? localLake(paths.lake, join(opts.dataDir, "lake-orphans"));
+  const lake = opts.lake ?? dataDirLake(opts.dataDir);
   await attachLake(db, lake);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
   /** Every row below this sequence is in DuckDB. */

@@ -30,7 +30,7 @@ import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./lake.ts";
-import { attachLake, type CommitMarker, type LakeTarget, localLake } from "./lake-target.ts";
+import { attachLake, type CommitMarker, dataDirLake, type LakeTarget } from "./lake-target.ts";
 import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
 import { rowLayout } from "./record-rows.ts";
 
@@ -85,7 +85,7 @@ export interface WriteResult {
 
 export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logger) {
   const paths = dataPaths(opts.dataDir);
-  const lake = opts.lake ?? localLake(paths.lake, join(opts.dataDir, "lake-orphans"));
+  const lake = opts.lake ?? dataDirLake(opts.dataDir);
   const layout = rowLayout(opts.kind);
   const db: Db = await openDb(paths.database);
   // DuckDB would cache up to 80% of RAM; a sink runs beside other things and stays bounded.

@@ -12,11 +12,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { dirname, join, relative } from "node:path";
 import * as v from "valibot";
 import { bool, str } from "../config/fields.ts";
-import { type Db, recordLakeLocation, type S3Access } from "../db/duckdb.ts";
+import { dataPaths, type Db, recordLakeLocation, type S3Access } from "../db/duckdb.ts";
 import { ConfigError } from "../errors.ts";
 import { replaceFile } from "../pipeline/durable-files.ts";
 import { openObjectStore, type ObjectStore } from "../platform/s3.ts";
-import { type LakeFile, listLakeFiles, parseLakeKey, publishLocal, type StagedFile } from "./lake.ts";
+import { type LakeFile, listLakeFiles, padOffset, parseLakeKey, publishLocal, sortLakeFiles, type StagedFile } from "./lake.ts";
 
 export interface LakeTarget {
   /** A folder or s3://bucket/prefix, for logs. */
@@ -52,8 +52,7 @@ export interface CommitMarker {
   writer: string;
 }
 
-const pad = (n: number) => String(n).padStart(20, "0");
-const markerKey = (m: CommitMarker) => `_ferry/commits/${m.topic}/${m.partition}/${pad(m.lastOffset)}-${pad(m.firstOffset)}-${m.writer}`;
+const markerKey = (m: CommitMarker) => `_ferry/commits/${m.topic}/${m.partition}/${padOffset(m.lastOffset)}-${padOffset(m.firstOffset)}-${m.writer}`;
 const MARKER = /^_ferry\/commits\/(.+)\/(\d+)\/(\d{20})-(\d{20})-([0-9a-f-]+)$/;
 function parseMarker(rel: string): CommitMarker | undefined {
   const m = MARKER.exec(rel);
@@ -76,8 +75,8 @@ export async function claimLake(lake: LakeTarget, owner: string): Promise<void> 
   if (after !== owner) throw new ConfigError(`the lake ${lake.location} was claimed by another writer (${after}) at the same time: give others a lake of their own`);
 }
 
-export const lakeFields = {
-  lake: v.optional(str({ doc: "Where the lake is: a folder, or s3://BUCKET/PREFIX on any S3-compatible store (default: <data-dir>/lake).", placeholder: "URL", min: 1 })),
+/** How to reach S3 (for a lake there, and for `ferry query` over it). */
+export const s3Fields = {
   s3Endpoint: v.optional(str({ doc: "S3 endpoint URL (default: AWS for the region).", placeholder: "URL", min: 1, alsoEnv: "AWS_ENDPOINT_URL" })),
   s3Region: v.optional(str({ doc: "S3 region.", placeholder: "REGION", min: 1, alsoEnv: "AWS_REGION" }), "us-east-1"),
   s3AccessKeyId: v.optional(str({ doc: "S3 access key id.", placeholder: "ID", min: 1, alsoEnv: "AWS_ACCESS_KEY_ID" })),
@@ -86,14 +85,20 @@ export const lakeFields = {
   s3PathStyle: v.optional(bool({ doc: "Path-style S3 addressing (http://host/bucket/key), as most S3-compatible servers want." }), false),
 };
 
+export const lakeFields = {
+  lake: v.optional(str({ doc: "Where the lake is: a folder, or s3://BUCKET/PREFIX on any S3-compatible store (default: <data-dir>/lake).", placeholder: "URL", min: 1 })),
+  ...s3Fields,
+};
+
 export type LakeConfig = { dataDir: string; lake?: string; s3Endpoint?: string; s3Region: string; s3AccessKeyId?: string; s3SecretAccessKey?: string; s3SessionToken?: string; s3PathStyle: boolean };
 
 /** The lake a config names, checked at the edge. */
 export function lakeTargetOf(c: LakeConfig): LakeTarget {
-  const url = c.lake ?? join(c.dataDir, "lake");
+  const url = c.lake;
+  if (url === undefined) return dataDirLake(c.dataDir);
   if (!url.startsWith("s3://")) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new ConfigError(`--lake ${url}: only a folder or s3://bucket/prefix is supported`);
-    return localLake(url, join(c.dataDir, "lake-orphans"));
+    return dataDirLake(c.dataDir, url);
   }
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (!m) throw new ConfigError(`--lake ${url}: expected s3://BUCKET/PREFIX with a valid bucket name`);
@@ -118,6 +123,9 @@ export async function attachLake(db: Db, lake: LakeTarget, owner?: string): Prom
   await claimLake(lake, owner ?? `data dir ${writer}`);
   return writer;
 }
+
+/** A local lake (default: <data-dir>/lake) whose orphans go to <data-dir>/lake-orphans/. */
+export const dataDirLake = (dataDir: string, dir = dataPaths(dataDir).lake): LakeTarget => localLake(dir, join(dataDir, "lake-orphans"));
 
 export function localLake(dir: string, orphansDir: string): LakeTarget {
   return {
@@ -159,17 +167,20 @@ export function localLake(dir: string, orphansDir: string): LakeTarget {
 
 export function s3Lake(store: ObjectStore, bucket: string, prefix: string, access?: S3Access): LakeTarget {
   const keyOf = (rel: string) => (prefix ? `${prefix}/${rel}` : rel);
+  /** A key below the prefix, from an object's key. */
+  const relKey = (key: string) => (prefix ? key.slice(prefix.length + 1) : key);
   const base = `s3://${bucket}/`;
-  const relOf = (path: string) => path.slice(base.length + (prefix ? prefix.length + 1 : 0));
+  const relOf = (path: string) => relKey(path.slice(base.length));
   return {
     location: `s3://${bucket}${prefix ? `/${prefix}` : ""}`,
     s3: access,
     async publish(staged, onPublished = () => {}) {
       const out: LakeFile[] = [];
       for (const [i, f] of staged.entries()) {
-        const key = keyOf(f.to.key);
+        const { key: rel, ...placed } = f.to;
+        const key = keyOf(rel);
         await store.putFile(key, f.from);
-        out.push({ topic: f.to.topic, date: f.to.date, partition: f.to.partition, firstOffset: f.to.firstOffset, lastOffset: f.to.lastOffset, path: `${base}${key}` });
+        out.push({ ...placed, path: `${base}${key}` });
         onPublished(i + 1);
       }
       return out;
@@ -177,10 +188,10 @@ export function s3Lake(store: ObjectStore, bucket: string, prefix: string, acces
     async list(topic) {
       const files: LakeFile[] = [];
       for (const o of await store.list(keyOf(`${topic}/`))) {
-        const parsed = parseLakeKey(prefix ? o.key.slice(prefix.length + 1) : o.key);
+        const parsed = parseLakeKey(relKey(o.key));
         if (parsed && parsed.topic === topic) files.push({ ...parsed, path: `${base}${o.key}` });
       }
-      return files.sort((a, b) => a.date.localeCompare(b.date) || a.partition - b.partition || a.firstOffset - b.firstOffset);
+      return sortLakeFiles(files);
     },
     async moveOut(file) {
       const from = keyOf(relOf(file.path));
@@ -200,7 +211,7 @@ export function s3Lake(store: ObjectStore, bucket: string, prefix: string, acces
     async listMarkers(topic) {
       const out: CommitMarker[] = [];
       for (const o of await store.list(keyOf(`_ferry/commits/${topic}/`))) {
-        const m = parseMarker(prefix ? o.key.slice(prefix.length + 1) : o.key);
+        const m = parseMarker(relKey(o.key));
         if (m) out.push(m);
       }
       return out;

@@ -8,8 +8,8 @@ import { dirname, join } from "node:path";
 import { type Db, sqlString } from "../db/duckdb.ts";
 import { fsyncPath } from "../pipeline/durable-files.ts";
 
-const PAD = 20;
-const FILE = /^part-(\d+)-(\d+)-(\d+)\.parquet$/;
+/** An offset in a name, zero-padded so that names sort (lake files, commit markers). */
+export const padOffset = (n: number) => String(n).padStart(20, "0");
 
 export interface LakeFile {
   topic: string;
@@ -21,7 +21,7 @@ export interface LakeFile {
 }
 
 export const lakeFileName = (partition: number, first: number, last: number) =>
-  `part-${String(partition).padStart(5, "0")}-${String(first).padStart(PAD, "0")}-${String(last).padStart(PAD, "0")}.parquet`;
+  `part-${String(partition).padStart(5, "0")}-${padOffset(first)}-${padOffset(last)}.parquet`;
 
 /** This process's staging folder in a data dir; those left by killed processes are removed. */
 export function lakeStaging(dataDir: string): string {
@@ -82,9 +82,10 @@ export async function publishLocal(lakeDir: string, staged: StagedFile[], onRena
     const dir = join(lakeDir, f.to.topic, `date=${f.to.date}`);
     if (!dirs.has(dir)) mkdirSync(dir, { recursive: true });
     dirs.add(dir);
-    const path = join(lakeDir, f.to.key);
+    const { key, ...placed } = f.to;
+    const path = join(lakeDir, key);
     renameSync(f.from, path);
-    out.push({ topic: f.to.topic, date: f.to.date, partition: f.to.partition, firstOffset: f.to.firstOffset, lastOffset: f.to.lastOffset, path });
+    out.push({ ...placed, path });
     onRenamed(i + 1);
   }
   await Promise.all([...dirs].map(fsyncPath));
@@ -110,9 +111,13 @@ export function listLakeFiles(lakeDir: string, topic: string): LakeFile[] {
   const files: LakeFile[] = [];
   for (const d of dates) {
     for (const name of readdirSync(join(root, d))) {
-      const m = FILE.exec(name);
-      if (m) files.push({ topic, date: d.slice(5), partition: Number(m[1]), firstOffset: Number(m[2]), lastOffset: Number(m[3]), path: join(root, d, name) });
+      const parsed = parseLakeKey(`${topic}/${d}/${name}`);
+      if (parsed) files.push({ ...parsed, path: join(root, d, name) });
     }
   }
-  return files.sort((a, b) => a.date.localeCompare(b.date) || a.partition - b.partition || a.firstOffset - b.firstOffset);
+  return sortLakeFiles(files);
 }
+
+/** Lake files in their order: by date, partition, first offset. */
+export const sortLakeFiles = (files: LakeFile[]): LakeFile[] =>
+  files.sort((a, b) => a.date.localeCompare(b.date) || a.partition - b.partition || a.firstOffset - b.firstOffset);

@@ -37,9 +37,10 @@ export interface BatchHeader {
   timestampMs: number;
 }
 
+/** RecordBatch v2: the header's size, and where its fields sit (also read by src/kafka/fetch-response.ts). */
 export const BATCH_OVERHEAD = 61;
 const CRC_OFFSET = 17;
-const ATTRIBUTES_OFFSET = 21;
+export const ATTRIBUTES_OFFSET = 21;
 
 /** UTF-8 size of a key or value; -1 for null. */
 export const byteLength = (v: string | Uint8Array | null): number =>

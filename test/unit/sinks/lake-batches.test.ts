@@ -10,14 +10,26 @@ import { join } from "node:path";
 import { createDecoder, type SourceRecord } from "../../../src/pipeline/decode.ts";
 import { openDb } from "../../../src/db/duckdb.ts";
 import { ORDERS_TABLE_DDL } from "../../../src/schema/orders-table.ts";
-import { type FaultPoint, type LakeBatchWrite, openLakeBatchStore } from "../../../src/sinks/lake-batches.ts";
-import { localLake } from "../../../src/sinks/lake-target.ts";
+import { type FaultPoint, type LakeBatchStoreOptions, type LakeBatchWrite, openLakeBatchStore } from "../../../src/sinks/lake-batches.ts";
+import { dataDirLake } from "../../../src/sinks/lake-target.ts";
+import type { Logger } from "../../../src/log/logger.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/** A new temporary folder, removed after the test. */
+function tempDir(prefix = "ferry-store-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+/** The store of an orders sink in `dataDir` (256 MB, one thread), with these options besides. */
+const openStore = (dataDir: string, log: Logger, more: Partial<LakeBatchStoreOptions> = {}) =>
+  openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, ...more }, log);
 
 const decoder = createDecoder("orders");
 /** A batch of orders o-<id(offset)> at offsets first..last of partition 0 of topic t. */
@@ -38,16 +50,15 @@ const crashAt = (at: FaultPoint) => (point: FaultPoint) => {
 
 describe("lake batch store", () => {
   test("files of a batch cut short before its marker are moved out; the redo is exact", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     const { log, lines } = memoryLogger("notice");
-    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, fault: crashAt("between-files") }, log);
+    let store = await openStore(dataDir, log, { fault: crashAt("between-files") });
     await store.recover("t", [0]);
     await expect(store.write(batch(0, 9, 1))).rejects.toBeInstanceOf(Crash);
     await store.close();
     expect(readdirSync(join(dataDir, "lake/t")).length).toBe(1); // one of the batch's two files
 
-    store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+    store = await openStore(dataDir, log);
     expect(store.storedOffset("t", 0)).toBe(0); // recorded before the first files were written
     await store.recover("t", [0]);
     expect(lines.filter((l) => l.includes("moved the lake file")).length).toBe(1);
@@ -65,14 +76,13 @@ describe("lake batch store", () => {
   });
 
   test("a batch marked in the lake but cut short before its table transaction is added to the table from the lake", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     const { log, lines } = memoryLogger("notice");
-    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, fault: crashAt("after-rename") }, log);
+    let store = await openStore(dataDir, log, { fault: crashAt("after-rename") });
     await store.recover("t", [0]);
     await expect(store.write(batch(0, 9, 1, (o) => o))).rejects.toBeInstanceOf(Crash);
     await store.close();
-    store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+    store = await openStore(dataDir, log);
     await store.recover("t", [0]);
     expect(lines.some((l) => l.includes("moved the lake file"))).toBe(false);
     expect(lines.some((l) => l.includes("added to the table"))).toBe(true);
@@ -83,9 +93,8 @@ describe("lake batch store", () => {
   });
 
   test("ids already in the table or twice in a batch: the table shows the latest offset", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
-    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
+    const dataDir = tempDir();
+    const store = await openStore(dataDir, memoryLogger().log);
     const table = async () => (await store.query("SELECT order_id, kafka_offset::INT FROM orders ORDER BY kafka_offset")).rows;
     await store.write(batch(0, 9, 1, (o) => o)); // all new: the plain insert
     expect(await table()).toEqual([...Array(10).keys()].map((o) => [`o-${o}`, o]));
@@ -102,10 +111,9 @@ describe("lake batch store", () => {
   });
 
   test("the table is the same before and after its recent ids are settled; settled ids have one row", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     const { log, lines } = memoryLogger("info");
-    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, settleMinRows: 25 }, log);
+    const store = await openStore(dataDir, log, { settleMinRows: 25 });
     const view = async () => (await store.query("SELECT order_id, quantity, kafka_offset::INT FROM orders ORDER BY order_id")).rows;
     const expected = new Map<string, [number, number]>();
     // Ids repeat within and across batches (o % 17), including across merges.
@@ -127,22 +135,20 @@ describe("lake batch store", () => {
   });
 
   test("a data dir of an earlier ferry (orders as a keyed table) keeps its rows", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     const old = await openDb(join(dataDir, "ferry.duckdb"));
     await old.exec(ORDERS_TABLE_DDL);
     await old.exec(`INSERT INTO orders VALUES ('old-1', 'p', 1, 1.5, NULL, '2026-01-01T00:00:00Z', 't', 0, 3, '2026-01-01T00:00:01Z')`);
     old.close();
-    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
+    const store = await openStore(dataDir, memoryLogger().log);
     await store.write(batch(4, 5, 1, (o) => o));
     expect((await store.query("SELECT order_id FROM orders ORDER BY 1")).rows).toEqual([["o-4"], ["o-5"], ["old-1"]]);
     await store.close();
   });
 
   test("a value with a key given twice lands as checked (the last one), not refused by DuckDB", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
-    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
+    const dataDir = tempDir();
+    const store = await openStore(dataDir, memoryLogger().log);
     const b = decoder.newBatch();
     const value = '{"order_id":"d-1","product":"p","quantity":-5,"price":1,"quantity":3,"ordered_at":"2026-03-01T00:00:00Z"}';
     await b.add("t", 0, [{ key: null, offset: "0", timestamp: "0", value: Buffer.from(value) }]);
@@ -153,9 +159,8 @@ describe("lake batch store", () => {
   });
 
   test("batches are taken in the order written; one whose dead letters fail commits nothing, nor does any after it", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
-    const store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
+    const dataDir = tempDir();
+    const store = await openStore(dataDir, memoryLogger().log);
     let failDeadLetters: (e: Error) => void = () => {};
     const deadLetters = new Promise((_, reject) => (failDeadLetters = reject));
     const writes = [store.write(batch(0, 9, 1, (o) => o)), store.write(batch(10, 19, 2, (o) => o), deadLetters), store.write(batch(20, 29, 3, (o) => o))];
@@ -170,10 +175,9 @@ describe("lake batch store", () => {
   });
 
   test("a lake written before commit markers: files below the data dir's offsets are kept and marked, the rest moved out", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     const { log, lines } = memoryLogger("notice");
-    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+    let store = await openStore(dataDir, log);
     await store.write(batch(0, 9, 1, (o) => o));
     await store.write(batch(10, 19, 2, (o) => o));
     await store.close();
@@ -184,7 +188,7 @@ describe("lake batch store", () => {
     await db.exec("DELETE FROM orders_rows WHERE kafka_offset >= 10");
     db.close();
     for (let round = 0; round < 2; round++) {
-      store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+      store = await openStore(dataDir, log);
       await store.recover("t", [0]);
       expect(store.storedOffset("t", 0)).toBe(round === 0 ? 10 : 15);
       if (round === 0) await store.write(batch(10, 14, 2, (o) => o)); // the redo: the partition has a marker now
@@ -195,13 +199,12 @@ describe("lake batch store", () => {
   });
 
   test("a crash after the table commit leaves nothing to redo", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ferry-store-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     const { log } = memoryLogger();
-    let store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1, fault: crashAt("after-commit") }, log);
+    let store = await openStore(dataDir, log, { fault: crashAt("after-commit") });
     await expect(store.write(batch(0, 9, 1))).rejects.toBeInstanceOf(Crash);
     await store.close();
-    store = await openLakeBatchStore({ dataDir, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+    store = await openStore(dataDir, log);
     await store.recover("t", [0]);
     expect(store.storedOffset("t", 0)).toBe(10);
     expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([10]);
@@ -209,12 +212,10 @@ describe("lake batch store", () => {
   });
 
   test("another data dir of the same group resumes after the lake's marked ranges; one of another writer is refused", async () => {
-    const lakeDir = mkdtempSync(join(tmpdir(), "ferry-shared-lake-"));
-    dirs.push(lakeDir);
-    const [a, b, c] = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), "ferry-store-")));
-    dirs.push(a!, b!, c!);
+    const lakeDir = tempDir("ferry-shared-lake-");
+    const [a, b, c] = [0, 1, 2].map(() => tempDir());
     const { log } = memoryLogger();
-    const open = (dataDir: string, owner?: string) => openLakeBatchStore({ dataDir, lake: localLake(lakeDir, join(dataDir, "lake-orphans")), lakeOwner: owner, kind: "orders", memoryLimitMb: 256, threads: 1 }, log);
+    const open = (dataDir: string, owner?: string) => openStore(dataDir, log, { lake: dataDirLake(dataDir, lakeDir), lakeOwner: owner });
     let store = await open(a!, "group g");
     await store.recover("t", [0]);
     await store.write(batch(0, 9, 1, (o) => o));
