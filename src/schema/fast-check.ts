@@ -31,7 +31,7 @@ function compile(node: Node): FastCheck {
   if (actions.length === 0) return own;
   return (x) => {
     if (!own(x)) return false;
-    for (const a of actions) if (!a(x as never)) return false;
+    for (let i = 0; i < actions.length; i++) if (!actions[i]!(x as never)) return false;
     return true;
   };
 }
@@ -87,4 +87,172 @@ function compileAction(action: Node): Test {
     default:
       throw new Unsupported();
   }
+}
+
+/**
+ * The same check on a record's JSON text as bytes, without JSON.parse and without an object: the
+ * index of the object's closing brace when the text is a plain rendering of a record `check`
+ * accepts, or -1 for "ask JSON.parse and valibot" (which then say why, or accept what this scanner
+ * leaves to them). It knows a subset of JSON: a flat object of the schema's string, number and
+ * boolean fields, each key once; strings of printable ASCII without escapes; numbers without an
+ * exponent and with at most 15 significant digits (read exactly: an integer below 2^53 divided by
+ * an exact power of ten, the one correctly rounded division JSON.parse's answer equals); spaces,
+ * tabs and CRs between tokens (a line break: -1, rows are one line each). Each value goes through
+ * the field's compiled check. `present` lists fields that must be there for a yes (fields the
+ * caller would otherwise fill in).
+ */
+export type BytesCheck = (bytes: Uint8Array) => number;
+
+export function compileBytesCheck(schema: v.GenericSchema, present: readonly string[] = []): BytesCheck | undefined {
+  try {
+    return compileBytes(schema as unknown as Node, present);
+  } catch (e) {
+    if (e instanceof Unsupported) return undefined;
+    throw e;
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+/** Exact powers of ten (10^22 is the largest a double holds exactly). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const MAX_DIGITS = 15;
+
+function compileBytes(node: Node, present: readonly string[]): BytesCheck {
+  if ((node.pipe ?? []).slice(1).some((a) => a.kind !== "metadata")) throw new Unsupported();
+  if (node.type !== "strict_object") throw new Unsupported();
+  const fields = Object.entries(node.entries!).map(([key, entry]) => {
+    const inner = entry.type === "optional" ? entry.wrapped! : entry;
+    if (entry.type === "optional" && entry.default !== undefined) throw new Unsupported();
+    if (inner.type !== "string" && inner.type !== "number" && inner.type !== "boolean") throw new Unsupported();
+    if (!/^[\x20-\x7e]*$/.test(key) || key.includes('"') || key.includes("\\")) throw new Unsupported();
+    const actions = (inner.pipe ?? []).slice(1).filter((a) => a.kind !== "metadata");
+    // A string checked for its length only is not made into a string (its bytes are ASCII: one character each).
+    const lengthOnly = inner.type === "string" && actions.every((a) => a.kind === "validation" && (a.type === "min_length" || a.type === "max_length"));
+    return {
+      key: Buffer.from(key, "latin1"),
+      type: inner.type,
+      check: compile(inner),
+      byLength: lengthOnly ? lengthCheck(actions.map((a) => ({ min: a.type === "min_length", n: a.requirement as number }))) : undefined,
+      required: entry.type !== "optional" || present.includes(key),
+    };
+  });
+  if (fields.length > 30) throw new Unsupported();
+  for (const p of present) if (!fields.some((f) => f.key.toString("latin1") === p)) throw new Unsupported();
+  const requiredMask = fields.reduce((m, f, i) => (f.required ? m | (1 << i) : m), 0);
+  const isSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0d;
+
+  /** The field whose name is bytes [start, end), or -1. */
+  function fieldAt(b: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    outer: for (let i = 0; i < fields.length; i++) {
+      const k = fields[i]!.key;
+      if (k.length !== length) continue;
+      for (let j = 0; j < length; j++) if (k[j] !== b[start + j]) continue outer;
+      return i;
+    }
+    return -1;
+  }
+
+  /** End of a plain string starting after its opening quote at `at`, or -1. */
+  function stringEnd(b: Uint8Array, at: number): number {
+    for (let i = at; i < b.length; i++) {
+      const c = b[i]!;
+      if (c === QUOTE) return i;
+      if (c < 0x20 || c === BACKSLASH || c > 0x7e) return -1;
+    }
+    return -1;
+  }
+
+  return (b) => {
+    let i = 0;
+    while (isSpace(b[i])) i++;
+    if (b[i] !== OPEN) return -1;
+    i++;
+    let seen = 0;
+    for (;;) {
+      while (isSpace(b[i])) i++;
+      if (b[i] !== QUOTE) return -1;
+      const keyEnd = stringEnd(b, i + 1);
+      if (keyEnd < 0) return -1;
+      const f = fieldAt(b, i + 1, keyEnd);
+      if (f < 0 || (seen & (1 << f)) !== 0) return -1;
+      seen |= 1 << f;
+      const field = fields[f]!;
+      i = keyEnd + 1;
+      while (isSpace(b[i])) i++;
+      if (b[i] !== COLON) return -1;
+      i++;
+      while (isSpace(b[i])) i++;
+      const c = b[i];
+      if (c === QUOTE) {
+        if (field.type !== "string") return -1;
+        const end = stringEnd(b, i + 1);
+        if (end < 0) return -1;
+        if (field.byLength ? !field.byLength(end - i - 1) : !field.check((b as Buffer).toString("latin1", i + 1, end))) return -1;
+        i = end + 1;
+      } else if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) {
+        if (field.type !== "number") return -1;
+        const negative = c === MINUS;
+        if (negative) i++;
+        let mantissa = 0;
+        let digits = 0;
+        const first = b[i];
+        if (first === ZERO) i++;
+        else if (first !== undefined && first > ZERO && first <= NINE) {
+          for (let d: number | undefined = first; d !== undefined && d >= ZERO && d <= NINE; d = b[++i]) {
+            mantissa = mantissa * 10 + (d - ZERO);
+            digits++;
+          }
+        } else return -1;
+        let decimals = 0;
+        if (b[i] === DOT) {
+          const from = ++i;
+          for (let d = b[i]; d !== undefined && d >= ZERO && d <= NINE; d = b[++i]) {
+            mantissa = mantissa * 10 + (d - ZERO);
+            if (mantissa > 0) digits++;
+          }
+          decimals = i - from;
+          if (decimals === 0) return -1;
+        }
+        if (digits > MAX_DIGITS || decimals >= POW10.length) return -1;
+        const magnitude = decimals === 0 ? mantissa : mantissa / POW10[decimals]!;
+        if (!field.check(negative ? -magnitude : magnitude)) return -1;
+      } else if (c === 0x74 || c === 0x66) {
+        if (field.type !== "boolean") return -1;
+        const word = c === 0x74 ? TRUE : FALSE;
+        for (let j = 0; j < word.length; j++) if (b[i + j] !== word[j]) return -1;
+        if (!field.check(c === 0x74)) return -1;
+        i += word.length;
+      } else return -1;
+      while (isSpace(b[i])) i++;
+      if (b[i] === COMMA) {
+        i++;
+        continue;
+      }
+      if (b[i] !== CLOSE) return -1;
+      const close = i++;
+      while (isSpace(b[i])) i++;
+      if (i !== b.length || (seen & requiredMask) !== requiredMask) return -1;
+      return close;
+    }
+  };
+}
+
+const TRUE = Buffer.from("true");
+const FALSE = Buffer.from("false");
+
+/** Length limits of a string as one test of its length. */
+function lengthCheck(limits: { min: boolean; n: number }[]): (length: number) => boolean {
+  const min = Math.max(0, ...limits.filter((l) => l.min).map((l) => l.n));
+  const max = Math.min(Number.POSITIVE_INFINITY, ...limits.filter((l) => !l.min).map((l) => l.n));
+  return (length) => length >= min && length <= max;
 }
