@@ -22,6 +22,7 @@
  * the table from the lake.
  */
 import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, sqlString, useS3 } from "../db/duckdb.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
@@ -168,11 +169,19 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
 
   /**
    * One transaction: the batch's orders appended (orders-table.ts), and the offsets past the
-   * batch. The recent ids are settled once enough of them wait, in a transaction of its own
-   * queued behind this one.
+   * batch. Before it, the recent ids are settled if enough of them wait (a transaction of its own).
+   * Settling is upkeep — the view is exact either way — so it waits for a batch to come: a stop
+   * leaves it to the next run (the ids are counted at open), and a one-shot run ends sooner.
    */
   const counts = await sinkOrderCounts(db);
   async function applyToTable(select: string | undefined, rows: number, next: PartitionOffset[]): Promise<void> {
+    if (select !== undefined && settleDue(counts, opts.settleMinRows)) {
+      const t0 = performance.now();
+      const ids = counts.recent;
+      counts.rows = await settleRecentOrders(db, ids);
+      counts.recent = 0;
+      log.info("settled the recent orders", { ids, rowsNow: counts.rows, ms: Math.round(performance.now() - t0) });
+    }
     await db.transaction(async () => {
       if (select !== undefined) await appendOrders(db, select);
       await saveOffsets(db, next);
@@ -180,17 +189,6 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     if (select === undefined) return;
     counts.recent += rows;
     counts.rows += rows;
-    if (settleDue(counts, opts.settleMinRows)) {
-      const recent = counts.recent;
-      counts.recent = 0; // none queued twice
-      void exclusive(
-        step(async () => {
-          const t0 = performance.now();
-          counts.rows = await settleRecentOrders(db, recent);
-          log.info("settled the recent orders", { ids: recent, rowsNow: counts.rows, ms: Math.round(performance.now() - t0) });
-        }),
-      ).catch(() => {}); // a failure breaks the store: the next batch fails with it
-    }
   }
 
   /**
@@ -283,7 +281,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     await Promise.all([...perPartition.values()].map((f) => lake.writeMarker({ topic: f.topic, partition: f.partition, firstOffset: f.firstOffset, lastOffset: f.lastOffset, writer })));
     // The table reads the rows back from the lake files (local) or from the staged copies (remote).
     const readable = files.map((f, i) => ({ topic: f.topic, path: lake.localDir ? f.path : staged[i]!.from }));
-    if (lake.localDir) rmSync(stagingDir, { recursive: true, force: true });
+    if (lake.localDir) await rm(stagingDir, { recursive: true, force: true });
     return { files, readable, stagingDir, load: Math.round(t1 - t0), lake: Math.round(performance.now() - t1) };
   }
 
@@ -292,7 +290,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     const t0 = performance.now();
     const next: PartitionOffset[] = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.lastOffset + 1 }));
     await applyToTable(opts.kind === "orders" ? rowsOfFiles(staged.readable) : undefined, batch.rows, next);
-    if (staged.stagingDir) rmSync(staged.stagingDir, { recursive: true, force: true });
+    if (staged.stagingDir) await rm(staged.stagingDir, { recursive: true, force: true });
     for (const o of next) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
     const table = Math.round(performance.now() - t0);
     fault("after-commit", batch.sequence);

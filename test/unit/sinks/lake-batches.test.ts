@@ -123,7 +123,7 @@ describe("lake batch store", () => {
       for (let o = first; o <= first + 9; o++) expected.set(`o-${o % 17}`, [1 + o, o]);
       expect(await view()).toEqual([...expected].sort(([a], [b]) => a.localeCompare(b)).map(([id, [q, o]]) => [id, q, o]));
     }
-    await store.write(batch(80, 80, 9, () => 99)); // queued behind the settling: runs after it
+    await store.write(batch(80, 80, 9, () => 99)); // settles what the batches before it left
     expect(lines.filter((l) => l.includes("settled the recent orders")).length).toBeGreaterThanOrEqual(2);
     // Superseded rows were deleted (81 appended, 18 ids); the view still shows every id once.
     const [rows] = (await store.query("SELECT count(*)::INT FROM orders_rows")).rows[0]! as number[];
@@ -132,6 +132,25 @@ describe("lake batch store", () => {
     expect((await store.query("SELECT count(*)::INT, count(DISTINCT order_id)::INT FROM orders")).rows[0]).toEqual([18, 18]);
     expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([81]);
     await store.close();
+  });
+
+  test("a settling waits for the next batch: a stop leaves it to the next run, whose first batch settles", async () => {
+    const dataDir = tempDir();
+    const first = memoryLogger("info");
+    const store = await openStore(dataDir, first.log, { settleMinRows: 25 });
+    await store.write(batch(0, 19, 1, (o) => o % 7));
+    await store.write(batch(20, 29, 2, (o) => o % 7)); // 30 recent ids: due
+    await store.close();
+    expect(first.lines.filter((l) => l.includes("settled the recent orders"))).toEqual([]);
+    const again = memoryLogger("info");
+    const reopened = await openStore(dataDir, again.log, { settleMinRows: 25 });
+    expect((await reopened.query("SELECT count(*)::INT, count(DISTINCT order_id)::INT FROM orders")).rows[0]).toEqual([7, 7]);
+    expect((await reopened.query("SELECT count(*)::INT FROM orders_rows")).rows[0]).toEqual([30]);
+    await reopened.write(batch(30, 30, 3, () => 99));
+    expect(again.lines.filter((l) => l.includes("settled the recent orders")).length).toBe(1);
+    expect((await reopened.query("SELECT count(*)::INT FROM orders_rows")).rows[0]).toEqual([8]);
+    expect((await reopened.query("SELECT count(*)::INT, count(DISTINCT order_id)::INT FROM orders")).rows[0]).toEqual([8, 8]);
+    await reopened.close();
   });
 
   test("a data dir of an earlier ferry (orders as a keyed table) keeps its rows", async () => {
