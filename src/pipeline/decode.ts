@@ -115,26 +115,23 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
     let rows = 0;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
+      // A value whose bytes pass the bytes check is copied as it is (JSON.parse and the checks would
+      // find it valid and unchanged); any other is decoded and checked in full.
       const value = m.value;
-      // A plain value the bytes check accepts is copied as it is (JSON.parse would find it valid).
       const plain = value === null ? null : value.length > 0 && value[0] === CONFLUENT_MAGIC ? (lookup ? null : frameOf(value)?.payload) : value;
-      const fastCut = plain ? acceptsBytes(plain) : -1;
-      if (fastCut > 0) {
-        out.bytes(plain!, fastCut);
-        out.bytes(lineage, lineage.length);
-        out.ascii(m.offset);
-        out.bytes(ROW_END, ROW_END.length);
-        rows++;
-        continue;
+      let json = plain;
+      let cut = plain ? acceptsBytes(plain) : -1;
+      if (cut <= 0) {
+        const d = decodeValue(m, lookup);
+        if (!d.ok) {
+          reject(i, d.reason);
+          continue;
+        }
+        json = d.json;
+        cut = complete(d.value, m) ? -1 : objectEnd(d.json);
+        if (cut <= 0) out.text(JSON.stringify(d.value).slice(0, -1));
       }
-      const d = decodeValue(m, lookup);
-      if (!d.ok) {
-        reject(i, d.reason);
-        continue;
-      }
-      const cut = complete(d.value, m) ? -1 : objectEnd(d.json);
-      if (cut > 0) out.bytes(d.json, cut);
-      else out.text(JSON.stringify(d.value).slice(0, -1));
+      if (cut > 0) out.bytes(json!, cut);
       out.bytes(lineage, lineage.length);
       out.ascii(m.offset);
       out.bytes(ROW_END, ROW_END.length);
