@@ -3,6 +3,7 @@
  *  - preload N orders (~160 bytes each) into a 6-partition topic (ferry's own producer)
  *  - reference: Kafka's own ConsumerPerformance (kafka-consumer-perf-test) reads the same topic
  *  - ferry: `dist/ferry sink --until-caught-up` into a fresh data dir (lake + orders table),
+ *    three times each, in turns with the reference (medians compared; every run printed),
  *    wall time from spawn to exit, peak RSS (VmHWM, sampled), the lake/table counts checked, and
  *    the per-phase split from the sink's "batch written" lines
  *  - the same N orders into a lake on S3 (S3Proxy from scripts/services/s3proxy, on this host):
@@ -69,11 +70,14 @@ interface SinkRun {
   records_per_sec: number;
   seconds: number;
   peak_rss_mb: number;
-  phases: { batches: number; load_ms: number; lake_ms: number; table_ms: number; batch_ms: number };
+  phases: { batches: number; load_ms: number; lake_ms: number; table_ms: number; batch_ms: number; settlings: number; settling_ms: number };
 }
 
 /** `ferry sink --until-caught-up` over `topic` into `dataDir`; checks the lake and table hold `expectRows`. */
 async function drain(label: string, topic: string, count: number, dataDir: string, expectRows: number, lakeArgs: string[] = [], env: Record<string, string> = {}): Promise<SinkRun> {
+  // The preload's and the last run's writeback would otherwise sit in front of this run's fsyncs
+  // (lake files, DuckDB's log): flushed first, so each run measures itself.
+  sh(["sync"]);
   const s0 = performance.now();
   // One consumer group per data dir (its lake belongs to that group), new to Kafka: from the start.
   const group = `ferry-bench-${stamp}-${dataDir.split("/").at(-1)}`;
@@ -96,8 +100,13 @@ async function drain(label: string, topic: string, count: number, dataDir: strin
   if (lakeRows !== expectRows || tableRows !== expectRows) throw new Error(`expected ${expectRows} rows, lake has ${lakeRows}, table ${tableRows}`);
   // Per-phase split, from the sink's "batch written" lines. The lake phase of a batch runs beside
   // the table phase of the one before (two DuckDB connections), so the sums overlap in time.
-  const phases = { batches: 0, load_ms: 0, lake_ms: 0, table_ms: 0, batch_ms: 0 };
+  const phases = { batches: 0, load_ms: 0, lake_ms: 0, table_ms: 0, batch_ms: 0, settlings: 0, settling_ms: 0 };
   for (const line of (await stderr).split("\n")) {
+    if (line.includes('"msg":"settled the recent orders"')) {
+      // Part of the table phase of the batch after it (upkeep of the table, once per ~1–1.5M rows).
+      phases.settlings++;
+      phases.settling_ms += (JSON.parse(line) as { ms: number }).ms;
+    }
     if (!line.includes('"msg":"batch written"')) continue;
     const b = JSON.parse(line) as { ms: number; load?: number; lake?: number; table?: number };
     phases.batches++;
@@ -108,28 +117,40 @@ async function drain(label: string, topic: string, count: number, dataDir: strin
   }
   const run = { records_per_sec: round(count / seconds), seconds: round(seconds, 2), peak_rss_mb: round(peakKb / 1024), phases };
   console.log(`${label}: ${count} records in ${run.seconds} s = ${run.records_per_sec} records/s, peak RSS ${run.peak_rss_mb} MB (lake and table ${expectRows} rows)`);
-  console.log(`  phases over ${phases.batches} batches: rows file ${phases.load_ms} ms, lake ${phases.lake_ms} ms, table ${phases.table_ms} ms (lake and table phases overlap)`);
+  console.log(`  phases over ${phases.batches} batches: rows file ${phases.load_ms} ms, lake ${phases.lake_ms} ms, table ${phases.table_ms} ms (of which ${phases.settlings} settlings ${phases.settling_ms} ms; lake and table phases overlap)`);
   return run;
 }
+
+const RUNS = 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The run of median records/s (its RSS and phases with it). */
+const medianRun = (runs: SinkRun[]) => [...runs].sort((a, b) => a.records_per_sec - b.records_per_sec)[Math.floor(runs.length / 2)]!;
 
 const stopKafka = ensureKafka();
 try {
   const topic = `bench-sink-${stamp}`;
   const recordBytes = await preload(topic, "ord", records);
 
-  // Reference: Kafka's own consumer on the same topic.
-  const perf = kafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
-    "--bootstrap-server", brokers, "--topic", topic, "--messages", String(records), "--group", `perf-${stamp}`, "--timeout", "60000",
-  ]);
-  const lines = perf.trim().split("\n");
-  const header = lines.find((l) => l.includes("nMsg.sec"))!.split(",").map((s) => s.trim());
-  const row = lines.at(-1)!.split(",").map((s) => s.trim());
-  const perfRate = Number(row[header.indexOf("nMsg.sec")]);
-  console.log(`reference: kafka ConsumerPerformance ${round(perfRate)} records/s (${row[header.indexOf("MB.sec")]} MB/s)`);
-
-  const empty = await drain("ferry sink, empty table", topic, records, join(work, "empty"), records);
+  // Reference: Kafka's own consumer on the same topic; it and ferry three times each, in turns (this
+  // machine's runs spread by ±20%): the medians are compared.
+  const perfRates: number[] = [];
+  const emptyRuns: SinkRun[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    sh(["sync"]);
+    const perf = kafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
+      "--bootstrap-server", brokers, "--topic", topic, "--messages", String(records), "--group", `perf-${stamp}-${run}`, "--timeout", "60000",
+    ]);
+    const lines = perf.trim().split("\n");
+    const header = lines.find((l) => l.includes("nMsg.sec"))!.split(",").map((s) => s.trim());
+    const row = lines.at(-1)!.split(",").map((s) => s.trim());
+    perfRates.push(Number(row[header.indexOf("nMsg.sec")]));
+    console.log(`reference ${run}: kafka ConsumerPerformance ${round(perfRates.at(-1)!)} records/s (${row[header.indexOf("MB.sec")]} MB/s)`);
+    emptyRuns.push(await drain(`ferry sink ${run}, empty table`, topic, records, join(work, `empty-${run}`), records));
+  }
+  const perfRate = median(perfRates);
+  const empty = medianRun(emptyRuns);
   const ratio = round(empty.records_per_sec / perfRate, 3);
-  console.log(`ratio ferry/ConsumerPerformance = ${ratio}`);
+  console.log(`medians: ConsumerPerformance ${round(perfRate)} records/s, ferry ${empty.records_per_sec} records/s (runs: ${emptyRuns.map((r) => r.records_per_sec).join(", ")}), peak RSS of the runs ${Math.max(...emptyRuns.map((r) => r.peak_rss_mb))} MB; ratio ferry/ConsumerPerformance = ${ratio}`);
 
   // The same orders into a lake on S3 (an S3-compatible server on this host).
   const stopS3 = ensureService("s3proxy");
@@ -146,7 +167,7 @@ try {
     stopS3();
   }
 
-  let bigRuns: { drain: SinkRun; into_big_table: SinkRun; table_cost_ratio: number } | undefined;
+  let bigRuns: { drain: SinkRun; into_big_table: SinkRun; table_cost_ratio: number; table_cost_ratio_without_settling: number } | undefined;
   if (big > 0) {
     const bigTopic = `bench-sink-big-${stamp}`;
     await preload(bigTopic, "big", big);
@@ -154,8 +175,9 @@ try {
     const bigDrain = await drain(`ferry sink, ${big} records`, bigTopic, big, dir, big);
     const into = await drain(`ferry sink, into a table of ${big} rows`, topic, records, dir, big + records);
     const tableCost = round(into.phases.table_ms / Math.max(1, empty.phases.table_ms), 2);
-    console.log(`table phase into ${big} rows vs empty: ${into.phases.table_ms} ms vs ${empty.phases.table_ms} ms (x${tableCost}); records/s ${into.records_per_sec} vs ${empty.records_per_sec}`);
-    bigRuns = { drain: bigDrain, into_big_table: into, table_cost_ratio: tableCost };
+    const withoutSettling = round((into.phases.table_ms - into.phases.settling_ms) / Math.max(1, empty.phases.table_ms - empty.phases.settling_ms), 2);
+    console.log(`table phase into ${big} rows vs empty: ${into.phases.table_ms} ms vs ${empty.phases.table_ms} ms (x${tableCost}; without settling x${withoutSettling}); records/s ${into.records_per_sec} vs ${empty.records_per_sec}`);
+    bigRuns = { drain: bigDrain, into_big_table: into, table_cost_ratio: tableCost, table_cost_ratio_without_settling: withoutSettling };
   }
 
   writeResult("sink", {
@@ -163,8 +185,10 @@ try {
     record_bytes: recordBytes,
     partitions: 6,
     ferry_records_per_sec: empty.records_per_sec,
+    ferry_runs_records_per_sec: emptyRuns.map((r) => r.records_per_sec),
+    reference_runs_records_per_sec: perfRates.map((r) => round(r)),
     ferry_seconds: empty.seconds,
-    ferry_peak_rss_mb: empty.peak_rss_mb,
+    ferry_peak_rss_mb: Math.max(...emptyRuns.map((r) => r.peak_rss_mb)), // the highest of the runs
     reference_consumer_perf_records_per_sec: round(perfRate),
     ratio,
     phases: empty.phases,

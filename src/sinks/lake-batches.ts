@@ -10,8 +10,9 @@
  *  3. one transaction appends the orders, read back from those files, to the table (the `orders`
  *     view shows each id's latest row; see orders-table.ts) and moves `ferry_offsets` past the
  *     batch.
- * Kafka offsets are committed by the source after this returns. Steps 1–2 of a batch run beside
- * step 3 of the batch before it (two DuckDB connections), always in batch order.
+ * Kafka offsets are committed by the source after this returns. Batches pass each step in order;
+ * a batch's files are written while the files of the batch before it are published and its table
+ * transaction runs (two DuckDB connections).
  *
  *
  * Recovery (recover()): a lake file without a marker belongs to a batch cut short in step 2, here
@@ -69,6 +70,15 @@ export interface LakeBatchStoreOptions {
   settleMinRows?: number;
 }
 
+/** A batch's lake files, written to its staging folder (none: no rows). */
+interface StagedBatch {
+  staged: StagedFile[];
+  stagingDir?: string;
+  load: number;
+  /** When writing the files began (performance.now()). */
+  started: number;
+}
+
 /** A batch's lake files, published, and the local files the table reads its rows from. */
 interface Staged {
   files: LakeFile[];
@@ -103,6 +113,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   await lakeDb.exec("ATTACH ':memory:' AS ferry_lake_work");
   await lakeDb.exec("USE ferry_lake_work");
   const lakeStage = createMutex();
+  const lakePublish = createMutex();
   await createSinkOrdersTables(db);
   const writer = await attachLake(db, lake, opts.lakeOwner);
   /** Per partition, the next offset after the lake's last committed range (its markers). */
@@ -192,26 +203,34 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   }
 
   /**
-   * A batch (or the promise of one) in two stages, each on its own connection so that DuckDB works
-   * on two batches at once: (1) record the first offsets of partitions new to the store, load the rows and write
-   * the lake files; (2) once `ready` resolves (the dead letters acknowledged), the table
-   * transaction, reading the rows back from those files. Batches pass each stage in the order
-   * write() was called, so offsets only move forward; once one fails, every later one fails too
-   * (none may commit past it).
+   * A batch (or the promise of one) in three stages, so that DuckDB works on two batches at once
+   * (one connection each) and a batch's files are published while the next is written:
+   * (1) record the first offsets of partitions new to the store, load the rows and write the lake
+   * files to a staging folder (the lake's connection); (2) publish them and their commit markers;
+   * (3) once `ready` resolves (the dead letters acknowledged), the table transaction, reading the
+   * rows back from those files. Batches pass each stage in the order write() was called — the lake's
+   * markers and the offsets only move forward; once one fails, every later one fails too (none may
+   * commit past it).
    */
   function write(pending: LakeBatchWrite | Promise<LakeBatchWrite>, ready: Promise<unknown> = Promise.resolve()): Promise<WriteResult> {
     const batch = Promise.resolve(pending);
-    const staged = lakeStage(
+    const copied = lakeStage(
       step(async () => {
         const b = await batch;
         await recordFirstOffsets(b);
-        return { b, files: await writeToLake(b) };
+        return { b, copy: await stageBatch(b) };
+      }),
+    );
+    const published = lakePublish(
+      step(async () => {
+        const { b, copy } = await copied;
+        return { b, files: await publishBatch(b, copy) };
       }),
     );
     const previous = lastCommit;
     ready.catch(() => {}); // observed below, once the batch's turn comes
     const committed = (async () => {
-      const { b, files } = await staged;
+      const { b, files } = await published;
       await previous;
       await step(() => ready)();
       return exclusive(step(() => commitToTable(b, files)));
@@ -252,11 +271,10 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
    * values' JSON as sent; if DuckDB refuses one (a key given twice), the batch is written again
    * re-encoded.
    */
-  async function writeToLake(batch: LakeBatchWrite): Promise<Staged> {
-    if (batch.rows === 0) return { files: [], readable: [], load: 0, lake: 0 };
+  async function stageBatch(batch: LakeBatchWrite): Promise<StagedBatch> {
+    if (batch.rows === 0) return { staged: [], load: 0, started: performance.now() };
     const ranges = new Map(batch.ranges.map((r) => [tpKey(r.topic, r.partition), r]));
     const range = (topic: string, partition: number) => ranges.get(tpKey(topic, partition))!;
-    const published = (n: number) => n === 1 && fault("between-files", batch.sequence);
     const select = `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM (${layout.rowsFromTaggedNdjsonFile(batchFile, batch.segments)})`;
     // A staging folder per batch: the table reads a remote lake's rows from it after the next batch is staged.
     const stagingDir = join(staging, String(batch.sequence));
@@ -274,7 +292,12 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
       staged = await stageLakeFiles(lakeDb, stagingDir, select, range);
     }
     batch.ndjson.length = 0; // in DuckDB now: not held while the lake and the table are written
-    const files = await lake.publish(staged, published);
+    return { staged, stagingDir, load: Math.round(t1 - t0), started: t1 };
+  }
+
+  async function publishBatch(batch: LakeBatchWrite, { staged, stagingDir, load, started }: StagedBatch): Promise<Staged> {
+    if (stagingDir === undefined) return { files: [], readable: [], load, lake: 0 };
+    const files = await lake.publish(staged, (n) => n === 1 && fault("between-files", batch.sequence));
     // The lake's own record that the batch's files are all there (read by whichever member of the
     // group recovers the partition): one marker per partition range, naming this data dir.
     const perPartition = new Map(files.map((f) => [tpKey(f.topic, f.partition), f]));
@@ -282,7 +305,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     // The table reads the rows back from the lake files (local) or from the staged copies (remote).
     const readable = files.map((f, i) => ({ topic: f.topic, path: lake.localDir ? f.path : staged[i]!.from }));
     if (lake.localDir) await rm(stagingDir, { recursive: true, force: true });
-    return { files, readable, stagingDir, load: Math.round(t1 - t0), lake: Math.round(performance.now() - t1) };
+    return { files, readable, stagingDir, load, lake: Math.round(performance.now() - started) };
   }
 
   async function commitToTable(batch: LakeBatchWrite, staged: Staged): Promise<WriteResult> {
@@ -322,11 +345,13 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, lake.localDir ?? lake.location, sql, layout.emptyLake, lake.s3)),
     close: () =>
       lakeStage(() =>
-        exclusive(async () => {
-          rmSync(batchFile, { force: true });
-          rmSync(staging, { recursive: true, force: true });
-          db.close();
-        }),
+        lakePublish(() =>
+          exclusive(async () => {
+            rmSync(batchFile, { force: true });
+            rmSync(staging, { recursive: true, force: true });
+            db.close();
+          }),
+        ),
       ),
   };
 }
