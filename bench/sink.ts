@@ -21,7 +21,7 @@ import { createKafka } from "../src/kafka/client.ts";
 import { openProducer } from "../src/kafka/producer/index.ts";
 import { createTopics } from "../src/kafka/topics.ts";
 import { createLogger } from "../src/log/logger.ts";
-import { BROKERS as brokers, ensureKafka, ensureService, FERRY_BIN as bin, kafkaTool, round, sh, writeResult } from "./lib.ts";
+import { BROKERS as brokers, ensureKafka, ensureService, FERRY_BIN as bin, kafkaTool, median, round, sh, writeResult } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const bigAt = args.indexOf("--big");
@@ -122,7 +122,6 @@ async function drain(label: string, topic: string, count: number, dataDir: strin
 }
 
 const RUNS = 3;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** The run of median records/s (its RSS and phases with it). */
 const medianRun = (runs: SinkRun[]) => [...runs].sort((a, b) => a.records_per_sec - b.records_per_sec)[Math.floor(runs.length / 2)]!;
 

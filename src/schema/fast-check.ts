@@ -25,9 +25,12 @@ export function compileFastCheck(schema: v.GenericSchema): FastCheck | undefined
 
 class Unsupported extends Error {}
 
+/** A schema's actions (its pipe after the schema itself), metadata aside. */
+const actionsOf = (node: Node): Node[] => (node.pipe ?? []).slice(1).filter((a) => a.kind !== "metadata");
+
 function compile(node: Node): FastCheck {
   const own = compileType(node);
-  const actions = (node.pipe ?? []).slice(1).filter((a) => a.kind !== "metadata").map(compileAction);
+  const actions = actionsOf(node).map(compileAction);
   if (actions.length === 0) return own;
   return (x) => {
     if (!own(x)) return false;
@@ -127,26 +130,26 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_DIGITS = 15;
 
 function compileBytes(node: Node, present: readonly string[]): BytesCheck {
-  if ((node.pipe ?? []).slice(1).some((a) => a.kind !== "metadata")) throw new Unsupported();
+  if (actionsOf(node).length > 0) throw new Unsupported();
   if (node.type !== "strict_object") throw new Unsupported();
   const fields = Object.entries(node.entries!).map(([key, entry]) => {
     const inner = entry.type === "optional" ? entry.wrapped! : entry;
     if (entry.type === "optional" && entry.default !== undefined) throw new Unsupported();
     if (inner.type !== "string" && inner.type !== "number" && inner.type !== "boolean") throw new Unsupported();
     if (!/^[\x20-\x7e]*$/.test(key) || key.includes('"') || key.includes("\\")) throw new Unsupported();
-    const actions = (inner.pipe ?? []).slice(1).filter((a) => a.kind !== "metadata");
+    const actions = actionsOf(inner);
     // A string checked for its length only is not made into a string (its bytes are ASCII: one character each).
     const lengthOnly = inner.type === "string" && actions.every((a) => a.kind === "validation" && (a.type === "min_length" || a.type === "max_length"));
     return {
       key: Buffer.from(key, "latin1"),
       type: inner.type,
       check: compile(inner),
-      byLength: lengthOnly ? lengthCheck(actions.map((a) => ({ min: a.type === "min_length", n: a.requirement as number }))) : undefined,
+      byLength: lengthOnly ? lengthCheck(actions.map(compileAction)) : undefined,
       required: entry.type !== "optional" || present.includes(key),
     };
   });
   if (fields.length > 30) throw new Unsupported();
-  for (const p of present) if (!fields.some((f) => f.key.toString("latin1") === p)) throw new Unsupported();
+  for (const p of present) if (!(p in node.entries!)) throw new Unsupported();
   const requiredMask = fields.reduce((m, f, i) => (f.required ? m | (1 << i) : m), 0);
   const isSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0d;
 
@@ -250,9 +253,12 @@ function compileBytes(node: Node, present: readonly string[]): BytesCheck {
 const TRUE = Buffer.from("true");
 const FALSE = Buffer.from("false");
 
-/** Length limits of a string as one test of its length. */
-function lengthCheck(limits: { min: boolean; n: number }[]): (length: number) => boolean {
-  const min = Math.max(0, ...limits.filter((l) => l.min).map((l) => l.n));
-  const max = Math.min(Number.POSITIVE_INFINITY, ...limits.filter((l) => !l.min).map((l) => l.n));
-  return (length) => length >= min && length <= max;
+/** A string's compiled length tests (min_length, max_length: they read only `length`) as a test of a length. */
+function lengthCheck(tests: Test[]): (length: number) => boolean {
+  const probe = { length: 0 };
+  return (length) => {
+    probe.length = length;
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(probe as never)) return false;
+    return true;
+  };
 }

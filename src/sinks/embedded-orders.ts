@@ -19,7 +19,6 @@ import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
-import { rmSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
@@ -163,7 +162,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     const where = `kafka_offset BETWEEN ${first} AND ${last}`;
     const select = `SELECT ${LAKE_COLUMNS}, ${sqlString(RUN_TOPIC)} AS __t, ${PARTITION} AS __p, ${LAKE_DATE_SQL} AS __d FROM ferry_journal WHERE ${where} ORDER BY kafka_offset`;
     await lake.publish(await stageLakeFiles(db, staging, select, () => ({ firstOffset: first, lastOffset: last })));
-    rmSync(staging, { recursive: true, force: true });
+    await rm(staging, { recursive: true, force: true });
     const n = await db.query(`SELECT count(*) FROM ferry_journal WHERE ${where}`);
     await db.exec(`DELETE FROM ferry_journal WHERE kafka_offset <= ${last}`);
     return Number(n.rows[0]![0]);

@@ -14,7 +14,6 @@
  * a batch's files are written while the files of the batch before it are published and its table
  * transaction runs (two DuckDB connections).
  *
- *
  * Recovery (recover()): a lake file without a marker belongs to a batch cut short in step 2, here
  * or in another member of the group. Those rows are read again from Kafka, so the file is moved
  * out of the lake (to <data-dir>/lake-orphans/ or <prefix>/_orphans/, kept for inspection) before
