@@ -27,5 +27,5 @@ test("write, list, read back and delete an object (multipart above a size) with 
   expect(await client.file(`${prefix}/small.txt`).exists()).toBe(false);
   // Wrong credentials are refused.
   const wrong = new S3Client({ endpoint: s3.endpoint, bucket: s3.bucket, accessKeyId: "ferry", secretAccessKey: "nope", region: "us-east-1" });
-  expect(wrong.write(`${prefix}/x.txt`, "x")).rejects.toThrow();
+  await expect(wrong.write(`${prefix}/x.txt`, "x")).rejects.toThrow();
 }, 60_000);

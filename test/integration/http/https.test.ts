@@ -21,9 +21,9 @@ test("ferry run serves HTTPS: a client trusting the certificate gets its 202; pl
   const post = (init: RequestInit) => fetch(`${ferry.url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order("tls-1")), ...init });
   const ok = await post({ tls: { ca: readFileSync(certs.cert, "utf8") } } as RequestInit);
   expect(ok.status).toBe(202);
-  expect(post({}).then((r) => r.status)).rejects.toThrow(); // the system's CAs do not know it
+  await expect(post({}).then((r) => r.status)).rejects.toThrow(); // the system's CAs do not know it
   const plain = ferry.url.replace("https://", "http://");
-  expect(fetch(`${plain}/healthz`).then((r) => r.status)).rejects.toThrow();
+  await expect(fetch(`${plain}/healthz`).then((r) => r.status)).rejects.toThrow();
 });
 
 test("ferry probe: the local check follows FERRY_PORT and FERRY_TLS_CERT; a given https URL is verified", async () => {

@@ -88,7 +88,7 @@ describe("idempotent producer", () => {
     await p.send("t", [{ key: "before", value: "before" }]);
     fake.down = true;
     const late = p.send("t", [{ key: "late", value: "late" }], 150);
-    expect(late).rejects.toBeInstanceOf(UnavailableError);
+    await expect(late).rejects.toBeInstanceOf(UnavailableError);
     await late.catch(() => {});
     await Bun.sleep(200);
     fake.down = false;
@@ -105,8 +105,8 @@ describe("idempotent producer", () => {
     fake.faultOf = (n) => (n === 1 ? { errorCode: 10 } : "none");
     const { p } = await producerOn(fake);
     const first = p.send("t", [{ key: "a", value: "refused" }]);
-    expect(first).rejects.toBeInstanceOf(DownstreamError);
-    expect(first).rejects.toThrow(/MESSAGE_TOO_LARGE/);
+    await expect(first).rejects.toBeInstanceOf(DownstreamError);
+    await expect(first).rejects.toThrow(/MESSAGE_TOO_LARGE/);
     await first.catch(() => {});
     await p.send("t", [{ key: "a", value: "ok" }]);
     expect(fake.all("t")).toEqual(["ok"]);
@@ -119,7 +119,7 @@ describe("idempotent producer", () => {
     fake.down = true;
     const pending = p.send("t", [{ key: "x", value: "x" }]);
     await p.close(100);
-    expect(pending).rejects.toBeInstanceOf(UnavailableError);
+    await expect(pending).rejects.toBeInstanceOf(UnavailableError);
     expect(lines.some((l) => l.includes("records still unacknowledged at shutdown"))).toBe(true);
   });
 });
