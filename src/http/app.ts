@@ -55,7 +55,7 @@ export function createIngress(opts: IngressOptions) {
   app.post("/orders", async (c) => {
     if (state.draining) throw unavailable("ferry is shutting down; retry on another instance");
     const receivedAt = new Date();
-    const raw = await readRecords(c.req.raw, opts.bodyLimit);
+    const { records: raw, issues: parseIssues } = await readRecords(c.req.raw, opts.bodyLimit);
     const orders: ReceivedOrder[] = [];
     const issues: RecordIssue[] = [];
     raw.forEach((record, index) => {
@@ -63,6 +63,10 @@ export function createIngress(opts: IngressOptions) {
       if (r.ok) orders.push(withReceiveTime(r.value, receivedAt));
       else issues.push(...r.issues);
     });
+    if (parseIssues.length > 0) {
+      issues.push(...parseIssues);
+      issues.sort((a, b) => a.index - b.index);
+    }
     if (issues.length > 0) {
       const bad = new Set(issues.map((i) => i.index)).size;
       metrics.rejected.inc({ reason: "invalid" }, raw.length);

@@ -96,7 +96,8 @@ export function findJsonBreak(text: string): JsonBreak {
     ws();
     if (i < text.length) fail("unexpected data after the JSON value");
   } catch (e) {
-    found = e as typeof found;
+    // The scanner recurses: a text nested past the stack's depth is named as such, where it got to.
+    found = e instanceof RangeError ? { offset: i, reason: "nested too deeply" } : (e as typeof found);
   }
   const before = text.slice(0, found.offset);
   const line = before.split("\n").length;

@@ -5,7 +5,9 @@
  */
 import { HttpError } from "./http-error.ts";
 import { findJsonBreak } from "./json-error.ts";
-import { decodeUtf8 } from "./utf8.ts";
+import { decodeUtf8 } from "../schema/utf8.ts";
+import { type InexactNumber, inexactMessage, type ParsedJson, parseExactJson } from "../schema/json-text.ts";
+import type { RecordIssue } from "../schema/issues.ts";
 
 export type BodyFormat = "json" | "ndjson";
 
@@ -80,37 +82,49 @@ function malformed(where: string, text: string): HttpError {
   return new HttpError(400, { error: `malformed JSON ${where}line ${b.line}, column ${b.column}: ${b.reason}`, line: b.line, column: b.column });
 }
 
-export function parseRecords(text: string, format: BodyFormat): unknown[] {
+/** A body's records, and the numbers in them that would not be stored as written (see json-text.ts). */
+export interface BodyRecords {
+  records: unknown[];
+  issues: RecordIssue[];
+}
+
+export function parseRecords(text: string, format: BodyFormat): BodyRecords {
+  /** A number's issue; `skip`: the leading path steps that name its record (an array index). */
+  const issue = (index: number, n: InexactNumber, skip = 0): RecordIssue => ({ index, path: n.path.slice(skip).join("."), message: inexactMessage(n) });
   if (format === "json") {
-    let value: unknown;
+    let parsed: ParsedJson;
     try {
-      value = JSON.parse(text);
+      parsed = parseExactJson(text);
     } catch {
       throw malformed("at ", text);
     }
+    const value = parsed.value;
     if (Array.isArray(value)) {
       if (value.length === 0) throw new HttpError(400, { error: "the array holds no records" });
-      return value;
+      return { records: value, issues: parsed.inexact.map((n) => issue(Number(n.path[0]), n, 1)) };
     }
-    return [value];
+    return { records: [value], issues: parsed.inexact.map((n) => issue(0, n)) };
   }
   const records: unknown[] = [];
+  const issues: RecordIssue[] = [];
   let lineNo = 0;
   for (const line of text.split("\n")) {
     lineNo++;
     if (line.trim() === "") continue;
     try {
-      records.push(JSON.parse(line));
+      const parsed = parseExactJson(line);
+      for (const n of parsed.inexact) issues.push(issue(records.length, n));
+      records.push(parsed.value);
     } catch {
       const b = findJsonBreak(line);
       throw new HttpError(400, { error: `malformed JSON on line ${lineNo}, column ${b.column}: ${b.reason}`, line: lineNo, column: b.column });
     }
   }
   if (records.length === 0) throw new HttpError(400, { error: "the body holds no records" });
-  return records;
+  return { records, issues };
 }
 
-export async function readRecords(req: Request, limit: number): Promise<unknown[]> {
+export async function readRecords(req: Request, limit: number): Promise<BodyRecords> {
   const format = bodyFormat(req.headers.get("content-type"));
   return parseRecords(bodyText(await readLimited(req, limit)), format);
 }

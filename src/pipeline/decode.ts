@@ -12,7 +12,9 @@ import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC, frameOf, type SchemaCheck, typ
 import { RECORD_KINDS, type RecordKind } from "../schema/kinds.ts";
 import { compileBytesCheck, compileFastCheck } from "../schema/fast-check.ts";
 import type { LineageSegment } from "../sinks/record-rows.ts";
-import { formatIssue, toRecordIssues } from "../schema/issues.ts";
+import { formatIssue, type RecordIssue, toRecordIssues } from "../schema/issues.ts";
+import { inexactMessage, parseExactJson } from "../schema/json-text.ts";
+import { decodeUtf8 } from "../schema/utf8.ts";
 
 export interface SourceRecord {
   key: Buffer | null;
@@ -58,6 +60,9 @@ const completers: Record<RecordKind, { fills: readonly string[]; complete: (valu
   cars: { fills: [], complete: () => false },
 };
 
+/** A record's issue without its index ("field price: must …"): a dead letter is one record. */
+const fieldReason = (i: RecordIssue) => formatIssue(i).replace(/^record 0(, )?/, "");
+
 /** The check of a schema id, or why there is none (unknown id, registry unreachable). */
 type SchemaLookup = (id: number) => SchemaCheck | string;
 
@@ -88,9 +93,14 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
         check = found;
       }
     }
+    const text = decodeUtf8(json);
+    if (!text.ok) return { ok: false, reason: `value is not valid UTF-8: invalid byte sequence at byte ${text.offset}` };
     let parsed: unknown;
     try {
-      parsed = JSON.parse(json.toString("utf8"));
+      const exact = parseExactJson(text.text);
+      const n = exact.inexact[0];
+      if (n) return { ok: false, reason: fieldReason({ index: 0, path: n.path.join("."), message: inexactMessage(n) }) };
+      parsed = exact.value;
     } catch (e) {
       return { ok: false, reason: `value is not JSON: ${(e as Error).message}` };
     }
@@ -101,7 +111,7 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
     if (accepts(parsed)) return { ok: true, value: parsed as Record<string, unknown>, json };
     if (Array.isArray(parsed)) return { ok: false, reason: "must be a JSON object, got an array" };
     const result = v.safeParse(schema, parsed);
-    if (!result.success) return { ok: false, reason: toRecordIssues(0, result.issues).map((i) => formatIssue(i).replace(/^record 0(, )?/, "")).join("; ") };
+    if (!result.success) return { ok: false, reason: toRecordIssues(0, result.issues).map(fieldReason).join("; ") };
     return { ok: true, value: result.output, json };
   }
 

@@ -1,6 +1,6 @@
 /** The one definition of a car record (the old Schema-Registry "car" producer and consumer). */
 import * as v from "valibot";
-import { objectMessage } from "./rules.ts";
+import { objectMessage, validUnicode } from "./rules.ts";
 
 export const FIRST_CAR_YEAR = 1886;
 /** Cars of next year's model are already sold; the upper bound moves with the clock. */
@@ -17,8 +17,8 @@ export const CarSchema = v.pipe(
         v.description("Positive integer id of the car."),
         v.metadata({ sql: "BIGINT PRIMARY KEY" }),
       ),
-      make: v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), v.description("Manufacturer."), v.metadata({ sql: "VARCHAR NOT NULL" })),
-      model: v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), v.description("Model name."), v.metadata({ sql: "VARCHAR NOT NULL" })),
+      make: v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), validUnicode, v.description("Manufacturer."), v.metadata({ sql: "VARCHAR NOT NULL" })),
+      model: v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), validUnicode, v.description("Model name."), v.metadata({ sql: "VARCHAR NOT NULL" })),
       year: v.pipe(
         v.number("must be a number"),
         v.integer("must be an integer"),

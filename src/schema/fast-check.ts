@@ -7,6 +7,7 @@
  * accepts it). A schema using anything this compiler does not know compiles to `undefined`.
  */
 import type * as v from "valibot";
+import { isWellFormedText } from "./rules.ts";
 
 export type FastCheck = (input: unknown) => boolean;
 
@@ -138,13 +139,15 @@ function compileBytes(node: Node, present: readonly string[]): BytesCheck {
     if (inner.type !== "string" && inner.type !== "number" && inner.type !== "boolean") throw new Unsupported();
     if (!/^[\x20-\x7e]*$/.test(key) || key.includes('"') || key.includes("\\")) throw new Unsupported();
     const actions = actionsOf(inner);
-    // A string checked for its length only is not made into a string (its bytes are ASCII: one character each).
-    const lengthOnly = inner.type === "string" && actions.every((a) => a.kind === "validation" && (a.type === "min_length" || a.type === "max_length"));
+    // A string checked for its length only is not made into a string (its bytes are printable
+    // ASCII: one character each, and always valid Unicode).
+    const isLength = (a: Node) => a.kind === "validation" && (a.type === "min_length" || a.type === "max_length");
+    const lengthOnly = inner.type === "string" && actions.every((a) => isLength(a) || (a.type === "check" && a.requirement === isWellFormedText));
     return {
       key: Buffer.from(key, "latin1"),
       type: inner.type,
       check: compile(inner),
-      byLength: lengthOnly ? lengthCheck(actions.map(compileAction)) : undefined,
+      byLength: lengthOnly ? lengthCheck(actions.filter(isLength).map(compileAction)) : undefined,
       required: entry.type !== "optional" || present.includes(key),
     };
   });

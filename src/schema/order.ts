@@ -3,7 +3,7 @@
  * and the SQL DDL of the `orders` table are all derived from this schema.
  */
 import * as v from "valibot";
-import { EARLIEST_TIMESTAMP, hasAtMostTwoDecimals, isNotBefore1900, isRealTimestamp, objectMessage } from "./rules.ts";
+import { EARLIEST_TIMESTAMP, END_OF_TIMESTAMPS, fitsMicroseconds, hasAtMostTwoDecimals, isBefore10000, isNotBefore1900, isRealTimestamp, objectMessage, validUnicode } from "./rules.ts";
 
 export const ORDER_ID_MAX = 64;
 
@@ -14,6 +14,7 @@ export const OrderSchema = v.pipe(
         v.string("must be a string"),
         v.minLength(1, "must not be empty"),
         v.maxLength(ORDER_ID_MAX, `must be at most ${ORDER_ID_MAX} characters`),
+        validUnicode,
         v.description("Unique id of the order; the Kafka key and the upsert key of the orders table."),
         v.metadata({ sql: "VARCHAR PRIMARY KEY" }),
       ),
@@ -21,6 +22,7 @@ export const OrderSchema = v.pipe(
         v.string("must be a string"),
         v.minLength(1, "must not be empty"),
         v.maxLength(200, "must be at most 200 characters"),
+        validUnicode,
         v.description("Product name."),
         v.metadata({ sql: "VARCHAR NOT NULL" }),
       ),
@@ -44,6 +46,7 @@ export const OrderSchema = v.pipe(
         v.pipe(
           v.string("must be a string"),
           v.maxLength(64, "must be at most 64 characters"),
+          validUnicode,
           v.description("Optional customer id."),
           v.metadata({ sql: "VARCHAR" }),
         ),
@@ -54,6 +57,8 @@ export const OrderSchema = v.pipe(
           v.isoTimestamp("must be an RFC 3339 timestamp with a time zone, e.g. 2026-01-31T12:00:00Z"),
           v.check(isRealTimestamp, "must be a real date and time"),
           v.check(isNotBefore1900, `must not be before ${EARLIEST_TIMESTAMP} (Spark refuses older Parquet timestamps by default)`),
+          v.check(isBefore10000, `must be before ${END_OF_TIMESTAMPS} in UTC (the lake's dates have four-digit years)`),
+          v.check(fitsMicroseconds, "must not have more than 6 digits of a second (the table and the lake hold microseconds)"),
           v.description("RFC 3339 time of the order; defaults to the time ferry received it."),
           v.metadata({ sql: "TIMESTAMPTZ NOT NULL" }),
         ),

@@ -1,9 +1,13 @@
 /** Small checks shared by the record schemas (valibot `check` actions). */
+import * as v from "valibot";
 
-/** True when a number has at most two decimals (0.1 + 0.2 style float noise tolerated). */
+/**
+ * True when a number is a decimal of at most two decimals: the double nearest to some whole number
+ * of cents divided by 100 (what the text "12.34" reads as). 0.30000000000000004 (0.1 + 0.2) or
+ * 1e-9 are not: DECIMAL(12,2) would store another value than the one sent.
+ */
 export function hasAtMostTwoDecimals(n: number): boolean {
-  const cents = n * 100;
-  return Number.isFinite(cents) && Math.abs(cents - Math.round(cents)) < 1e-6;
+  return Number.isFinite(n) && Math.round(n * 100) / 100 === n;
 }
 
 /** True when a syntactically valid timestamp is also a real instant (no February 30th). */
@@ -20,12 +24,52 @@ export function isRealTimestamp(s: string): boolean {
 /** The earliest instant a lake timestamp may hold: Spark refuses older Parquet timestamps by default. */
 export const EARLIEST_TIMESTAMP = "1900-01-01T00:00:00Z";
 const EARLIEST_MS = Date.parse(EARLIEST_TIMESTAMP);
+/** The first instant a lake cannot hold: its folders are `date=YYYY-MM-DD` (four-digit years), as are Spark's dates. */
+export const END_OF_TIMESTAMPS = "10000-01-01T00:00:00Z";
+const END_MS = Date.UTC(10000, 0, 1);
 
 /** True when a (real) timestamp is not before EARLIEST_TIMESTAMP. */
 export function isNotBefore1900(s: string): boolean {
   const c = canonicalUtcDate(s);
   if (c > NOT_A_DAY) return c >= 1900_00_00;
   return Date.parse(s.replace(" ", "T")) >= EARLIEST_MS;
+}
+
+/** True when a (real) timestamp's UTC date has four digits (9999-12-31T23:59:59-23:59 is in the year 10000). */
+export function isBefore10000(s: string): boolean {
+  if (canonicalUtcDate(s) > NOT_A_DAY) return true;
+  return Date.parse(s.replace(" ", "T")) < END_MS;
+}
+
+/**
+ * True when a timestamp's fraction of a second fits in microseconds (what the table, the lake and
+ * Spark hold): at most six digits, or more that are all zeros (the same instant).
+ */
+export function fitsMicroseconds(s: string): boolean {
+  const m = FRACTION.exec(s);
+  return m === null || m[1]!.length <= 6 || /^0*$/.test(m[1]!.slice(6));
+}
+const FRACTION = /:\d\d\.(\d+)/;
+
+/** True when a string is valid Unicode: no surrogate without its pair (JSON's `\ud800` alone). */
+export const isWellFormedText = (s: string): boolean => s.isWellFormed();
+
+/** The check of every string field: valid Unicode. */
+export const validUnicode = v.check(isWellFormedText, wellFormedMessage);
+
+/** Where a string breaks Unicode: names the first unpaired surrogate. */
+export function wellFormedMessage(issue: { input: unknown }): string {
+  const s = String(issue.input);
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    const paired = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff;
+    if (paired) i += 2;
+    else if (c >= 0xd800 && c <= 0xdfff) break;
+    else i++;
+  }
+  const code = s.charCodeAt(i).toString(16);
+  return `must be valid Unicode: it holds an unpaired surrogate \\u${code} at character ${i} (no store can hold it)`;
 }
 
 /**

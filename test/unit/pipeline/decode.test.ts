@@ -23,6 +23,29 @@ describe("decoder (orders)", () => {
     expect(out.segments).toEqual([{ topic: "t", partition: 4, ingestedAt: "2026-05-06T07:08:09.000Z" }]);
   });
 
+  test("what no store can hold unchanged is rejected, naming the field: unpaired surrogates, numbers that change, timestamps past 9999, bytes that are not UTF-8", async () => {
+    const b = decoder.newBatch();
+    const values: (string | Buffer)[] = [
+      '{"order_id":"o-1","product":"\\ud800","quantity":1,"price":1}',
+      '{"order_id":"o-2","product":"x","quantity":1,"price":1e-401}',
+      '{"order_id":"o-3","product":"x","quantity":1.0000000000000001,"price":1}',
+      '{"order_id":"o-4","product":"x","quantity":1,"price":1,"ordered_at":"9999-12-31T23:59:59-23:59"}',
+      Buffer.concat([Buffer.from('{"order_id":"o-5","product":"'), Buffer.from([0xc3, 0x28]), Buffer.from('","quantity":1,"price":1}')]),
+      '{"order_id":"o-6","product":"x","quantity":1,"price":0.30000000000000004}',
+    ];
+    await b.add("t", 0, values.map((v, i) => rec(v, i)));
+    const out = await b.finish();
+    expect(out.rows).toBe(0);
+    expect(out.rejected.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^field product: must be valid Unicode: it holds an unpaired surrogate \\ud800 at character 0/),
+      expect.stringMatching(/^field price: the number 1e-401 cannot be stored as written: it reads as 0/),
+      expect.stringMatching(/^field quantity: the number 1.0000000000000001 cannot be stored as written: it reads as 1/),
+      expect.stringMatching(/^field ordered_at: must be before 10000-01-01T00:00:00Z in UTC/),
+      "value is not valid UTF-8: invalid byte sequence at byte 29",
+      expect.stringMatching(/^field price: must have at most 2 decimals/),
+    ]);
+  });
+
   test("rows carry the value's JSON text as sent (one line each; pretty-printed values re-encoded)", async () => {
     const b = decoder.newBatch();
     const asSent = `{"order_id": "é-1", "product":"tea \\u00e9", "quantity": 2e0, "price":3.50, "ordered_at":"2026-01-02T03:04:05Z"}  `;

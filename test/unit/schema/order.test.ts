@@ -58,7 +58,33 @@ describe("Order schema", () => {
   });
 
   test("prices that are binary fractions of cents are still 2 decimals", () => {
-    for (const price of [0.07, 0.1 + 0.2 - 0.3 + 0.3, 19.99, 1234567.89]) expect(check({ ...valid, price }).ok).toBe(true);
+    for (const price of [0.07, 0.29, 1.15, 4.35, 19.99, 1234567.89, 9999999999.99]) expect(check({ ...valid, price }).ok).toBe(true);
+  });
+
+  test("a price that DECIMAL(12,2) would round is refused: float noise, tiny values", () => {
+    for (const price of [0.1 + 0.2, 1.005, 1e-9, 0.001, 5e-324]) expect(check({ ...valid, price }).ok).toBe(false);
+  });
+
+  test("strings must be valid Unicode: an unpaired surrogate is named", () => {
+    for (const field of ["order_id", "product", "customer_id"]) {
+      for (const bad of ["\ud800", "a\udc00", "x\ud83d"]) {
+        const r = check({ ...valid, [field]: bad });
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.issues[0]!.message).toMatch(/unpaired surrogate \\u(d800|dc00|d83d) at character/);
+      }
+      expect(check({ ...valid, [field]: "a😀\u0000\uffff" }).ok).toBe(true);
+    }
+  });
+
+  test("timestamps: four-digit UTC years and microseconds at most", () => {
+    const at = (ordered_at: string) => check({ ...valid, ordered_at }).ok;
+    expect(at("9999-12-31T23:59:59Z")).toBe(true);
+    expect(at("9999-12-31T23:59:59-23:59")).toBe(false); // 10000-01-01 in UTC
+    expect(at("9999-12-31T23:59:59.999999Z")).toBe(true);
+    expect(at("2026-01-01T00:00:00.123456Z")).toBe(true);
+    expect(at("2026-01-01T00:00:00.123456000Z")).toBe(true); // the same instant
+    expect(at("2026-01-01T00:00:00.1234567Z")).toBe(false);
+    expect(at("1900-01-01T00:00:00+00:01")).toBe(false); // 1899 in UTC
   });
 
   test("issues carry the record index and format to one line", () => {

@@ -1,6 +1,6 @@
 /** Strict UTF-8 decoding of request bodies: the offset of the first bad byte, against the runtime's own fatal decoder. */
 import { expect, test } from "bun:test";
-import { decodeUtf8, invalidUtf8Offset } from "../../../src/http/utf8.ts";
+import { decodeUtf8, invalidUtf8Offset } from "../../../src/schema/utf8.ts";
 
 test("valid text of every width decodes unchanged", () => {
   const text = "a é € 😀 \u{10FFFF} \u0000";
