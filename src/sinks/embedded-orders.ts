@@ -14,7 +14,8 @@
  * A rollup of the journal range [first, last] names every file it writes by that range, so after
  * a crash the lake's file names say which rollup was cut short, and it is redone exactly.
  */
-import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
+import { createMutex, dataPaths, openDb, sqlString } from "../db/duckdb.ts";
+import { type QueryService, queryService } from "../db/query-service.ts";
 import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
@@ -42,8 +43,8 @@ export interface EmbeddedOrderSinkOptions {
 }
 
 export interface EmbeddedOrderSink extends OrderSink {
-  /** Runs SQL on the open database, with the lake view (for `ferry query` while `ferry run` holds the file). */
-  query(sql: string): Promise<QueryResult>;
+  /** Runs SQL as a read on a connection of its own, with the lake view (for `ferry query` while `ferry run` holds the file). */
+  query: QueryService;
   /** Rolls the journal into the lake now; resolves with the number of rows written. */
   rollup(): Promise<number>;
 }
@@ -91,13 +92,17 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     applied = next;
   }
 
-  const wal = await openWriteAheadLog(paths.wal);
-  // Recovery: frames acknowledged before a crash and not yet in DuckDB.
+  const wal = await openWriteAheadLog(paths.wal, { log });
+  // Recovery: frames acknowledged before a crash and not yet in DuckDB (damaged regions are logged by the log).
   const replay: OrderRow[] = [];
-  for (const frame of await wal.readAll()) {
-    for (const line of frame.toString("utf8").split("\n")) {
+  let replayNext = applied; // each sequence once, also from a log of the previous format (no ranges in its frames)
+  for (const frame of (await wal.readAll()).frames) {
+    if (frame.firstSeq !== undefined && frame.firstSeq + frame.count! <= applied) continue;
+    for (const line of frame.payload.toString("utf8").split("\n")) {
       const row = JSON.parse(line) as OrderRow;
-      if (row.kafka_offset >= applied) replay.push(row);
+      if (row.kafka_offset < replayNext) continue;
+      replay.push(row);
+      replayNext = row.kafka_offset + 1;
     }
   }
   if (replay.length > 0) {
@@ -195,7 +200,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       const first = nextSeq;
       const rows: OrderRow[] = orders.map((o, i) => ({ ...o, kafka_topic: RUN_TOPIC, kafka_partition: PARTITION, kafka_offset: first + i, ingested_at: ingestedAt }));
       const json = rows.map((r) => JSON.stringify(r)).join("\n");
-      await wal.append(Buffer.from(json, "utf8"), first + rows.length);
+      await wal.append(Buffer.from(json, "utf8"), first, rows.length);
       nextSeq = first + rows.length;
       unapplied.push(json);
       unappliedRows += rows.length;
@@ -237,12 +242,8 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       return applyError === undefined ? undefined : "the database refused acknowledged orders (see the log)";
     },
     write: (orders) => coalescer.submit(orders),
-    // Read your writes: what was acknowledged is applied before the query runs.
-    query: (sql) =>
-      exclusive(async () => {
-        await applyPending();
-        return queryWithLake(db, lake.localDir ?? lake.location, sql, ORDER_ROWS.emptyLake, lake.s3);
-      }),
+    // Read your writes: what was acknowledged is applied first; the query then runs on its own connection, outside `exclusive`.
+    query: queryService(db, { lake: { dir: lake.localDir ?? lake.location, emptyLake: ORDER_ROWS.emptyLake, s3: lake.s3 }, dataDir: opts.dataDir, before: () => exclusive(applyPending) }),
     rollup,
     async close() {
       clearInterval(timer);
