@@ -3,6 +3,9 @@
 import { runCli } from "./cli/run-cli.ts";
 import { installSignalHandlers, silenceRuntimeWarnings } from "./platform/process.ts";
 
+// Data files and folders (the data dir, ferry.duckdb, ferry.wal, the lake, staging, checkpoints)
+// are created owner-only, whoever creates them (Bun, DuckDB, the OS).
+process.umask(0o077);
 const controller = new AbortController();
 silenceRuntimeWarnings();
 installSignalHandlers(controller);

@@ -11,11 +11,11 @@ import { ConfigError } from "../errors.ts";
 const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
 const challenge = 'Bearer realm="ferry"';
 
-/** The middleware, or undefined when no token is configured (the endpoint is open). */
-export function bearerAuth(tokens: readonly string[]): MiddlewareHandler | undefined {
+/** The middleware, or undefined when no token is configured (the endpoint is open). `nth` names a token in messages (never its text). */
+export function bearerAuth(tokens: readonly string[], nth: (n: number) => string = (n) => `--auth-token number ${n}`): MiddlewareHandler | undefined {
   if (tokens.length === 0) return undefined;
   const bad = tokens.findIndex((t) => !B64TOKEN.test(t));
-  if (bad >= 0) throw new ConfigError(`--auth-token number ${bad + 1} has characters a bearer token cannot carry (allowed: letters, digits and . _ ~ + / - , then = padding)`);
+  if (bad >= 0) throw new ConfigError(`${nth(bad + 1)} has characters a bearer token cannot carry (allowed: letters, digits and . _ ~ + / - , then = padding)`);
   return honoBearerAuth({
     token: [...tokens],
     realm: "ferry",

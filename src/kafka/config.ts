@@ -13,7 +13,7 @@ export const kafkaSecurityFields = {
   kafkaKey: v.optional(str({ doc: "PEM private key of --kafka-cert.", placeholder: "FILE", min: 1 })),
   saslMechanism: v.optional(oneOf(SASL_MECHANISMS, { doc: "SASL mechanism to log in with (needs --sasl-username and a password)." })),
   saslUsername: v.optional(str({ doc: "SASL user name.", placeholder: "USER", min: 1 })),
-  saslPassword: v.optional(str({ doc: "SASL password (prefer FERRY_SASL_PASSWORD or --sasl-password-file over a flag).", placeholder: "PASSWORD", secret: true })),
+  saslPassword: v.optional(str({ doc: "SASL password. A flag shows in /proc to every local user: prefer FERRY_SASL_PASSWORD or --sasl-password-file.", placeholder: "PASSWORD", secret: true })),
   saslPasswordFile: v.optional(str({ doc: "File holding the SASL password (one line; a trailing newline is ignored).", placeholder: "FILE", min: 1 })),
 };
 

@@ -5,7 +5,7 @@
  */
 import { createIngress } from "../http/app.ts";
 import { bearerAuth } from "../http/auth.ts";
-import { httpsOf } from "../http/config.ts";
+import { authTokensOf, httpsOf } from "../http/config.ts";
 import { DRAIN_BYTES } from "../http/read-records.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
@@ -20,7 +20,14 @@ export interface HttpModeConfig {
   tlsKey?: string;
   bodyLimit: number;
   authToken: string[];
+  authTokenFile?: string;
   maxInFlight: number;
+}
+
+/** Whether `host` only takes connections from this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
 }
 
 export async function serveUntilStopped<S extends OrderSink>(
@@ -33,9 +40,10 @@ export async function serveUntilStopped<S extends OrderSink>(
   let observe: FlushObserver = () => {};
   // Bad certificates or tokens fail before anything is opened.
   const tls = httpsOf(config);
-  const auth = bearerAuth(config.authToken);
+  const tokens = authTokensOf(config);
+  const auth = bearerAuth(tokens, config.authTokenFile ? (n) => `--auth-token-file line ${n}` : undefined);
   const sink = await openSink((size, ms, error) => observe(size, ms, error));
-  const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: config.authToken, auth, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
+  const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: tokens, auth, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
   observe = ingress.observeFlush;
   const stopAlongside = alongside?.(sink, ingress.localFetch);
   let server: ReturnType<typeof startHttpServer>;
@@ -48,6 +56,12 @@ export async function serveUntilStopped<S extends OrderSink>(
     throw e;
   }
   ctx.log.notice("listening", { url: server.url, ...describe });
+  if (tokens.length === 0 && !isLoopback(config.host)) {
+    ctx.log.warn("listening beyond loopback without an auth token: anyone who reaches this address can post orders", {
+      host: config.host,
+      hint: "set FERRY_AUTH_TOKEN or --auth-token-file, or listen on 127.0.0.1",
+    });
+  }
   await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener("abort", () => resolve(), { once: true })));
   ctx.log.notice("draining", { inFlight: ingress.inFlight() });
   ingress.startDraining();
