@@ -33,7 +33,9 @@ RUN apt-get update \
 COPY --from=build /src/dist/ferry /usr/local/bin/ferry
 USER ferry
 WORKDIR /data
-# The embedded DuckDB library is unpacked once into the cache folder on first start.
+# The embedded DuckDB library is unpacked once into a private (0700) cache folder and checked by
+# SHA-256 at every start. FERRY_HOST=0.0.0.0 listens beyond loopback: without a token
+# (FERRY_AUTH_TOKEN_FILE=/run/secrets/…, or FERRY_AUTH_TOKEN) ferry logs a warning at start.
 ENV FERRY_DATA_DIR=/data/ferry-data \
     FERRY_HOST=0.0.0.0 \
     XDG_CACHE_HOME=/data/.cache
