@@ -1,195 +1,210 @@
 /**
- * Fetch v11 responses decoded with a fraction of kafkajs's work per record. kafkajs decodes each
- * record through several Decoder objects and 64-bit Long arithmetic (two BigInt additions and two
- * toString calls per record: about half of the sink's fetch time); here offsets and timestamps are
- * plain numbers while they fit in 2^53 (always, in practice) and keys and values stay views of the
- * response. The result has exactly kafkajs's shape (test/integration/fetch-response.test.ts compares
- * both on real responses), so kafkajs's consumer works on it unchanged. Anything unusual — a
- * compressed or control batch, a legacy message set, an offset beyond 2^53 — is left to kafkajs's
- * own decoders. Installed through the seam (src/kafka/kafkajs-internals.ts).
+ * Fetch v11 responses decoded by ferry instead of kafkajs, into exactly kafkajs's shape (so its
+ * consumer works on it unchanged; test/integration/fetch-response.test.ts compares both on real
+ * responses). Two reasons: speed (kafkajs decodes each record through several Decoder objects and
+ * 64-bit Long arithmetic, about half of the sink's fetch time; here offsets are plain numbers while
+ * they fit in 2^53 and keys and values stay views of the response), and hostile input: every batch
+ * goes through src/kafka/record-batch-decoder.ts (CRC-32C, lengths, counts, bounded inflation).
+ *
+ * A batch that is refused does not stop its partition (Kafka's Java consumer throws
+ * CorruptRecordException there, and the partition stays stuck until someone seeks past it):
+ *  - damage that a fetch again may not show (a CRC mismatch, a length that passes the response, a
+ *    wrong magic byte) is fetched again: the partition's records stop before the batch, so the
+ *    consumer fetches from its offset. After MAX_ATTEMPTS fetches with the same damage,
+ *  - or at once for what the bytes themselves say (a batch that inflates beyond the limit, a count
+ *    its bytes cannot hold, a record that passes its batch's end: the CRC held, so the producer
+ *    wrote it so),
+ * the batch is replaced by one pointer message: its offset is the batch's last offset (so the
+ * consumer moves past it) and it carries `corrupt` (reason, first and last offset, size) instead of
+ * a value. The sink sends it to the dead-letter topic as a pointer (src/sinks/dead-letters.ts).
+ * The last offset of a damaged batch comes from its header, bounded by the next batch's base
+ * offset and the high watermark (the header's delta is not covered by the CRC once that failed).
+ *
+ * Installed through the seam (src/kafka/kafkajs-internals.ts).
  */
-// @ts-expect-error kafkajs ships no types for its internals
-import Decoder from "kafkajs/src/protocol/decoder.js";
-// @ts-expect-error kafkajs ships no types for its internals
-import kafkajsDecodeMessages from "kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js";
-// @ts-expect-error kafkajs ships no types for its internals
-import RecordBatchDecoder from "kafkajs/src/protocol/recordBatch/v0/decoder.js";
-import { ATTRIBUTES_OFFSET, BATCH_OVERHEAD } from "./producer/record-batch.ts";
+import { type BatchContext, type BatchRefusal, decodeBatchAt, type DecodedRecord, type InflateBudget } from "./record-batch-decoder.ts";
 
-/** What kafkajs's Decoder offers that is used here. */
-interface KafkaDecoder {
-  buffer: Buffer;
-  offset: number;
-  readInt16(): number;
-  readInt32(): number;
-  readInt64(): { toString(): string };
-  readString(): string;
-  readBytes(n: number): Buffer;
-  canReadBytes(n: number): boolean;
-  readArray<T>(reader: (d: KafkaDecoder) => T): T[];
-  readArrayAsync<T>(reader: (d: KafkaDecoder) => Promise<T>): Promise<T[]>;
+/** What a pointer message says about the batch it replaces. */
+export interface CorruptBatch {
+  topic: string;
+  partition: number;
+  firstOffset: string;
+  lastOffset: string;
+  /** The batch's declared size in bytes. */
+  bytes: number;
+  reason: string;
 }
-const newDecoder = (buffer: Buffer): KafkaDecoder => new (Decoder as new (b: Buffer) => KafkaDecoder)(buffer);
 
-const MAGIC_OFFSET = 16;
-const COMPRESSION_MASK = 0x07;
-const TIMESTAMP_TYPE_MASK = 0x08;
-const TRANSACTIONAL_MASK = 0x10;
-const CONTROL_MASK = 0x20;
-const LOG_APPEND_TIME = 1;
-const CREATE_TIME = 0;
+/** A message standing for a refused batch (kafkajs's shape; no key, value or headers). */
+export interface PointerMessage extends Omit<DecodedRecord, "key" | "value"> {
+  key: null;
+  value: null;
+  corrupt: CorruptBatch;
+}
+
+export const corruptionOf = (m: object): CorruptBatch | undefined => (m as Partial<PointerMessage>).corrupt;
+
+export interface FetchDecoderSettings {
+  /** The most one batch may inflate to; also the budget of one whole response. */
+  maxInflatedBytes: number;
+  /** Fetches that must show the same damage before the batch is given up on. */
+  maxAttempts: number;
+  /** Told of each refused batch: `attempt` of `maxAttempts`, `skipped` once it is replaced by a pointer. */
+  onRefused?(batch: CorruptBatch, attempt: number, skipped: boolean): void;
+}
+
+export const DEFAULT_MAX_INFLATED_BYTES = 64 << 20;
+const settings: FetchDecoderSettings = { maxInflatedBytes: DEFAULT_MAX_INFLATED_BYTES, maxAttempts: 3 };
+
+/** Sets the limits (the sink's --max-inflated-bytes) and who is told of refused batches; for this process. */
+export function configureFetchDecoder(s: Partial<FetchDecoderSettings>): void {
+  Object.assign(settings, s);
+}
+
+/** Fetches that saw a damaged batch, by topic/partition/base offset (bounded: a few entries at most in practice). */
+const attempts = new Map<string, number>();
+const MAX_TRACKED = 1024;
+
+/** A reader of the response framing; a frame that passes the buffer throws (the fetch fails, kafkajs retries it). */
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  int16(): number {
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  int32(): number {
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  int64(): string {
+    const v = this.buf.readBigInt64BE(this.pos).toString();
+    this.pos += 8;
+    return v;
+  }
+  string(): string | null {
+    const n = this.int16();
+    if (n < 0) return null;
+    return this.take(n).toString("utf8");
+  }
+  take(n: number): Buffer {
+    if (n < 0 || this.pos + n > this.buf.length) throw new RangeError(`fetch response: ${n} bytes wanted at ${this.pos}, ${this.buf.length - this.pos} left`);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  array<T>(read: () => T): T[] {
+    const n = this.int32();
+    if (n <= 0) return [];
+    if (n > this.buf.length - this.pos) throw new RangeError(`fetch response: an array of ${n} entries in ${this.buf.length - this.pos} bytes`);
+    const out = new Array<T>(n);
+    for (let i = 0; i < n; i++) out[i] = read();
+    return out;
+  }
+}
 
 /** A drop-in for kafkajs's fetch v11 response `decode`. */
 export async function decodeFetchV11(rawData: Buffer) {
-  const decoder = newDecoder(rawData);
-  const clientSideThrottleTime = decoder.readInt32();
-  const errorCode = decoder.readInt16();
-  const sessionId = decoder.readInt32();
-  const responses = await decoder.readArrayAsync(async (d) => ({
-    topicName: d.readString(),
-    partitions: await d.readArrayAsync(decodePartition),
-  }));
+  const r = new Reader(rawData);
+  const clientSideThrottleTime = r.int32();
+  const errorCode = r.int16();
+  const sessionId = r.int32();
+  const budget: InflateBudget = { maxBytes: settings.maxInflatedBytes, left: settings.maxInflatedBytes };
+  const responses = r.array(() => {
+    const topicName = r.string()!;
+    return { topicName, partitions: r.array(() => decodePartition(r, topicName, budget)) };
+  });
   // As kafkajs: the broker did not throttle this request; a client-side throttle time is reported apart.
   return { throttleTime: 0, clientSideThrottleTime, errorCode, sessionId, responses };
 }
 
-async function decodePartition(d: KafkaDecoder) {
-  return {
-    partition: d.readInt32(),
-    errorCode: d.readInt16(),
-    highWatermark: d.readInt64().toString(),
-    lastStableOffset: d.readInt64().toString(),
-    lastStartOffset: d.readInt64().toString(),
-    abortedTransactions: d.readArray((t) => ({ producerId: t.readInt64().toString(), firstOffset: t.readInt64().toString() })),
-    preferredReadReplica: d.readInt32(),
-    messages: await decodeMessages(d),
-  };
+function decodePartition(r: Reader, topic: string, budget: InflateBudget) {
+  const partition = r.int32();
+  const errorCode = r.int16();
+  const highWatermark = r.int64();
+  const lastStableOffset = r.int64();
+  const lastStartOffset = r.int64();
+  const abortedTransactions = r.array(() => ({ producerId: r.int64(), firstOffset: r.int64() }));
+  const preferredReadReplica = r.int32();
+  const size = r.int32();
+  const messages = size <= 0 ? [] : decodeRecordSet(r.take(size), topic, partition, highWatermark, budget);
+  return { partition, errorCode, highWatermark, lastStableOffset, lastStartOffset, abortedTransactions, preferredReadReplica, messages };
 }
 
-async function decodeMessages(d: KafkaDecoder): Promise<unknown[]> {
-  const start = d.offset;
-  const size = d.readInt32();
-  if (size <= 0 || !d.canReadBytes(size)) return [];
-  const buf = d.readBytes(size);
-  if (buf.length <= MAGIC_OFFSET || buf[MAGIC_OFFSET] !== 2) {
-    // A legacy message set: kafkajs's own decoder, from the size on.
-    return kafkajsDecodeMessages(newDecoder(d.buffer.subarray(start)));
-  }
-  const records: unknown[] = [];
+/** A partition's records: every whole batch, until a partial tail, a deferred batch or damage to fetch again. */
+export function decodeRecordSet(buf: Buffer, topic: string, partition: number, highWatermark: string, budget: InflateBudget): (DecodedRecord | PointerMessage)[] {
+  const out: (DecodedRecord | PointerMessage)[] = [];
   let pos = 0;
-  while (pos + BATCH_OVERHEAD <= buf.length) {
-    const length = buf.readInt32BE(pos + 8);
-    const end = pos + 12 + length;
-    if (end > buf.length) break; // the tail of a response can hold a partial batch
-    const decoded = decodeRecordBatch(buf, pos, end);
-    if (decoded) records.push(...decoded);
-    else {
-      const batch = await RecordBatchDecoder(newDecoder(buf.subarray(pos, end)));
-      records.push(...(batch as { records: unknown[] }).records);
+  let first = true;
+  while (pos < buf.length) {
+    const o = decodeBatchAt(buf, pos, first, budget);
+    if (o.kind === "partial" || o.kind === "deferred") break;
+    first = false;
+    if (o.kind === "records") {
+      for (const rec of o.records) out.push(rec);
+      pos = o.next;
+      continue;
     }
-    pos = end;
-  }
-  return records;
-}
-
-/** The records of an uncompressed, non-control batch; undefined when kafkajs's decoder must do it. */
-function decodeRecordBatch(buf: Buffer, pos: number, end: number): unknown[] | undefined {
-  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
-  if ((attributes & (COMPRESSION_MASK | CONTROL_MASK)) !== 0) return undefined;
-  const firstOffset = safe(buf.readBigInt64BE(pos));
-  const firstTimestamp = safe(buf.readBigInt64BE(pos + 27));
-  const maxTimestamp = buf.readBigInt64BE(pos + 35).toString();
-  if (firstOffset === undefined || firstTimestamp === undefined) return undefined;
-  const timestampType = (attributes & TIMESTAMP_TYPE_MASK) !== 0 ? LOG_APPEND_TIME : CREATE_TIME;
-  const batchContext = {
-    firstOffset: String(firstOffset),
-    firstTimestamp: String(firstTimestamp),
-    partitionLeaderEpoch: buf.readInt32BE(pos + 12),
-    inTransaction: (attributes & TRANSACTIONAL_MASK) !== 0,
-    isControlBatch: false,
-    lastOffsetDelta: buf.readInt32BE(pos + 23),
-    producerId: buf.readBigInt64BE(pos + 43).toString(),
-    producerEpoch: buf.readInt16BE(pos + 51),
-    firstSequence: buf.readInt32BE(pos + 53),
-    maxTimestamp,
-    timestampType,
-    magicByte: 2,
-  };
-  const count = buf.readInt32BE(pos + 57);
-  const records = new Array<unknown>(count);
-  const r = { pos: pos + BATCH_OVERHEAD };
-  for (let i = 0; i < count; i++) {
-    const size = varint(buf, r);
-    const next = r.pos + size;
-    if (next > end) return undefined;
-    const recordAttributes = buf.readInt8(r.pos);
-    r.pos++;
-    const timestampDelta = varlong(buf, r);
-    const offsetDelta = varint(buf, r);
-    const key = bytes(buf, r);
-    const value = bytes(buf, r);
-    const headerCount = varint(buf, r);
-    const headers: Record<string, Buffer | null | (Buffer | null)[]> = headerCount === 0 ? NO_HEADERS : {};
-    for (let h = 0; h < headerCount; h++) {
-      const name = bytes(buf, r);
-      const headerValue = bytes(buf, r);
-      const k = name === null ? "null" : name.toString("utf8");
-      const seen = headers[k];
-      headers[k] = seen === undefined ? headerValue : Array.isArray(seen) ? [...seen, headerValue] : [seen, headerValue];
+    const corrupt = describe(o, buf, topic, partition, highWatermark);
+    const key = `${topic}\0${partition}\0${o.baseOffset}`;
+    const attempt = (attempts.get(key) ?? 0) + 1;
+    if (o.retriable && attempt < settings.maxAttempts) {
+      if (attempts.size >= MAX_TRACKED) attempts.delete(attempts.keys().next().value!);
+      attempts.set(key, attempt);
+      settings.onRefused?.(corrupt, attempt, false);
+      break; // fetched again from this batch's offset
     }
-    if (r.pos !== next || timestampDelta === undefined) return undefined;
-    records[i] = {
-      magicByte: 2,
-      attributes: recordAttributes,
-      timestamp: timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : String(firstTimestamp + timestampDelta),
-      offset: String(firstOffset + offsetDelta),
-      key,
-      value,
-      headers,
-      isControlRecord: false,
-      batchContext,
-    };
+    attempts.delete(key);
+    settings.onRefused?.(corrupt, o.retriable ? attempt : 1, true);
+    out.push(pointer(corrupt));
+    if (o.next === undefined) break;
+    pos = o.next;
   }
-  return records;
-}
-
-/** The headers of every record without any (one frozen object: no allocation per record). */
-const NO_HEADERS = Object.freeze({}) as Record<string, never>;
-
-const safe = (n: bigint): number | undefined => (n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : undefined);
-
-/** A zigzag varint (32-bit). */
-function varint(buf: Buffer, r: { pos: number }): number {
-  let shift = 0;
-  let result = 0;
-  let byte: number;
-  do {
-    byte = buf[r.pos++]!;
-    result |= (byte & 0x7f) << shift;
-    shift += 7;
-  } while (byte & 0x80);
-  return (result >>> 1) ^ -(result & 1);
-}
-
-/** A zigzag varlong, as a number while it fits in 2^53 (else undefined). */
-function varlong(buf: Buffer, r: { pos: number }): number | undefined {
-  let result = 0;
-  let scale = 1;
-  let byte: number;
-  do {
-    byte = buf[r.pos++]!;
-    result += (byte & 0x7f) * scale;
-    scale *= 128;
-  } while (byte & 0x80);
-  if (result > Number.MAX_SAFE_INTEGER) return undefined;
-  return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-}
-
-/** Length-prefixed bytes (varint length, -1 for null): a view of the response, as kafkajs's slice gives. */
-function bytes(buf: Buffer, r: { pos: number }): Buffer | null {
-  const length = varint(buf, r);
-  if (length < 0) return null;
-  const out = buf.subarray(r.pos, r.pos + length);
-  r.pos += length;
   return out;
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
+function describe(o: BatchRefusal, buf: Buffer, topic: string, partition: number, highWatermark: string): CorruptBatch {
+  const base = o.baseOffset;
+  let last = base + BigInt(Math.max(0, o.lastOffsetDelta ?? 0));
+  if (o.next !== undefined && o.next + 8 <= buf.length) {
+    const nextBase = buf.readBigInt64BE(o.next);
+    if (nextBase > base) last = min(last, nextBase - 1n);
+  }
+  const high = BigInt(highWatermark);
+  if (high - 1n >= base) last = min(last, high - 1n);
+  return { topic, partition, firstOffset: base.toString(), lastOffset: last.toString(), bytes: o.bytes, reason: `corrupt record batch at offset ${base}: ${o.reason}` };
+}
+
+const POINTER_CONTEXT: BatchContext = Object.freeze({
+  firstOffset: "-1",
+  firstTimestamp: "-1",
+  partitionLeaderEpoch: -1,
+  inTransaction: false,
+  isControlBatch: false,
+  lastOffsetDelta: 0,
+  producerId: "-1",
+  producerEpoch: -1,
+  firstSequence: -1,
+  maxTimestamp: "-1",
+  timestampType: 0,
+  magicByte: 2,
+});
+
+function pointer(corrupt: CorruptBatch): PointerMessage {
+  return {
+    magicByte: 2,
+    attributes: 0,
+    timestamp: "-1",
+    offset: corrupt.lastOffset,
+    key: null,
+    value: null,
+    headers: Object.create(null),
+    isControlRecord: false,
+    batchContext: POINTER_CONTEXT,
+    corrupt,
+  };
 }

@@ -51,6 +51,10 @@ export const sinkMode = defineMode({
       bool({ doc: "Stop once every assigned partition has reached the end it had at start (a one-shot run)." }),
       false,
     ),
+    maxInflatedBytes: v.optional(
+      int({ doc: "A compressed record batch that inflates beyond this many bytes is not read: it goes to <topic>.dlq as a pointer (topic, partition, offsets, reason).", placeholder: "BYTES", min: 1 << 20 }),
+      64 << 20,
+    ),
     dbMemory: v.optional(int({ doc: "Memory DuckDB may use for the table and the lake, in MiB (it spills to disk beyond).", placeholder: "MIB", min: 64 }), 160),
     dbThreads: v.optional(int({ doc: "DuckDB worker threads (records are decoded on another thread beside them).", min: 1, max: 64 }), 1),
     metricsPort: v.optional(int({ doc: "Serve /metrics and /healthz on this port (0: any free port; default: none).", placeholder: "PORT", min: 0, max: 65535 })),
@@ -68,16 +72,22 @@ export const sinkMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
-    const [{ createKafka }, { registerCodecs }, { registryOf }, { createDecoder }, { openDeadLetters }, { createKafkaBatchSource }] = await Promise.all([
+    const [{ createKafka }, { registerCodecs }, { registryOf }, { createDecoder }, { openDeadLetters, pointerOf }, { createKafkaBatchSource }, { configureFetchDecoder }] = await Promise.all([
       import("../kafka/client.ts"),
       import("../kafka/codecs/index.ts"),
       import("../kafka/registry.ts"),
       import("../pipeline/decode.ts"),
       import("../sinks/dead-letters.ts"),
       import("../sources/kafka.ts"),
+      import("../kafka/fetch-response.ts"),
     ]);
     const { log } = ctx;
     registerCodecs();
+    configureFetchDecoder({
+      maxInflatedBytes: config.maxInflatedBytes,
+      onRefused: (b, attempt, skipped) =>
+        log.warn(skipped ? "record batch refused: sent to the dead-letter topic as a pointer" : "record batch refused: fetching it again", { topic: b.topic, partition: b.partition, offsets: `${b.firstOffset}-${b.lastOffset}`, attempt, reason: b.reason }),
+    });
     const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
     const fault = (point: FaultPoint, sequence: number) => {
       if (crash && crash[1] === point && Number(crash[2]) === sequence) {
@@ -103,7 +113,7 @@ export const sinkMode = defineMode({
       const finished = batch.content.finish();
       // The store takes batches in the order of these calls; the table commits once the dead
       // letters are acknowledged (offsets never move past a dead letter not yet sent).
-      const deadLettersSent = finished.then((d) => deadLetters.send(d.rejected));
+      const deadLettersSent = finished.then((d) => deadLetters.send(batch.corrupt.length === 0 ? d.rejected : [...d.rejected, ...batch.corrupt.map(pointerOf)]));
       const stored = store.write(
         finished.then((d) => ({ ...d, ranges: batch.ranges, sequence: batch.sequence })),
         deadLettersSent,
@@ -111,7 +121,7 @@ export const sinkMode = defineMode({
       const [decoded, , { files, ms }] = await Promise.all([finished, deadLettersSent, stored]);
       const seconds = (performance.now() - t0) / 1000;
       for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
-      for (const x of decoded.rejected) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
+      for (const x of [...decoded.rejected, ...batch.corrupt]) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
       metrics.recordsOut.inc({ to: "lake" }, decoded.rows);
       metrics.files.inc({}, files.length);
       metrics.batchSeconds.observe(seconds);

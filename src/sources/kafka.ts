@@ -17,6 +17,7 @@ import { DownstreamError, errorMessage } from "../errors.ts";
 import { Availability } from "../kafka/availability.ts";
 import { connectFailure } from "../kafka/client.ts";
 import { describeKafkaError } from "../kafka/describe-error.ts";
+import { type CorruptBatch, corruptionOf } from "../kafka/fetch-response.ts";
 import { onBeforeRejoin } from "../kafka/rejoin-hook.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BatchPolicy } from "../pipeline/batch-policy.ts";
@@ -45,6 +46,8 @@ export interface BatchContent {
 export interface SourceBatch<C extends BatchContent = BatchContent> {
   ranges: PartitionRange[];
   content: C;
+  /** Record batches the fetch decoder refused (src/kafka/fetch-response.ts): to be dead-lettered as pointers; their offsets are in `ranges`. */
+  corrupt: CorruptBatch[];
   records: number;
   bytes: number;
   /** 1, 2, 3… in this process. */
@@ -112,6 +115,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
 
   let runs = new Map<string, PartitionRange>();
   let content = opts.newContent();
+  let corrupt: CorruptBatch[] = [];
   let records = 0;
   let bytes = 0;
   let sequence = 0;
@@ -142,6 +146,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   function resetOpenBatch(): void {
     runs = new Map();
     content = opts.newContent();
+    corrupt = [];
     records = 0;
     bytes = 0;
   }
@@ -153,7 +158,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   function closeBatch(): Promise<void> {
     const previous = inFlight;
     if (records === 0 && runs.size === 0) return previous;
-    const batch: SourceBatch<C> = { ranges: [...runs.values()], content, records, bytes, sequence: ++sequence };
+    const batch: SourceBatch<C> = { ranges: [...runs.values()], content, corrupt, records, bytes, sequence: ++sequence };
     resetOpenBatch();
     const work = processAndCommit(batch, previous);
     beforeInFlight = inFlight;
@@ -210,8 +215,14 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
         run = { topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, records: 0 };
         runs.set(key, run);
       }
-      for (const m of messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
-      await content.add(batch.topic, batch.partition, messages);
+      const before = corrupt.length;
+      for (const m of messages) {
+        bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+        const c = corruptionOf(m);
+        if (c) corrupt.push(c);
+      }
+      const good = corrupt.length === before ? messages : messages.filter((m) => !corruptionOf(m));
+      if (good.length > 0) await content.add(batch.topic, batch.partition, good);
       run.lastOffset = last;
       run.records += messages.length;
       records += messages.length;

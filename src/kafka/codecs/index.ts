@@ -3,20 +3,21 @@
  * compressed by any producer: snappy and lz4 (plain TypeScript), zstd (the runtime's zlib). ferry's
  * own producer compresses through compress.ts with the same codecs.
  */
-import { zstdDecompressSync } from "node:zlib";
 import { CompressionCodecs, CompressionTypes } from "kafkajs";
 import { compressorOf, type Compression } from "./compress.ts";
-import { lz4Decompress } from "./lz4.ts";
-import { snappyDecompress } from "./snappy.ts";
+import { decompress } from "./decompress.ts";
+
+/** kafkajs's consumer no longer inflates (src/kafka/fetch-response.ts does, bounded); kept bounded here too. */
+const KAFKAJS_INFLATE_LIMIT = 64 << 20;
 
 const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-const codec = (name: Exclude<Compression, "none" | "gzip">, decompress: (b: Uint8Array) => Uint8Array) => () => ({
+const codec = (name: Exclude<Compression, "none" | "gzip">) => () => ({
   async compress(encoder: { buffer: Buffer }): Promise<Buffer> {
     return asBuffer(compressorOf(name)!.compress(encoder.buffer));
   },
   async decompress(buffer: Buffer): Promise<Buffer> {
-    return asBuffer(decompress(buffer));
+    return decompress(compressorOf(name)!.id, buffer, KAFKAJS_INFLATE_LIMIT);
   },
 });
 
@@ -25,7 +26,7 @@ let registered = false;
 export function registerCodecs(): void {
   if (registered) return;
   registered = true;
-  CompressionCodecs[CompressionTypes.Snappy] = codec("snappy", snappyDecompress);
-  CompressionCodecs[CompressionTypes.LZ4] = codec("lz4", lz4Decompress);
-  CompressionCodecs[CompressionTypes.ZSTD] = codec("zstd", zstdDecompressSync);
+  CompressionCodecs[CompressionTypes.Snappy] = codec("snappy");
+  CompressionCodecs[CompressionTypes.LZ4] = codec("lz4");
+  CompressionCodecs[CompressionTypes.ZSTD] = codec("zstd");
 }

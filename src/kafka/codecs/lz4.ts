@@ -5,17 +5,21 @@
  * https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md
  */
 
+import { InflateLimitError } from "./inflate-limit.ts";
+
 const FRAME_MAGIC = 0x184d2204;
 const SKIPPABLE_MASK = 0xfffffff0;
 const SKIPPABLE_MAGIC = 0x184d2a50;
 
 export class Lz4Error extends Error {}
 
-/** A byte buffer that grows; LZ4 matches may reach back into earlier blocks. */
+/** A byte buffer that grows up to a limit; LZ4 matches may reach back into earlier blocks. */
 class Output {
   bytes = new Uint8Array(1 << 16);
   length = 0;
+  constructor(readonly limit: number) {}
   reserve(n: number): void {
+    if (this.length + n > this.limit) throw new InflateLimitError(this.limit);
     if (this.length + n <= this.bytes.length) return;
     let size = this.bytes.length * 2;
     while (size < this.length + n) size *= 2;
@@ -73,20 +77,22 @@ function decodeBlock(input: Uint8Array, start: number, end: number, out: Output)
   }
 }
 
-/** Decompresses one or more concatenated LZ4 frames (skippable frames are skipped). */
-export function lz4Decompress(input: Uint8Array): Uint8Array {
+/** Decompresses one or more concatenated LZ4 frames (skippable frames are skipped); at most `limit` bytes of output. */
+export function lz4Decompress(input: Uint8Array, limit = Number.MAX_SAFE_INTEGER): Uint8Array {
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  const out = new Output();
+  const out = new Output(limit);
   let pos = 0;
   while (pos < input.length) {
     if (pos + 4 > input.length) throw new Lz4Error("lz4: truncated frame magic");
     const magic = view.getUint32(pos, true);
     pos += 4;
     if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
+      if (pos + 4 > input.length) throw new Lz4Error("lz4: truncated skippable frame");
       pos += 4 + view.getUint32(pos, true);
       continue;
     }
     if (magic !== FRAME_MAGIC) throw new Lz4Error(`lz4: not an LZ4 frame (magic 0x${magic.toString(16)})`);
+    if (pos + 3 > input.length) throw new Lz4Error("lz4: truncated frame descriptor");
     const flg = input[pos]!;
     if (flg >>> 6 !== 1) throw new Lz4Error(`lz4: unsupported frame version ${flg >>> 6}`);
     const blockChecksum = (flg & 0x10) !== 0;

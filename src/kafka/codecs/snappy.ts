@@ -5,6 +5,8 @@
  * Both are read. https://github.com/google/snappy/blob/main/format_description.txt
  */
 
+import { InflateLimitError } from "./inflate-limit.ts";
+
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
 const XERIAL_HEADER = 16;
 
@@ -14,8 +16,8 @@ function isXerial(input: Uint8Array): boolean {
   return input.length >= XERIAL_HEADER && XERIAL_MAGIC.every((b, i) => input[i] === b);
 }
 
-/** Decompresses a raw snappy block. */
-export function snappyBlockDecompress(input: Uint8Array): Uint8Array {
+/** Decompresses a raw snappy block; its declared length must not pass `limit` (checked before allocating). */
+export function snappyBlockDecompress(input: Uint8Array, limit = Number.MAX_SAFE_INTEGER): Uint8Array {
   // Preamble: the uncompressed length as a little-endian varint.
   let pos = 0;
   let length = 0;
@@ -25,6 +27,7 @@ export function snappyBlockDecompress(input: Uint8Array): Uint8Array {
     length += (b & 0x7f) * 2 ** shift;
     if (b < 0x80) break;
   }
+  if (length > limit) throw new InflateLimitError(limit);
   const out = new Uint8Array(length);
   let o = 0;
   while (pos < input.length) {
@@ -52,7 +55,7 @@ export function snappyBlockDecompress(input: Uint8Array): Uint8Array {
     let offset: number;
     if (type === 1) {
       len = ((tag >>> 2) & 7) + 4;
-      offset = ((tag >>> 5) << 8) | input[pos++]!;
+      offset = ((tag >>> 5) << 8) | (input[pos++] ?? 0);
     } else if (type === 2) {
       len = (tag >>> 2) + 1;
       offset = input[pos]! | (input[pos + 1]! << 8);
@@ -75,9 +78,9 @@ export function snappyBlockDecompress(input: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Decompresses Kafka snappy data: xerial-framed (Java producers) or one raw block. */
-export function snappyDecompress(input: Uint8Array): Uint8Array {
-  if (!isXerial(input)) return snappyBlockDecompress(input);
+/** Decompresses Kafka snappy data: xerial-framed (Java producers) or one raw block; at most `limit` bytes of output. */
+export function snappyDecompress(input: Uint8Array, limit = Number.MAX_SAFE_INTEGER): Uint8Array {
+  if (!isXerial(input)) return snappyBlockDecompress(input, limit);
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   const blocks: Uint8Array[] = [];
   let total = 0;
@@ -86,7 +89,7 @@ export function snappyDecompress(input: Uint8Array): Uint8Array {
     const size = view.getUint32(pos);
     pos += 4;
     if (pos + size > input.length) throw new SnappyError("snappy: truncated xerial block");
-    const block = snappyBlockDecompress(input.subarray(pos, pos + size));
+    const block = snappyBlockDecompress(input.subarray(pos, pos + size), limit - total);
     blocks.push(block);
     total += block.length;
     pos += size;

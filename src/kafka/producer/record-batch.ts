@@ -12,9 +12,15 @@
 import type { Compressor } from "../codecs/compress.ts";
 import { crc32c } from "./crc32c.ts";
 
-type HeaderValue = string | Uint8Array;
-/** Record headers; a key with several values (Kafka allows repeats) takes an array. */
-export type Headers = Readonly<Record<string, HeaderValue | readonly HeaderValue[]>>;
+type HeaderValue = string | Uint8Array | null;
+/**
+ * Record headers: an object (a name with several values, which Kafka allows, takes an array), or
+ * the list of (name, value) pairs in their order, names as text or raw bytes (what a dead letter
+ * copies from the record it carries, repeats, order and any name such as `__proto__` kept). A
+ * value may be null.
+ */
+export type Headers = Readonly<Record<string, HeaderValue | readonly HeaderValue[]>> | HeaderList;
+export type HeaderList = readonly (readonly [name: string | Uint8Array, value: HeaderValue])[];
 
 export interface ProducerRecord {
   key: string | Uint8Array | null;
@@ -39,7 +45,7 @@ export interface BatchHeader {
 
 /** RecordBatch v2: the header's size, and where its fields sit (also read by src/kafka/fetch-response.ts). */
 export const BATCH_OVERHEAD = 61;
-const CRC_OFFSET = 17;
+export const CRC_OFFSET = 17;
 export const ATTRIBUTES_OFFSET = 21;
 
 /** UTF-8 size of a key or value; -1 for null. */
@@ -56,21 +62,27 @@ export function varintSize(value: number): number {
   return n;
 }
 
-const valuesOf = (v: HeaderValue | readonly HeaderValue[]): readonly HeaderValue[] => (typeof v === "string" || v instanceof Uint8Array ? [v] : v);
+const valuesOf = (v: HeaderValue | readonly HeaderValue[]): readonly HeaderValue[] => (v === null || typeof v === "string" || v instanceof Uint8Array ? [v] : v);
+
+/** The headers as pairs in their order (an object's own names, each value of a repeated one in turn). */
+export function headerList(headers: Headers | undefined): HeaderList {
+  if (!headers) return [];
+  if (Array.isArray(headers)) return headers as HeaderList;
+  const out: [string, HeaderValue][] = [];
+  for (const k of Object.keys(headers)) for (const hv of valuesOf((headers as Record<string, HeaderValue | readonly HeaderValue[]>)[k]!)) out.push([k, hv]);
+  return out;
+}
 
 function headersSize(headers: Headers | undefined): number {
   if (!headers) return 1;
   let size = 0;
-  let count = 0;
-  for (const k in headers) {
+  const pairs = headerList(headers);
+  for (const [k, hv] of pairs) {
     const kb = byteLength(k);
-    for (const hv of valuesOf(headers[k]!)) {
-      const vb = byteLength(hv);
-      size += varintSize(kb) + kb + varintSize(vb) + vb;
-      count++;
-    }
+    const vb = byteLength(hv);
+    size += varintSize(kb) + kb + varintSize(vb) + Math.max(vb, 0);
   }
-  return varintSize(count) + size;
+  return varintSize(pairs.length) + size;
 }
 
 /** A record's encoded size within a batch (an upper bound: offset and timestamp deltas counted at 5 bytes). */
@@ -149,7 +161,7 @@ export function encodeRecordBatch(records: readonly SizedRecord[], header: Batch
       buf[w.offset++] = 0;
       continue;
     }
-    const pairs = Object.entries(r.headers).flatMap(([k, v]) => valuesOf(v).map((hv) => [k, hv] as const));
+    const pairs = headerList(r.headers);
     w.varint(pairs.length);
     for (const [k, hv] of pairs) {
       w.bytes(k, byteLength(k));
