@@ -1,0 +1,150 @@
+/**
+ * Issue 19: every record text ferry accepts is stored unchanged (the orders table and the lake), or
+ * refused with a reason. Property-based (fast-check) over hostile JSON, through ferry's own
+ * decoding — the HTTP ingress (read-records.ts + the schema) and the Kafka decoder (createDecoder:
+ * the bytes check and the JSON.parse + valibot path) — into an in-memory DuckDB and lake files
+ * the way `ferry run` and `ferry sink` write them (test/helpers/hostile/store-paths.ts), read back
+ * and compared with what the text meant (test/helpers/hostile/oracle.ts: exact decimals, exact
+ * instants, exact strings).
+ *
+ * FERRY_FUZZ_SEED fixes the seed, FERRY_FUZZ_RUNS the runs per property (scripts/fuzz: long runs).
+ */
+import { afterAll, beforeAll, describe, test } from "bun:test";
+import fc from "fast-check";
+import { bodyOf, deepValue, FUZZ_SEED, fuzzParams, invalidUtf8, keyMutation, orderEntries, recordText, renderObject, shuffled, withBytesInString, withUniqueId } from "../../helpers/hostile/generators.ts";
+import { type BodyMeaning, httpViolations, kafkaViolations } from "../../helpers/hostile/invariant.ts";
+import { meaningOfBytes, meaningOfText } from "../../helpers/hostile/oracle.ts";
+import { openHttpPath, openKafkaPath } from "../../helpers/hostile/store-paths.ts";
+
+let http: Awaited<ReturnType<typeof openHttpPath>>;
+let kafka: Awaited<ReturnType<typeof openKafkaPath>>;
+beforeAll(async () => {
+  http = await openHttpPath();
+  kafka = await openKafkaPath();
+});
+afterAll(() => {
+  http?.close();
+  kafka?.close();
+});
+
+const RUNS = 60;
+/** Per property: the runs, and the shrinking of a failure, on a loaded machine. */
+const TIMEOUT = 120_000;
+const show = (x: string | Uint8Array) => (typeof x === "string" ? JSON.stringify(x) : `bytes ${Buffer.from(x).toString("hex")} (${JSON.stringify(Buffer.from(x).toString("utf8"))})`);
+
+function fail(input: string, violations: string[]): never {
+  throw new Error(`seed ${FUZZ_SEED}: ${violations.length} violation(s) for ${input}:\n  - ${violations.join("\n  - ")}`);
+}
+
+/** A record of the given hostility with an id unique in its body, shuffled keys, whitespace. */
+const records = (hostile: Parameters<typeof orderEntries>[0], keys = false, lineBreaks = true) =>
+  fc.array(orderEntries(hostile), { minLength: 1, maxLength: 3 }).chain((rs) =>
+    fc.tuple(...rs.map((e, i) => fc.constant(withUniqueId(e, i)).chain(shuffled).chain((x) => (keys ? keyMutation(x) : fc.constant(x))).chain((x) => renderObject(x, lineBreaks)))),
+  );
+
+/** POSTs a body and checks the invariant. */
+async function postAndCheck(body: { text: string | Uint8Array; contentType: string; records: string[] }, whole: Partial<BodyMeaning> = {}) {
+  const meaning: BodyMeaning = { records: body.records.map(meaningOfText), ...whole };
+  if (typeof body.text === "string" && body.text.startsWith("\uFEFF")) meaning.wholeMay ??= "a BOM before the body";
+  const answer = await http.post(body.text, body.contentType);
+  const v = httpViolations(meaning, answer, new Date());
+  if (v.length > 0) fail(`POST ${body.contentType} ${show(body.text)} → ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`, v);
+}
+
+const TIMESTAMP = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+
+/** Produces values in one batch and checks the invariant. */
+async function produceAndCheck(values: Buffer[]) {
+  const answer = await kafka.produce(values, TIMESTAMP);
+  const v = kafkaViolations(values.map(meaningOfBytes), answer, TIMESTAMP);
+  if (v.length > 0) fail(`values ${values.map(show).join(", ")} → rejected ${JSON.stringify(answer.rejected)}`, v);
+}
+
+const families = {
+  "plain orders (must be accepted)": {},
+  "hostile strings: escapes, surrogates, controls, non-BMP, BOM, NFC/NFD, lengths at the limits": { strings: true },
+  "hostile numbers: exponents, -0, trailing zeros, 17+ digits, underflow, overflow": { numbers: true },
+  "hostile timestamps: 1900/9999 edges, ±23:59, leap seconds, 1–9 fraction digits, lowercase, Feb 29": { timestamps: true },
+} as const;
+
+describe("HTTP (ferry run): accepted ⇒ stored unchanged in the table and the lake; else 400/422 with the record and field", () => {
+  for (const [name, hostile] of Object.entries(families)) {
+    test(name, async () => {
+      await fc.assert(
+        fc.asyncProperty(bodyOf(records(hostile)), (b) => postAndCheck(b)),
+        fuzzParams(RUNS),
+      );
+    }, TIMEOUT);
+  }
+
+  test("hostile keys: duplicates (same or other value), __proto__, constructor, unknown, escaped names, missing fields", async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyOf(records({}, true)), (b) => postAndCheck(b)),
+      fuzzParams(RUNS),
+    );
+  }, TIMEOUT);
+
+  test("everything at once, bodies mixing good and bad records (object, array, NDJSON, CRLF, BOM)", async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyOf(records({ strings: true, numbers: true, timestamps: true }, true, false)), (b) => postAndCheck(b)),
+      fuzzParams(RUNS),
+    );
+  }, TIMEOUT);
+
+  test("bodies that are not UTF-8 are refused (400), never stored with replacement characters", async () => {
+    await fc.assert(
+      fc.asyncProperty(recordText({ strings: true }), invalidUtf8, async (text, bytes) => {
+        const raw = withBytesInString(text, bytes);
+        await postAndCheck({ text: raw, contentType: "application/json", records: [text] }, { wholeRefuse: meaningOfBytes(raw).verdict === "MUST_REFUSE" ? "bytes that are not UTF-8" : undefined });
+      }),
+      fuzzParams(RUNS / 2),
+    );
+  }, TIMEOUT);
+
+  test("deep nesting in a field is refused, and the ingress answers", async () => {
+    await fc.assert(
+      fc.asyncProperty(recordText({}), deepValue, async (text, deep) => {
+        const bad = text.replace(/"quantity"\s*:\s*[^,}]+/, `"quantity":${deep}`);
+        await postAndCheck({ text: bad, contentType: "application/json", records: [bad] });
+      }),
+      fuzzParams(10),
+    );
+  }, TIMEOUT);
+});
+
+describe("Kafka (ferry sink): accepted ⇒ stored unchanged in the lake and the table; else a dead letter with a reason", () => {
+  const values = (hostile: Parameters<typeof orderEntries>[0], keys = false) =>
+    records(hostile, keys).map((rs) => rs.map((r) => Buffer.from(r, "utf8")));
+
+  for (const [name, hostile] of Object.entries(families)) {
+    test(name, async () => {
+      await fc.assert(fc.asyncProperty(values(hostile), produceAndCheck), fuzzParams(RUNS));
+    }, TIMEOUT);
+  }
+
+  test("hostile keys: duplicates (same or other value), __proto__, constructor, unknown, escaped names, missing fields", async () => {
+    await fc.assert(fc.asyncProperty(values({}, true), produceAndCheck), fuzzParams(RUNS));
+  }, TIMEOUT);
+
+  test("everything at once, good and bad values in one batch", async () => {
+    await fc.assert(fc.asyncProperty(values({ strings: true, numbers: true, timestamps: true }, true), produceAndCheck), fuzzParams(RUNS));
+  }, TIMEOUT);
+
+  test("values that are not UTF-8 are dead letters, never stored with replacement characters", async () => {
+    await fc.assert(
+      fc.asyncProperty(recordText({ strings: true }), invalidUtf8, recordText({}), async (text, bytes, good) => {
+        await produceAndCheck([withBytesInString(text, bytes), Buffer.from(good)]);
+      }),
+      fuzzParams(RUNS / 2),
+    );
+  }, TIMEOUT);
+
+  test("deep nesting in a value is a dead letter, the batch goes on", async () => {
+    await fc.assert(
+      fc.asyncProperty(recordText({}), deepValue, async (text, deep) => {
+        await produceAndCheck([Buffer.from(text.replace(/"quantity"\s*:\s*[^,}]+/, `"quantity":${deep}`)), Buffer.from(text)]);
+      }),
+      fuzzParams(10),
+    );
+  }, TIMEOUT);
+});
