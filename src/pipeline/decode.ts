@@ -42,6 +42,24 @@ export interface DecodedBatch {
   segments: LineageSegment[];
   rows: number;
   rejected: Rejected[];
+  /**
+   * The records the rows came from, until the rows are in the database (then emptied): a row the
+   * database refuses goes to the dead-letter topic as its record was (sourceOf).
+   */
+  sources: SourceRun[];
+}
+
+/** Records of one topic partition as fetched, in offset order. */
+export interface SourceRun {
+  topic: string;
+  partition: number;
+  messages: readonly SourceRecord[];
+}
+
+/** The record at `offset` of a topic partition among `runs`. */
+export function sourceOf(runs: readonly SourceRun[], topic: string, partition: number, offset: string): SourceRecord | undefined {
+  for (const r of runs) if (r.topic === topic && r.partition === partition) for (const m of r.messages) if (m.offset === offset) return m;
+  return undefined;
 }
 
 /**
@@ -155,15 +173,17 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
     const out = rowBytes();
     const rejected: Rejected[] = [];
     const segments = segmentTable();
+    const sources: SourceRun[] = [];
     let rows = 0;
     return {
       async add(topic: string, partition: number, messages: readonly SourceRecord[], ingestedAt = new Date()): Promise<void> {
+        sources.push({ topic, partition, messages });
         const lookup = registry ? await schemaLookup(registry, messages) : undefined;
         const segment = segments.idOf(topic, partition, ingestedAt);
         rows += decodeRun(out, segment, messages, (i, reason) => rejected.push({ topic, partition, offset: messages[i]!.offset, record: messages[i]!, reason }), lookup);
       },
       async finish(): Promise<DecodedBatch> {
-        return { ndjson: out.chunks(), segments: segments.list, rows, rejected };
+        return { ndjson: out.chunks(), segments: segments.list, rows, rejected, sources };
       },
     };
   }
