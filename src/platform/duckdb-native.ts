@@ -37,7 +37,7 @@ const embeddedInBinary = (path: string) => path.startsWith("/$bunfs/") || path.i
 
 /**
  * A real path of DuckDB's httpfs extension (signed by DuckDB; the version of the embedded
- * library), for LOAD: embedded in the binary, written beside the library and checked the same way.
+ * library), for LOAD: embedded in the binary, written to a private folder and checked like the library.
  */
 export async function httpfsExtensionPath(): Promise<string> {
   const { default: path } = await import("./duckdb-httpfs-asset.ts");
