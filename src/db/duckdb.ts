@@ -2,6 +2,7 @@
  * The DuckDB owner: the only module that opens databases and runs SQL. It hands out plain
  * results (column names, types and JSON-safe rows) so nothing else depends on the driver.
  */
+import { keepByteOrderMarks } from "./node-api-text.ts";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, DownstreamError, errorMessage } from "../errors.ts";
@@ -35,33 +36,63 @@ export interface OpenOptions {
 /** Opens a DuckDB database file (created with its folder unless read-only), or ":memory:". */
 export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> {
   const duckdb = await loadDuckDb();
+  keepByteOrderMarks();
   if (path !== ":memory:" && !opts.readOnly) mkdirSync(dirname(path), { recursive: true });
   let instance: InstanceType<typeof duckdb.DuckDBInstance>;
   try {
-    instance = await duckdb.DuckDBInstance.create(path, opts.readOnly ? { access_mode: "READ_ONLY" } : {});
+    // Extensions ferry uses are linked in (parquet, json, icu) or loaded from the binary (httpfs):
+    // no SQL makes DuckDB download one (an unknown function or a CREATE SECRET would, from extensions.duckdb.org).
+    instance = await duckdb.DuckDBInstance.create(path, { ...(opts.readOnly ? { access_mode: "READ_ONLY" } : {}), autoinstall_known_extensions: "false" });
   } catch (e) {
     throw new DownstreamError("duckdb", `cannot open ${path}: ${errorMessage(e)}`, { cause: e });
   }
-  const others: Db[] = [];
+  const others = new Set<Db>();
   const db = await connectionOf(instance, () => {
-    for (const o of others.splice(0)) o.close();
+    for (const o of others) o.close();
+    others.clear();
     instance.closeSync();
   });
   db.connect = async () => {
-    const other = await connectionOf(instance, () => {});
-    others.push(other);
+    const other = await connectionOf(instance, () => others.delete(other));
+    others.add(other);
     return other;
   };
   return db;
+}
+
+/** A connection's driver handle and how many calls are running on it (src/db/ only). */
+interface Handle {
+  conn: DuckDBConnection;
+  busy: number;
+  /** Closed as soon as nothing runs on it (a close() that came while it was busy). */
+  closing: boolean;
+  closeNow(): void;
+}
+const handles = new WeakMap<Db, Handle>();
+
+/**
+ * Runs `fn` with the connection's driver handle (for src/db/ modules that need more of the driver
+ * than Db offers: statement types, interrupt). A close() meanwhile interrupts it, and the
+ * connection closes once `fn` has ended (never under a running call).
+ */
+export async function withDriverConnection<T>(db: Db, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const h = handles.get(db);
+  if (h === undefined || h.closing) throw new DownstreamError("duckdb", "the connection is closed");
+  h.busy++;
+  try {
+    return await fn(h.conn);
+  } finally {
+    if (--h.busy === 0 && h.closing) h.closeNow();
+  }
 }
 
 async function connectionOf(instance: { connect(): Promise<DuckDBConnection> }, closeInstance: () => void): Promise<Db> {
   const conn = await instance.connect();
   const wrap = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
-      return await f();
+      return await withDriverConnection(db, f);
     } catch (e) {
-      throw new DownstreamError("duckdb", errorMessage(e), { cause: e });
+      throw e instanceof DownstreamError ? e : new DownstreamError("duckdb", errorMessage(e), { cause: e });
     }
   };
   let closed = false;
@@ -92,12 +123,26 @@ async function connectionOf(instance: { connect(): Promise<DuckDBConnection> }, 
     },
     connect: () => Promise.reject(new Error("connect() on a secondary connection")),
     close: () => {
+      if (handle.closing) return;
+      handle.closing = true;
+      // A statement still running (a query on its own connection) is stopped; the connection
+      // closes when it returns.
+      if (handle.busy > 0) conn.interrupt();
+      else handle.closeNow();
+    },
+  };
+  const handle: Handle = {
+    conn,
+    busy: 0,
+    closing: false,
+    closeNow: () => {
       if (closed) return;
       closed = true;
       conn.closeSync();
       closeInstance();
     },
   };
+  handles.set(db, handle);
   return db;
 }
 
@@ -141,6 +186,12 @@ export function lakeViewSql(lakeDir: string): string {
  * answers "nothing yet" rather than "no such table".
  */
 export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyLake: string, s3?: S3Access): Promise<QueryResult> {
+  await offerLake(db, lakeDir, emptyLake, s3);
+  return db.query(sql);
+}
+
+/** Creates the temporary view `lake` on this connection (see queryWithLake). */
+export async function offerLake(db: Db, lakeDir: string, emptyLake: string, s3?: S3Access): Promise<void> {
   if (/^s3:\/\//.test(lakeDir)) {
     if (!s3) {
       const why = `the lake is at ${lakeDir}: give ferry query its S3 settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, --s3-path-style) to read it`;
@@ -153,7 +204,6 @@ export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyL
       await db.exec(found > 0 ? `CREATE OR REPLACE TEMP VIEW lake AS SELECT * FROM read_parquet(${files}, hive_partitioning = true, union_by_name = true)` : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
     }
   } else await db.exec(lakeHasFiles(lakeDir) ? lakeViewSql(lakeDir) : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
-  return db.query(sql);
 }
 
 /** How DuckDB reaches a lake on S3 (through its httpfs extension, embedded in the binary): the store's settings but the bucket. */

@@ -3,6 +3,8 @@ import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
 import { duration } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
+import { servedQueries } from "../db/query-service.ts";
+import { queryServiceFields, querySettingsOf } from "../config/query.ts";
 import { httpFields } from "../http/config.ts";
 import { serveLocal } from "../platform/local-socket.ts";
 import { type EmbeddedOrderSink, openEmbeddedOrderSink } from "../sinks/embedded-orders.ts";
@@ -24,6 +26,7 @@ export const runMode = defineMode({
     ...httpFields,
     interval: v.optional(duration({ doc: "How often accepted records are rolled into the Parquet lake.", min: 100 }), 10_000),
     ...lakeFields,
+    ...queryServiceFields,
     ...dataDirField,
     ...logLevelField,
   }),
@@ -34,7 +37,7 @@ export const runMode = defineMode({
         ctx.log,
       );
     const localSocket = (sink: EmbeddedOrderSink, ingress: (req: Request) => Response | Promise<Response>) =>
-      serveLocal(dataPaths(config.dataDir).socket, sink.query, ingress).stop;
+      serveLocal(dataPaths(config.dataDir).socket, servedQueries(sink.query, querySettingsOf(config), ctx.log), ingress).stop;
     return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir }, localSocket);
   },
 });

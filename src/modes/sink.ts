@@ -4,6 +4,8 @@ import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
 import { bool, duration, int, list, oneOf, str } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
+import { servedQueries } from "../db/query-service.ts";
+import { queryServiceFields, querySettingsOf } from "../config/query.ts";
 import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
@@ -68,6 +70,7 @@ export const sinkMode = defineMode({
       }),
     ),
     ...lakeFields,
+    ...queryServiceFields,
     ...dataDirField,
     ...logLevelField,
   }),
@@ -169,7 +172,7 @@ export const sinkMode = defineMode({
       return out;
     }
 
-    const stopSocket = serveLocal(dataPaths(config.dataDir).socket, store.query).stop;
+    const stopSocket = serveLocal(dataPaths(config.dataDir).socket, servedQueries(store.query, querySettingsOf(config), log)).stop;
     let server: ReturnType<typeof startHttpServer> | undefined;
     const closeAll = async () => {
       await source.stop();

@@ -7,20 +7,37 @@
 import { chmodSync, rmSync } from "node:fs";
 import { DownstreamError, errorMessage, FerryError } from "../errors.ts";
 import type { QueryResult } from "../db/duckdb.ts";
+import type { QueryAccess } from "../db/query-lockdown.ts";
+import type { QueryAsk } from "../db/query-service.ts";
+import { QueryRefusedError, QueryTimeoutError, QueryTooLargeError } from "../db/read-only-query.ts";
 
-export function serveLocal(path: string, run: (sql: string) => Promise<QueryResult>, ingress?: (req: Request) => Response | Promise<Response>): { stop(): void } {
+/** Headers by which `ferry query` asks for a time limit (milliseconds) and the locked setting. */
+const TIMEOUT_HEADER = "ferry-query-timeout-ms";
+const ACCESS_HEADER = "ferry-query-access";
+
+/** How a refused query is answered, and told apart again by the client. */
+const KINDS = [
+  ["refused", QueryRefusedError, 403],
+  ["timeout", QueryTimeoutError, 504],
+  ["too-large", QueryTooLargeError, 413],
+] as const;
+
+export function serveLocal(path: string, run: (sql: string, ask: QueryAsk) => Promise<QueryResult>, ingress?: (req: Request) => Response | Promise<Response>): { stop(): void } {
   rmSync(path, { force: true });
   const server = Bun.serve({
     unix: path,
-    async fetch(req) {
+    async fetch(req, srv) {
       if (new URL(req.url).pathname !== "/query") {
         return ingress ? ingress(req) : Response.json({ error: "the ferry holding this data dir takes no orders over its socket (a sink reads them from Kafka)" }, { status: 404 });
       }
       if (req.method !== "POST") return new Response("POST the SQL", { status: 405 });
+      // A query runs as long as its own time limit allows, not Bun's idle timeout (10 s).
+      srv.timeout(req, 0);
       try {
-        return Response.json(await run(await req.text()));
+        return Response.json(await run(await req.text(), askOf(req.headers)));
       } catch (e) {
-        return Response.json({ error: errorMessage(e) }, { status: 400 });
+        const [kind, , status] = KINDS.find(([, type]) => e instanceof type) ?? ["error", FerryError, 400];
+        return Response.json({ error: errorMessage(e), kind }, { status });
       }
     },
   });
@@ -38,14 +55,26 @@ export function fetchOverSocket(socket: string, path: string, init: RequestInit)
   return fetch(`http://ferry${path}`, { ...init, unix: socket } as RequestInit);
 }
 
-export async function queryOverSocket(path: string, sql: string): Promise<QueryResult> {
+function askOf(headers: Headers): QueryAsk {
+  const ms = Number(headers.get(TIMEOUT_HEADER));
+  const access = headers.get(ACCESS_HEADER);
+  return { timeoutMs: Number.isFinite(ms) && ms > 0 ? ms : undefined, access: access === "locked" || access === "open" ? (access as QueryAccess) : undefined };
+}
+
+export async function queryOverSocket(path: string, sql: string, ask: QueryAsk = {}): Promise<QueryResult> {
   let res: Response;
+  const headers: Record<string, string> = {};
+  if (ask.timeoutMs !== undefined) headers[TIMEOUT_HEADER] = String(ask.timeoutMs);
+  if (ask.access !== undefined) headers[ACCESS_HEADER] = ask.access;
   try {
-    res = await fetch("http://ferry/query", { method: "POST", body: sql, unix: path } as RequestInit);
+    res = await fetch("http://ferry/query", { method: "POST", body: sql, headers, unix: path, timeout: false } as RequestInit);
   } catch (e) {
     throw new DownstreamError("ferry", `the running ferry at ${path} does not answer: ${errorMessage(e)}`, { cause: e });
   }
-  const body = (await res.json()) as QueryResult & { error?: string };
-  if (!res.ok) throw new FerryError(body.error ?? `the running ferry answered ${res.status}`);
+  const body = (await res.json()) as QueryResult & { error?: string; kind?: string };
+  if (!res.ok) {
+    const type = KINDS.find(([kind]) => kind === body.kind)?.[1] ?? FerryError;
+    throw new type(body.error ?? `the running ferry answered ${res.status}`);
+  }
   return body;
 }

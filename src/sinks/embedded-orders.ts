@@ -14,7 +14,8 @@
  * A rollup of the journal range [first, last] names every file it writes by that range, so after
  * a crash the lake's file names say which rollup was cut short, and it is redone exactly.
  */
-import { createMutex, dataPaths, openDb, type QueryResult, queryWithLake, sqlString } from "../db/duckdb.ts";
+import { createMutex, dataPaths, openDb, sqlString } from "../db/duckdb.ts";
+import { type QueryService, queryService } from "../db/query-service.ts";
 import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
@@ -42,8 +43,8 @@ export interface EmbeddedOrderSinkOptions {
 }
 
 export interface EmbeddedOrderSink extends OrderSink {
-  /** Runs SQL on the open database, with the lake view (for `ferry query` while `ferry run` holds the file). */
-  query(sql: string): Promise<QueryResult>;
+  /** Runs SQL as a read on a connection of its own, with the lake view (for `ferry query` while `ferry run` holds the file). */
+  query: QueryService;
   /** Rolls the journal into the lake now; resolves with the number of rows written. */
   rollup(): Promise<number>;
 }
@@ -241,12 +242,8 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       return applyError === undefined ? undefined : "the database refused acknowledged orders (see the log)";
     },
     write: (orders) => coalescer.submit(orders),
-    // Read your writes: what was acknowledged is applied before the query runs.
-    query: (sql) =>
-      exclusive(async () => {
-        await applyPending();
-        return queryWithLake(db, lake.localDir ?? lake.location, sql, ORDER_ROWS.emptyLake, lake.s3);
-      }),
+    // Read your writes: what was acknowledged is applied first; the query then runs on its own connection, outside `exclusive`.
+    query: queryService(db, { lake: { dir: lake.localDir ?? lake.location, emptyLake: ORDER_ROWS.emptyLake, s3: lake.s3 }, dataDir: opts.dataDir, before: () => exclusive(applyPending) }),
     rollup,
     async close() {
       clearInterval(timer);

@@ -24,7 +24,8 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { createMutex, dataPaths, type Db, openDb, type QueryResult, queryWithLake, sqlString, useS3 } from "../db/duckdb.ts";
+import { createMutex, dataPaths, type Db, openDb, sqlString, useS3 } from "../db/duckdb.ts";
+import { queryService } from "../db/query-service.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
@@ -341,7 +342,8 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     },
     recover,
     write,
-    query: (sql: string): Promise<QueryResult> => exclusive(() => queryWithLake(db, lake.localDir ?? lake.location, sql, layout.emptyLake, lake.s3)),
+    /** `ferry query` while the sink runs: a read on a connection of its own, never under `exclusive`. */
+    query: queryService(db, { lake: { dir: lake.localDir ?? lake.location, emptyLake: layout.emptyLake, s3: lake.s3 }, dataDir: opts.dataDir }),
     close: () =>
       lakeStage(() =>
         lakePublish(() =>

@@ -26,7 +26,9 @@ test("sees the orders table and the lake view, read-only", async () => {
   expect(lake.out).toBe("date,n\n2026-01-01,2\n2026-01-02,3\n");
   const write = await cli(["query", "--data-dir", dataDir, "delete from orders"]);
   expect(write.code).toBe(1);
-  expect(write.err).toMatch(/^ferry: duckdb: .*read-only/i);
+  expect(write.err).toBe(
+    "ferry: refused: queries may only read (SELECT, FROM, WITH, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN), and this SQL holds another kind of statement (a write, a setting, a transaction, ATTACH, COPY, PRAGMA, …); nothing was run\n",
+  );
 });
 
 test("an empty data dir answers from an in-memory database", async () => {
@@ -54,4 +56,32 @@ test("before the first lake file, the lake view exists and is empty, with the la
   expect(cols.out).toContain("price,\"DECIMAL(12,2)\"");
   expect(cols.out).toContain("kafka_offset,BIGINT");
   expect(cols.out).not.toContain("kafka_topic");
+});
+
+test("--timeout stops a query that runs too long, with a clear error", async () => {
+  const t0 = performance.now();
+  const r = await cli(["query", "--timeout", "300ms", "select count(*) from range(1000000000) a, range(1000000000) b"]);
+  expect(r.code).toBe(1);
+  expect(r.err).toStartWith("ferry: the query ran longer than its time limit of 300ms and was stopped");
+  expect(performance.now() - t0).toBeLessThan(5000);
+});
+
+test("--access locked: no file outside the data dir and the lake, while the table and the lake view work", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "ferry-query-"));
+  const paths = dataPaths(dataDir);
+  const db = await openDb(paths.database);
+  await db.exec(ORDERS_TABLE_DDL);
+  await db.exec(`insert into orders values ('o1', 'tea', 2, 3.50, null, '2026-01-02T03:04:05Z', 'orders', 0, 0, now())`);
+  const dir = join(paths.lake, "orders", "date=2026-01-02");
+  mkdirSync(dir, { recursive: true });
+  await db.exec(`copy (select range as kafka_offset from range(4)) to ${sqlString(join(dir, "part-0.parquet"))} (format parquet)`);
+  db.close();
+  const q = (sql: string, ...flags: string[]) => cli(["query", "--data-dir", dataDir, "--format", "csv", ...flags, sql]);
+  expect((await q("select count(*) as n from read_text('/etc/hostname')")).out).toBe("n\n1\n"); // open (the default)
+  const locked = await q("select * from read_text('/etc/hostname')", "--access", "locked");
+  expect(locked.code).toBe(1);
+  expect(locked.err).toMatch(/^ferry: duckdb: Permission Error: Cannot access file "\/etc\/hostname" - file system operations are disabled by configuration/);
+  expect((await q("select * from read_csv('/etc/passwd')", "--access", "locked")).err).toContain("Permission Error");
+  expect((await q("select count(*) as n from orders", "--access", "locked")).out).toBe("n\n1\n");
+  expect((await q("select count(*) as n from lake", "--access", "locked")).out).toBe("n\n4\n");
 });

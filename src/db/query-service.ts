@@ -1,0 +1,118 @@
+/**
+ * `ferry query` answered by the process that holds the database (`ferry run`, `ferry sink`):
+ * each query on a connection of its own to the same database instance, opened for it and
+ * closed after it, never on the writer's connection and never under the writer's lock. The SQL
+ * is checked and run as a read (read-only-query.ts) within a time limit, one query at a time (a
+ * query's wait for its turn counts against its limit).
+ */
+import { errorMessage, FerryError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { createMutex, type Db, offerLake, type QueryResult, type S3Access } from "./duckdb.ts";
+import { lockDown, type QueryAccess } from "./query-lockdown.ts";
+import { type QueryLimits, QueryRefusedError, QueryTimeoutError, QueryTooLargeError, readOnlyQuery } from "./read-only-query.ts";
+
+export interface QueryServiceOptions {
+  /** The lake offered as the view `lake`: its folder or s3:// prefix, and an empty SELECT with its columns. */
+  lake: { dir: string; emptyLake: string; s3?: S3Access };
+  /** The data dir (the writer's files: allowed in locked mode). */
+  dataDir: string;
+  /** Runs before each query (the writer applies what it acknowledged: a query reads its writes). */
+  before?: () => Promise<unknown>;
+}
+
+/** How the running ferry answers queries (--query-timeout, --query-max-rows, --query-access). */
+export interface QuerySettings {
+  timeoutMs: number;
+  maxRows: number;
+  access: QueryAccess;
+}
+
+export const DEFAULT_QUERY_SETTINGS: QuerySettings = { timeoutMs: 30_000, maxRows: 1_000_000, access: "open" };
+
+/** What a client asks for (ferry query --timeout, --access): a shorter limit, or the locked setting. */
+export interface QueryAsk {
+  timeoutMs?: number;
+  access?: QueryAccess;
+}
+
+export interface QueryService {
+  /** Runs `sql` as a read (default limits: DEFAULT_QUERY_SETTINGS). */
+  (sql: string, limits?: Partial<QueryLimits>): Promise<QueryResult>;
+  /** Turns the instance's external access off (query-lockdown.ts); irreversible. */
+  lockDown(): Promise<void>;
+}
+
+export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
+  const turn = createMutex();
+  const run = async (sql: string, limits: Partial<QueryLimits> = {}): Promise<QueryResult> => {
+    const timeoutMs = limits.timeoutMs ?? DEFAULT_QUERY_SETTINGS.timeoutMs;
+    const maxRows = limits.maxRows ?? DEFAULT_QUERY_SETTINGS.maxRows;
+    const deadline = performance.now() + timeoutMs;
+    const late = () =>
+      new QueryTimeoutError(
+        `the query did not get to run within its time limit of ${timeoutMs}ms (another query, the writer's work or the lake's listing came first): try again, or allow more time (ferry query --timeout; the running ferry's --query-timeout)`,
+      );
+    return beforeDeadline(
+      deadline,
+      late,
+      turn(async () => {
+        if (performance.now() >= deadline) throw late();
+        if (opts.before) await beforeDeadline(deadline, late, opts.before());
+        const conn = await db.connect();
+        try {
+          // Past the deadline, closing the connection interrupts the lake's view (a listing on S3 can be slow).
+          const stop = setTimeout(() => conn.close(), Math.max(0, deadline - performance.now()));
+          try {
+            await offerLake(conn, opts.lake.dir, opts.lake.emptyLake, opts.lake.s3);
+          } finally {
+            clearTimeout(stop);
+          }
+          return await readOnlyQuery(conn, sql, { timeoutMs: Math.max(1, Math.round(deadline - performance.now())), maxRows });
+        } catch (e) {
+          if (performance.now() >= deadline && !(e instanceof QueryTimeoutError || e instanceof QueryRefusedError || e instanceof QueryTooLargeError)) throw late();
+          throw e;
+        } finally {
+          conn.close();
+        }
+      }),
+    );
+  };
+  return Object.assign(run, {
+    lockDown: () => lockDown(db, { dirs: [opts.dataDir, opts.lake.dir], s3: opts.lake.s3 }),
+  });
+}
+
+/** `work`, or the error `late()` once `deadline` (performance.now()) has passed first. */
+function beforeDeadline<T>(deadline: number, late: () => Error, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), Math.max(0, deadline - performance.now()))));
+  work.catch(() => {}); // an answer after the deadline is dropped
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The service as the running ferry offers it through its socket, with its settings: locked down
+ * at once when they say so (queries wait for it; if it fails, they fail, saying why), a client's
+ * shorter time limit honoured, and a client that asks for the locked setting refused by a ferry
+ * that runs open.
+ */
+export function servedQueries(service: QueryService, settings: QuerySettings, log?: Logger): (sql: string, ask?: QueryAsk) => Promise<QueryResult> {
+  const ready =
+    settings.access === "locked"
+      ? service.lockDown().then(
+          () => log?.notice("queries locked down: SQL through ferry.sock reaches the data dir and the lake, no other file or URL"),
+          (e: unknown) => {
+            log?.error("locking queries down failed; every query is refused", { error: e });
+            throw new FerryError(`the running ferry refuses queries: locking them down (--query-access locked) failed: ${errorMessage(e)}`, { cause: e });
+          },
+        )
+      : Promise.resolve();
+  ready.catch(() => {});
+  return async (sql, ask = {}) => {
+    if (ask.access === "locked" && settings.access !== "locked") {
+      throw new QueryRefusedError("the running ferry answers queries with open access (it was not started with --query-access locked): the locked setting is not available through it");
+    }
+    await ready;
+    return service(sql, { timeoutMs: Math.min(settings.timeoutMs, ask.timeoutMs ?? Infinity), maxRows: settings.maxRows });
+  };
+}
