@@ -18,6 +18,8 @@ import { openWriteAheadLog } from "../../../src/sinks/write-ahead-log.ts";
 
 const RUNS = Number(process.env.FERRY_FUZZ_RUNS ?? 400);
 const SEED = Number(process.env.FERRY_FUZZ_SEED ?? 19);
+/** A longer run (FERRY_FUZZ_RUNS) gets the time it needs. */
+const FUZZ_TIMEOUT = Math.max(30_000, RUNS * 20);
 
 interface Written {
   payload: Buffer;
@@ -207,7 +209,7 @@ describe("frames", () => {
       }),
       { numRuns: RUNS * 5, seed: SEED },
     );
-  });
+  }, FUZZ_TIMEOUT);
 });
 
 test("property: through the log's files — damaged, reopened, read: the same invariant; the torn tail cut, appends read after it", async () => {
@@ -243,4 +245,4 @@ test("property: through the log's files — damaged, reopened, read: the same in
     }),
     { numRuns: RUNS, seed: SEED },
   );
-});
+}, FUZZ_TIMEOUT);

@@ -17,6 +17,8 @@ import { memoryLogger } from "../../helpers/logger.ts";
 
 const RUNS = Number(process.env.FERRY_FUZZ_RUNS ?? 60);
 const SEED = Number(process.env.FERRY_FUZZ_SEED ?? 19);
+/** A longer run (FERRY_FUZZ_RUNS) gets the time it needs. */
+const FUZZ_TIMEOUT = Math.max(30_000, RUNS * 20);
 
 const frame = (i: number) => Buffer.from(`frame ${i} ${"x".repeat(i % 50)}`);
 const walPath = () => join(mkdtempSync(join(tmpdir(), "ferry-wal-")), "ferry.wal");
@@ -285,5 +287,5 @@ describe("failed writes are never acknowledged, and never stay for a later frame
       }),
       { numRuns: RUNS, seed: SEED },
     );
-  });
+  }, FUZZ_TIMEOUT);
 });
