@@ -192,8 +192,8 @@ export const orderEntries = (hostile: { strings?: boolean; numbers?: boolean; ti
     .map((r) => Object.entries(r).map(([k, v]) => [JSON.stringify(k), v] as [string, string]));
 
 /** A unique order_id entry (so records of one body do not replace each other in the table). */
-export const withUniqueId = (entries: Entries, index: number): Entries =>
-  entries.map(([k, v]) => (k === '"order_id"' && v.length < 200 ? [k, `${v.slice(0, -1)}#${index}"`] : [k, v]));
+export const withUniqueId = (entries: Entries, tag: number | string): Entries =>
+  entries.map(([k, v]) => (k === '"order_id"' && v.length < 200 ? [k, `${v.slice(0, -1)}#${tag}"`] : [k, v]));
 
 /** Hostile changes to a record's keys: duplicates, prototype and unknown keys, escaped key names, a missing field. */
 export const keyMutation = (entries: Entries): fc.Arbitrary<Entries> =>
@@ -257,3 +257,47 @@ export const bodyOf = (records: fc.Arbitrary<string[]>): fc.Arbitrary<Body> =>
           : rs.map((r) => r.replace(/[\r\n]/g, " ")).join(form === "ndjson" ? "\n" : "\r\n") + (pretty.includes("\n") ? "\n" : "");
     return { text: (bom ? "\uFEFF" : "") + body, contentType: form.startsWith("ndjson") ? "application/x-ndjson" : "application/json", records: form.startsWith("ndjson") ? rs.map((r) => r.replace(/[\r\n]/g, " ")) : rs };
   });
+
+/**
+ * Records of one body: 1–3 orders of the chosen hostility, ids unique by `tag` (tag + index),
+ * keys shuffled and perhaps mutated, rendered with whitespace (no line breaks for NDJSON).
+ */
+export const recordTexts = (hostile: Parameters<typeof orderEntries>[0], opts: { keys?: boolean; lineBreaks?: boolean; tag?: string } = {}) =>
+  fc.array(orderEntries(hostile), { minLength: 1, maxLength: 3 }).chain((rs) =>
+    fc.tuple(
+      ...rs.map((e, i) =>
+        fc
+          .constant(withUniqueId(e, `${opts.tag ?? ""}${i}`))
+          .chain(shuffled)
+          .chain((x) => (opts.keys ? keyMutation(x) : fc.constant(x)))
+          .chain((x) => renderObject(x, opts.lineBreaks ?? true)),
+      ),
+    ),
+  );
+
+/** Any mix of hostility (strings, numbers, timestamps, keys), for the end-to-end runs. */
+export const mixedRecordTexts = (tag: string) =>
+  fc.record({ strings: fc.boolean(), numbers: fc.boolean(), timestamps: fc.boolean(), keys: fc.integer({ min: 0, max: 3 }).map((n) => n === 0) }).chain((h) => recordTexts(h, { keys: h.keys, lineBreaks: false, tag }));
+
+/**
+ * Every class found so far, one minimal record each (`{id}` is replaced by a unique order_id):
+ * posted and produced on every run, whatever the seed.
+ */
+export const KNOWN_CLASSES: { name: string; text: string }[] = [
+  { name: "lone high surrogate", text: '{"order_id":"{id}","product":"\\ud800","quantity":1,"price":1}' },
+  { name: "lone low surrogate in order_id", text: '{"order_id":"{id}\\udc00","product":"tea","quantity":1,"price":1}' },
+  { name: "price underflow 1e-401", text: '{"order_id":"{id}","product":"tea","quantity":1,"price":1e-401}' },
+  { name: "price 17 digits rounds", text: '{"order_id":"{id}","product":"tea","quantity":1,"price":9999999999.989999}' },
+  { name: "quantity rounds to an integer", text: '{"order_id":"{id}","product":"tea","quantity":1.0000000000000001,"price":1}' },
+  { name: "timestamp past 9999 in UTC", text: '{"order_id":"{id}","product":"tea","quantity":1,"price":1,"ordered_at":"9999-12-31T23:59:59-23:59"}' },
+  { name: "timestamp with nanoseconds", text: '{"order_id":"{id}","product":"tea","quantity":1,"price":1,"ordered_at":"2024-01-01T00:00:00.123456789Z"}' },
+  { name: "timestamp before 1900 by an offset", text: '{"order_id":"{id}","product":"tea","quantity":1,"price":1,"ordered_at":"1900-01-01T00:00:00+00:01"}' },
+  { name: "leading BOM in a string", text: '{"order_id":"{id}","product":"\\ufeffx","quantity":1,"price":1}' },
+  { name: "leading BOM in order_id", text: '{"order_id":"\\ufeff{id}","product":"tea","quantity":1,"price":1}' },
+  { name: "duplicate key, other value", text: '{"order_id":"{id}","product":"tea","quantity":1,"price":1,"price":2}' },
+  { name: "NUL in a string", text: '{"order_id":"{id}","product":"a\\u0000b","quantity":1,"price":1}' },
+  { name: "__proto__ key", text: '{"order_id":"{id}","product":"tea","quantity":1,"price":1,"__proto__":{"customer_id":"x"}}' },
+  { name: "plain order at the 1900 edge", text: '{"order_id":"{id}","product":"tea","quantity":1,"price":0.1,"ordered_at":"1900-01-01T00:00:00Z"}' },
+];
+
+export const knownClass = (c: { text: string }, id: string) => c.text.replace("{id}", id);

@@ -88,7 +88,7 @@ export interface BodyMeaning {
 }
 
 /** The invariant for one POST: 202 and every record stored unchanged, or a 4xx with a reason that says where. */
-export function httpViolations(meaning: BodyMeaning, answer: import("./store-paths.ts").HttpAnswer, receivedAfter: Date): string[] {
+export function httpViolations(meaning: BodyMeaning, answer: import("./store-paths.ts").HttpAnswer, receivedAfter: Date, checkStore = true): string[] {
   const out: string[] = [];
   const { status, body } = answer;
   const n = meaning.records.length;
@@ -99,7 +99,7 @@ export function httpViolations(meaning: BodyMeaning, answer: import("./store-pat
       if (m.verdict === "MUST_REFUSE") out.push(`record ${i} accepted (202) but must be refused: ${m.reasons.join("; ")}`);
     });
     if ((body as { accepted?: unknown })?.accepted !== n) out.push(`202 says ${JSON.stringify(body)} for ${n} records`);
-    if (out.length > 0) return out;
+    if (out.length > 0 || !checkStore) return out;
     const accepted = meaning.records.map((m, i) => {
       const filled = answer.accepted[i]?.ordered_at;
       let defaultUs: bigint | undefined;
@@ -145,4 +145,36 @@ export function kafkaViolations(meanings: OrderMeaning[], answer: import("./stor
   });
   if (out.length > 0) return out;
   return storeViolations(accepted, answer.store);
+}
+
+/** An accepted record of a running ferry: what its text meant, and when it was posted (for a filled-in ordered_at). */
+export interface PostedRecord {
+  meaning: OrderMeaning;
+  postedUs: [bigint, bigint];
+}
+
+/**
+ * Rows read back from a running ferry (table and lake, any offsets) against the accepted records,
+ * matched by the order_id's UTF-8 bytes (ids are unique per record).
+ */
+export function storedByIdViolations(where: string, accepted: PostedRecord[], rows: StoredRow[]): string[] {
+  const out: string[] = [];
+  const byId = Map.groupBy(rows, (r) => r.hex.order_id);
+  for (const { meaning, postedUs } of accepted) {
+    const id = meaning.strings.order_id ?? "";
+    const found = byId.get(hexOf(id)) ?? [];
+    if (found.length !== 1) {
+      out.push(`${where}: ${found.length} rows for the accepted order_id ${JSON.stringify(id)}`);
+      continue;
+    }
+    const row = found[0]!;
+    out.push(...rowViolations(`${where} (order_id ${JSON.stringify(id)})`, meaning, row));
+    if (!meaning.orderedAt) {
+      const us = BigInt(row.ordered_at_us);
+      if (us < postedUs[0] || us > postedUs[1]) out.push(`${where} (order_id ${JSON.stringify(id)}): ordered_at filled in as ${row.ordered_at}, not the time it was received`);
+    }
+  }
+  const expected = new Set(accepted.map((a) => hexOf(a.meaning.strings.order_id ?? "")));
+  for (const r of rows) if (!expected.has(r.hex.order_id)) out.push(`${where}: a row nobody sent an accepted record for: ${JSON.stringify(r)}`);
+  return out;
 }

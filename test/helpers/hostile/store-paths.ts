@@ -37,10 +37,11 @@ export interface StoredRow {
   date?: string;
 }
 
-const READ_COLUMNS = `order_id, product, customer_id, hex(encode(order_id)) AS h_id, hex(encode(product)) AS h_product, hex(encode(customer_id)) AS h_customer,
+/** The columns a check reads back: strings also as their UTF-8 bytes, numbers and instants as exact text. */
+export const READ_COLUMNS = `order_id, product, customer_id, hex(encode(order_id)) AS h_id, hex(encode(product)) AS h_product, hex(encode(customer_id)) AS h_customer,
   quantity::VARCHAR AS q, price::VARCHAR AS p, epoch_us(ordered_at)::VARCHAR AS us, ordered_at::VARCHAR AS t, kafka_offset`;
 
-function toStored(row: unknown[], withDate: boolean): StoredRow {
+export function toStored(row: unknown[], withDate: boolean): StoredRow {
   const [order_id, product, customer_id, hId, hProduct, hCustomer, q, p, us, t, offset, date] = row;
   return {
     order_id: String(order_id),

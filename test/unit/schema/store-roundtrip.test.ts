@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, test } from "bun:test";
 import fc from "fast-check";
-import { bodyOf, deepValue, FUZZ_SEED, fuzzParams, invalidUtf8, keyMutation, orderEntries, recordText, renderObject, shuffled, withBytesInString, withUniqueId } from "../../helpers/hostile/generators.ts";
+import { bodyOf, deepValue, FUZZ_SEED, fuzzParams, invalidUtf8, KNOWN_CLASSES, knownClass, type orderEntries, recordText, recordTexts, withBytesInString } from "../../helpers/hostile/generators.ts";
 import { type BodyMeaning, httpViolations, kafkaViolations } from "../../helpers/hostile/invariant.ts";
 import { meaningOfBytes, meaningOfText } from "../../helpers/hostile/oracle.ts";
 import { openHttpPath, openKafkaPath } from "../../helpers/hostile/store-paths.ts";
@@ -36,11 +36,8 @@ function fail(input: string, violations: string[]): never {
   throw new Error(`seed ${FUZZ_SEED}: ${violations.length} violation(s) for ${input}:\n  - ${violations.join("\n  - ")}`);
 }
 
-/** A record of the given hostility with an id unique in its body, shuffled keys, whitespace. */
-const records = (hostile: Parameters<typeof orderEntries>[0], keys = false, lineBreaks = true) =>
-  fc.array(orderEntries(hostile), { minLength: 1, maxLength: 3 }).chain((rs) =>
-    fc.tuple(...rs.map((e, i) => fc.constant(withUniqueId(e, i)).chain(shuffled).chain((x) => (keys ? keyMutation(x) : fc.constant(x))).chain((x) => renderObject(x, lineBreaks)))),
-  );
+/** Records of the given hostility with ids unique in their body. */
+const records = (hostile: Parameters<typeof orderEntries>[0], keys = false, lineBreaks = true) => recordTexts(hostile, { keys, lineBreaks });
 
 /** POSTs a body and checks the invariant. */
 async function postAndCheck(body: { text: string | Uint8Array; contentType: string; records: string[] }, whole: Partial<BodyMeaning> = {}) {
@@ -110,6 +107,16 @@ describe("HTTP (ferry run): accepted ⇒ stored unchanged in the table and the l
       fuzzParams(10),
     );
   }, TIMEOUT);
+});
+
+describe("every class found so far, whatever the seed", () => {
+  for (const c of KNOWN_CLASSES) {
+    test(c.name, async () => {
+      const text = knownClass(c, "known-1");
+      await postAndCheck({ text, contentType: "application/json", records: [text] });
+      await produceAndCheck([Buffer.from(text)]);
+    });
+  }
 });
 
 describe("Kafka (ferry sink): accepted ⇒ stored unchanged in the lake and the table; else a dead letter with a reason", () => {
