@@ -2,14 +2,14 @@
  * `ferry query` answered by the process that holds the database (`ferry run`, `ferry sink`):
  * each query on a connection of its own to the same database instance, opened for it and
  * closed after it, never on the writer's connection and never under the writer's lock. The SQL
- * is checked and run as a read (read-only-query.ts) within a time limit, one query at a time (a
+ * is checked and run as a read (read-only-query.ts) within a time limit, at most two at once (a
  * query's wait for its turn counts against its limit).
  */
 import { errorMessage, FerryError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { createMutex, type Db, offerLake, type QueryResult, type S3Access } from "./duckdb.ts";
+import { type Db, offerLake, type QueryResult, type S3Access } from "./duckdb.ts";
 import { lockDown, type QueryAccess } from "./query-lockdown.ts";
-import { type QueryLimits, QueryRefusedError, QueryTimeoutError, QueryTooLargeError, readOnlyQuery } from "./read-only-query.ts";
+import { formatMs, type QueryLimits, QueryRefusedError, QueryTimeoutError, QueryTooLargeError, readOnlyQuery } from "./read-only-query.ts";
 
 export interface QueryServiceOptions {
   /** The lake offered as the view `lake`: its folder or s3:// prefix, and an empty SELECT with its columns. */
@@ -42,21 +42,26 @@ export interface QueryService {
   lockDown(): Promise<void>;
 }
 
+/** Queries that run at once (each holds a thread of DuckDB's and one of Bun's while it runs; the writer needs its own). */
+const CONCURRENT_QUERIES = 2;
+
 export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
-  const turn = createMutex();
+  const turn = createSemaphore(CONCURRENT_QUERIES);
   const run = async (sql: string, limits: Partial<QueryLimits> = {}): Promise<QueryResult> => {
     const timeoutMs = limits.timeoutMs ?? DEFAULT_QUERY_SETTINGS.timeoutMs;
     const maxRows = limits.maxRows ?? DEFAULT_QUERY_SETTINGS.maxRows;
     const deadline = performance.now() + timeoutMs;
     const late = () =>
       new QueryTimeoutError(
-        `the query did not get to run within its time limit of ${timeoutMs}ms (another query, the writer's work or the lake's listing came first): try again, or allow more time (ferry query --timeout; the running ferry's --query-timeout)`,
+        `the query did not get to run within its time limit of ${formatMs(timeoutMs)} (another query, the writer's work or the lake's listing came first): try again, or allow more time (ferry query --timeout; the running ferry's --query-timeout)`,
       );
+    let started = false;
     return beforeDeadline(
       deadline,
       late,
       turn(async () => {
         if (performance.now() >= deadline) throw late();
+        started = true;
         if (opts.before) await beforeDeadline(deadline, late, opts.before());
         const conn = await db.connect();
         try {
@@ -67,7 +72,7 @@ export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
           } finally {
             clearTimeout(stop);
           }
-          return await readOnlyQuery(conn, sql, { timeoutMs: Math.max(1, Math.round(deadline - performance.now())), maxRows });
+          return await readOnlyQuery(conn, sql, { timeoutMs: Math.max(1, Math.round(deadline - performance.now())), statedMs: timeoutMs, maxRows });
         } catch (e) {
           if (performance.now() >= deadline && !(e instanceof QueryTimeoutError || e instanceof QueryRefusedError || e instanceof QueryTooLargeError)) throw late();
           throw e;
@@ -75,6 +80,7 @@ export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
           conn.close();
         }
       }),
+      () => !started,
     );
   };
   return Object.assign(run, {
@@ -82,10 +88,30 @@ export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
   });
 }
 
-/** `work`, or the error `late()` once `deadline` (performance.now()) has passed first. */
-function beforeDeadline<T>(deadline: number, late: () => Error, work: Promise<T>): Promise<T> {
+/** Runs at most `n` of the functions given at once, the others in turn. */
+function createSemaphore(n: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (running >= n) await new Promise<void>((r) => waiting.push(r));
+    else running++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
+/**
+ * `work`, or the error `late()` once `deadline` (performance.now()) has passed first while
+ * `waiting()` (default: always; once the work has started, its own limit ends it).
+ */
+function beforeDeadline<T>(deadline: number, late: () => Error, work: Promise<T>, waiting: () => boolean = () => true): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), Math.max(0, deadline - performance.now()))));
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => waiting() && reject(late()), Math.max(0, deadline - performance.now()))));
   work.catch(() => {}); // an answer after the deadline is dropped
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

@@ -13,6 +13,8 @@ import { type Db, type JsonValue, type QueryResult, withDriverConnection } from 
 export interface QueryLimits {
   /** The query is interrupted after this many milliseconds. */
   timeoutMs: number;
+  /** The limit as set, when timeoutMs is what is left of it (a query that waited for its turn): named in the error. */
+  statedMs?: number;
   /** More rows than this in the answer: refused (default: no bound). */
   maxRows?: number;
 }
@@ -83,7 +85,7 @@ async function runRead(conn: DuckDBConnection, sql: string, limits: QueryLimits)
   } catch (e) {
     if (clock.expired) {
       throw new QueryTimeoutError(
-        `the query ran longer than its time limit of ${seconds(limits.timeoutMs)} and was stopped: narrow it (WHERE, LIMIT) or allow more time (ferry query --timeout; the running ferry's --query-timeout)`,
+        `the query ran longer than its time limit of ${formatMs(limits.statedMs ?? limits.timeoutMs)} and was stopped: narrow it (WHERE, LIMIT) or allow more time (ferry query --timeout; the running ferry's --query-timeout)`,
         { cause: e },
       );
     }
@@ -112,7 +114,7 @@ async function parsedAsReads(conn: DuckDBConnection, sql: string): Promise<void>
   }
 }
 
-const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+export const formatMs = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
 /**
  * Interrupts the connection once `ms` have passed, and again every 50 ms until stop(): an
