@@ -36,7 +36,7 @@ export interface OpenOptions {
 /** Opens a DuckDB database file (created with its folder unless read-only), or ":memory:". */
 export async function openDb(path: string, opts: OpenOptions = {}): Promise<Db> {
   const duckdb = await loadDuckDb();
-  keepByteOrderMarks();
+  await keepByteOrderMarks();
   if (path !== ":memory:" && !opts.readOnly) mkdirSync(dirname(path), { recursive: true });
   let instance: InstanceType<typeof duckdb.DuckDBInstance>;
   try {

@@ -6,7 +6,7 @@
 import { HttpError } from "./http-error.ts";
 import { findJsonBreak } from "./json-error.ts";
 import { decodeUtf8 } from "../schema/utf8.ts";
-import { type InexactNumber, inexactMessage, type ParsedJson, parseExactJson } from "../schema/json-text.ts";
+import { DUPLICATE_MESSAGE, inexactMessage, type ParsedJson, parseExactJson } from "../schema/json-text.ts";
 import type { RecordIssue } from "../schema/issues.ts";
 
 export type BodyFormat = "json" | "ndjson";
@@ -89,8 +89,11 @@ export interface BodyRecords {
 }
 
 export function parseRecords(text: string, format: BodyFormat): BodyRecords {
-  /** A number's issue; `skip`: the leading path steps that name its record (an array index). */
-  const issue = (index: number, n: InexactNumber, skip = 0): RecordIssue => ({ index, path: n.path.slice(skip).join("."), message: inexactMessage(n) });
+  /** The issues of a parsed text (numbers that change, keys given twice); `skip`: the leading path steps that name its record (an array index). */
+  const issuesOf = (parsed: ParsedJson, index: (path: (string | number)[]) => number, skip = 0): RecordIssue[] => [
+    ...parsed.inexact.map((n) => ({ index: index(n.path), path: n.path.slice(skip).join("."), message: inexactMessage(n) })),
+    ...parsed.duplicates.map((d) => ({ index: index(d.path), path: d.path.slice(skip).join("."), message: DUPLICATE_MESSAGE })),
+  ];
   if (format === "json") {
     let parsed: ParsedJson;
     try {
@@ -101,9 +104,9 @@ export function parseRecords(text: string, format: BodyFormat): BodyRecords {
     const value = parsed.value;
     if (Array.isArray(value)) {
       if (value.length === 0) throw new HttpError(400, { error: "the array holds no records" });
-      return { records: value, issues: parsed.inexact.map((n) => issue(Number(n.path[0]), n, 1)) };
+      return { records: value, issues: issuesOf(parsed, (path) => Number(path[0]), 1) };
     }
-    return { records: [value], issues: parsed.inexact.map((n) => issue(0, n)) };
+    return { records: [value], issues: issuesOf(parsed, () => 0) };
   }
   const records: unknown[] = [];
   const issues: RecordIssue[] = [];
@@ -113,7 +116,7 @@ export function parseRecords(text: string, format: BodyFormat): BodyRecords {
     if (line.trim() === "") continue;
     try {
       const parsed = parseExactJson(line);
-      for (const n of parsed.inexact) issues.push(issue(records.length, n));
+      issues.push(...issuesOf(parsed, () => records.length));
       records.push(parsed.value);
     } catch {
       const b = findJsonBreak(line);

@@ -101,7 +101,7 @@ export const sinkMode = defineMode({
 
     const metrics = sinkMetrics(() => lag());
     const lake = lakeTargetOf(config);
-    const store = await openLakeBatchStore({ dataDir: config.dataDir, lake, lakeOwner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault }, log);
+    const store = await openLakeBatchStore({ dataDir: config.dataDir, lake, lakeOwner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
     const kafka = createKafka(config, log);
     const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
     const decoder = createDecoder(config.kind, registryOf(config));
@@ -121,15 +121,16 @@ export const sinkMode = defineMode({
         finished.then((d) => ({ ...d, ranges: batch.ranges, sequence: batch.sequence })),
         deadLettersSent,
       );
-      const [decoded, , { files, ms }] = await Promise.all([finished, deadLettersSent, stored]);
+      const [decoded, , { files, refused, ms }] = await Promise.all([finished, deadLettersSent, stored]);
       const seconds = (performance.now() - t0) / 1000;
       for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
       for (const x of [...decoded.rejected, ...batch.corrupt]) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
-      metrics.recordsOut.inc({ to: "lake" }, decoded.rows);
+      for (const x of refused) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
+      metrics.recordsOut.inc({ to: "lake" }, decoded.rows - refused.length);
       metrics.files.inc({}, files.length);
       metrics.batchSeconds.observe(seconds);
-      written += decoded.rows;
-      rejected += decoded.rejected.length;
+      written += decoded.rows - refused.length;
+      rejected += decoded.rejected.length + refused.length;
       log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, files: files.length, ms: Math.round(seconds * 1000), ...ms, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) });
       if (decoded.rejected.length > 0) {
         const first = decoded.rejected[0]!;

@@ -13,7 +13,7 @@ import { RECORD_KINDS, type RecordKind } from "../schema/kinds.ts";
 import { compileBytesCheck, compileFastCheck } from "../schema/fast-check.ts";
 import type { LineageSegment } from "../sinks/record-rows.ts";
 import { formatIssue, type RecordIssue, toRecordIssues } from "../schema/issues.ts";
-import { inexactMessage, parseExactJson } from "../schema/json-text.ts";
+import { DUPLICATE_MESSAGE, inexactMessage, parseExactJson } from "../schema/json-text.ts";
 import { decodeUtf8 } from "../schema/utf8.ts";
 
 export interface SourceRecord {
@@ -118,6 +118,8 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
       const exact = parseExactJson(text.text);
       const n = exact.inexact[0];
       if (n) return { ok: false, reason: fieldReason({ index: 0, path: n.path.join("."), message: inexactMessage(n) }) };
+      const twice = exact.duplicates[0];
+      if (twice) return { ok: false, reason: fieldReason({ index: 0, path: twice.path.join("."), message: DUPLICATE_MESSAGE }) };
       parsed = exact.value;
     } catch (e) {
       return { ok: false, reason: `value is not JSON: ${(e as Error).message}` };

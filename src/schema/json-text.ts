@@ -21,17 +21,32 @@ export interface InexactNumber {
   reading: number;
 }
 
+/** A key given twice in one object: JSON.parse keeps the last value and drops the other silently. */
+export interface DuplicateKey {
+  /** The object's path, then the key. */
+  path: (string | number)[];
+}
+
 export interface ParsedJson {
   value: unknown;
   /** Numbers that do not read back as written (none: the value means what the text says). */
   inexact: InexactNumber[];
+  /** Keys given twice (none: every value of the text is in `value`). */
+  duplicates: DuplicateKey[];
 }
 
 /** Text that may hold a number of 16 or more significant digits, or an exponent. */
 const MAYBE_INEXACT = /[\d.]{16}|\d[eE][+-]?\d/;
 
-/** Parses JSON (throws SyntaxError like JSON.parse) and names every number that would change. */
+/** Parses JSON (throws SyntaxError like JSON.parse) and names every number that would change and every key given twice. */
 export function parseExactJson(text: string): ParsedJson {
+  const parsed = parseNumbersExactly(text);
+  // Each member of every object has one ':' outside strings: fewer keys than those means a key was given twice.
+  const duplicates = colonsOutsideStrings(text) === keysIn(parsed.value) ? [] : duplicateKeys(text);
+  return { ...parsed, duplicates };
+}
+
+function parseNumbersExactly(text: string): Omit<ParsedJson, "duplicates"> {
   if (!MAYBE_INEXACT.test(text)) return { value: JSON.parse(text), inexact: [] };
   const found: { holder: object; key: string; source: string; reading: number }[] = [];
   const value = JSON.parse(text, function (this: object, key: string, v: unknown, context?: { source?: string }) {
@@ -49,6 +64,86 @@ export function parseExactJson(text: string): ParsedJson {
       return { path, source: f.source, reading: f.reading };
     }),
   };
+}
+
+/** The number of ':' outside strings of a JSON text (native indexOf scans; escapes are counted back). */
+function colonsOutsideStrings(text: string): number {
+  let n = 0;
+  let i = 0;
+  for (;;) {
+    const quote = text.indexOf('"', i);
+    const end = quote < 0 ? text.length : quote;
+    for (let c = text.indexOf(":", i); c >= 0 && c < end; c = text.indexOf(":", c + 1)) n++;
+    if (quote < 0) return n;
+    // The string's closing quote: the next one not escaped (preceded by an even run of backslashes).
+    let j = quote + 1;
+    for (;;) {
+      const close = text.indexOf('"', j);
+      if (close < 0) return n;
+      let backslashes = 0;
+      while (text.charCodeAt(close - 1 - backslashes) === 0x5c) backslashes++;
+      j = close + 1;
+      if (backslashes % 2 === 0) break;
+    }
+    i = j;
+  }
+}
+
+/** The number of members of every object in a value. */
+function keysIn(root: unknown): number {
+  let n = 0;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== "object" || node === null) continue;
+    if (Array.isArray(node)) for (const child of node) stack.push(child);
+    else
+      for (const key in node) {
+        n++;
+        stack.push((node as Record<string, unknown>)[key]);
+      }
+  }
+  return n;
+}
+
+/** Where keys are given twice in a (valid) JSON text: a scan with a set of keys per open object. */
+function duplicateKeys(text: string): DuplicateKey[] {
+  const found: DuplicateKey[] = [];
+  /** Open containers: an object's keys seen and the key being read, or an array's next index. */
+  const open: ({ keys: Set<string>; key: string } | { index: number })[] = [];
+  const pathHere = () => open.map((c) => ("keys" in c ? c.key : c.index));
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const top = open[open.length - 1];
+      let k = j + 1;
+      while (k < text.length && " \t\n\r".includes(text[k]!)) k++;
+      if (top && "keys" in top && text[k] === ":") {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        top.key = key;
+        if (top.keys.has(key)) found.push({ path: pathHere() });
+        top.keys.add(key);
+      }
+      i = j + 1;
+    } else if (c === "{") {
+      open.push({ keys: new Set(), key: "" });
+      i++;
+    } else if (c === "[") {
+      open.push({ index: 0 });
+      i++;
+    } else if (c === "}" || c === "]") {
+      open.pop();
+      i++;
+    } else if (c === ",") {
+      const top = open[open.length - 1];
+      if (top && "index" in top) top.index++;
+      i++;
+    } else i++;
+  }
+  return found;
 }
 
 /** The paths of the given objects within `root` (depth first; only called when a number was inexact). */
@@ -95,6 +190,9 @@ function decimalOf(text: string): { negative: boolean; digits: string; exponent:
   if (trimmed === "") return { negative: false, digits: "", exponent: 0 };
   return { negative, digits: trimmed, exponent };
 }
+
+/** The reason given for a key given twice. */
+export const DUPLICATE_MESSAGE = "is given twice in the object (JSON keeps one value and drops the other: nothing is dropped silently)";
 
 /** The reason given for an inexact number (a field's issue message). */
 export function inexactMessage(n: InexactNumber): string {

@@ -27,6 +27,8 @@ import { lakeStaging, stageLakeFiles } from "./lake.ts";
 import { attachLake, dataDirLake, type LakeTarget } from "./lake-target.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
 import { openWriteAheadLog } from "./write-ahead-log.ts";
+import { QUARANTINE_DDL, quarantine, type QuarantinedRow } from "./quarantine.ts";
+import { findRefusedRows, mayBeRowFault } from "./refused-rows.ts";
 
 export const RUN_TOPIC = "orders";
 const PARTITION = 0;
@@ -70,6 +72,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   const lake = opts.lake ?? dataDirLake(opts.dataDir);
   await attachLake(db, lake);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
+  await db.exec(QUARANTINE_DDL);
   /** Every row below this sequence is in DuckDB. */
   let applied = (await storedOffsets(db, RUN_TOPIC)).get(PARTITION) ?? 0;
   let nextSeq = applied;
@@ -82,14 +85,44 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
    * One transaction: the rows into the journal and the table, and how far they go. `ndjson` has
    * one row per line; DuckDB reads it from a file (its JSON reader streams; a parameter is parsed whole).
    */
-  async function applyRows(ndjson: string, next: number): Promise<void> {
+  async function applyRows(ndjson: string, next: number, refused: readonly QuarantinedRow[] = []): Promise<void> {
     await writeFile(applyFile, ndjson);
     await db.transaction(async () => {
-      await db.exec(`INSERT INTO ferry_journal ${ORDER_ROWS.rowsFromNdjsonFile(applyFile)}`);
-      await db.exec(upsertOrdersSql(`SELECT * FROM ferry_journal WHERE kafka_offset >= ${applied}`));
+      if (ndjson !== "") {
+        await db.exec(`INSERT INTO ferry_journal ${ORDER_ROWS.rowsFromNdjsonFile(applyFile)}`);
+        await db.exec(upsertOrdersSql(`SELECT * FROM ferry_journal WHERE kafka_offset >= ${applied}`));
+      }
+      await quarantine(db, refused);
       await saveOffsets(db, [{ topic: RUN_TOPIC, partition: PARTITION, nextOffset: next }]);
     });
     applied = next;
+  }
+
+  /**
+   * applyRows, and when the table refuses rows for a reason of their own: those rows go to the
+   * quarantine, the rest are applied, in one transaction (an acknowledged order never blocks the
+   * ones behind it, nor a restart). Any other failure stands (the rows stay in the log, retried).
+   */
+  const probeFile = `${paths.wal}.probe.ndjson`;
+  async function applyOrQuarantine(ndjson: string, next: number): Promise<void> {
+    try {
+      await applyRows(ndjson, next);
+      return;
+    } catch (e) {
+      if (!mayBeRowFault(e)) throw e;
+      const lines = ndjson.split("\n");
+      const refused = await findRefusedRows(lines, async (some) => {
+        await writeFile(probeFile, some.join("\n"));
+        await db.exec(`CREATE OR REPLACE TEMP TABLE ferry_probe AS ${ORDER_ROWS.rowsFromNdjsonFile(probeFile)}`);
+        await db.exec("DROP TABLE ferry_probe");
+      });
+      await rm(probeFile, { force: true });
+      if (refused.length === 0) throw e;
+      const out = new Set(refused.map((r) => r.index));
+      const rows = refused.map((r) => ({ seq: (JSON.parse(lines[r.index]!) as OrderRow).kafka_offset, reason: r.reason, record: lines[r.index]! }));
+      await applyRows(lines.filter((_, i) => !out.has(i)).join("\n"), next, rows);
+      log.warn("acknowledged orders the table refused were moved to the quarantine (table rejected)", { count: rows.length, firstSeq: rows[0]!.seq, reason: rows[0]!.reason });
+    }
   }
 
   const wal = await openWriteAheadLog(paths.wal, { log });
@@ -106,7 +139,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     }
   }
   if (replay.length > 0) {
-    await applyRows(replay.map((r) => JSON.stringify(r)).join("\n"), replay[replay.length - 1]!.kafka_offset + 1);
+    await applyOrQuarantine(replay.map((r) => JSON.stringify(r)).join("\n"), replay[replay.length - 1]!.kafka_offset + 1);
     nextSeq = applied;
     log.notice("applied orders from the write-ahead log", { rows: replay.length });
   }
@@ -126,7 +159,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     unappliedRows = 0;
     const json = frames.join("\n");
     try {
-      await applyRows(json, applied + rows);
+      await applyOrQuarantine(json, applied + rows);
     } catch (e) {
       unapplied = frames.concat(unapplied);
       unappliedRows += rows;

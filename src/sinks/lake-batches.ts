@@ -26,15 +26,16 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createMutex, dataPaths, type Db, openDb, sqlString, useS3 } from "../db/duckdb.ts";
 import { queryService } from "../db/query-service.ts";
-import { DownstreamError, errorMessage } from "../errors.ts";
+import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { type DecodedBatch, normalizeRows } from "../pipeline/decode.ts";
+import { type DecodedBatch, normalizeRows, type Rejected, sourceOf } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./lake.ts";
 import { attachLake, type CommitMarker, dataDirLake, type LakeTarget } from "./lake-target.ts";
 import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
 import { rowLayout } from "./record-rows.ts";
+import { findRefusedRows, mayBeRowFault } from "./refused-rows.ts";
 
 /** Points of a batch's write where a test can make the process die (kill -9 itself). */
 export const FAULT_POINTS = ["before-write", "between-files", "after-rename", "after-commit", "after-kafka-commit"] as const;
@@ -68,11 +69,17 @@ export interface LakeBatchStoreOptions {
   fault?: (point: FaultPoint, sequence: number) => void;
   /** Recent order ids settled at this many at least (default SETTLE_MIN_ROWS; tests use fewer). */
   settleMinRows?: number;
+  /**
+   * Sends records whose rows DuckDB refuses (a reason of their own) to the dead-letter topic;
+   * resolves once acknowledged. Without it such a batch fails.
+   */
+  deadLetters?: (rejected: Rejected[]) => Promise<void>;
 }
 
 /** A batch's lake files, written to its staging folder (none: no rows). */
 interface StagedBatch {
   staged: StagedFile[];
+  refused: Rejected[];
   stagingDir?: string;
   load: number;
   /** When writing the files began (performance.now()). */
@@ -82,6 +89,7 @@ interface StagedBatch {
 /** A batch's lake files, published, and the local files the table reads its rows from. */
 interface Staged {
   files: LakeFile[];
+  refused: Rejected[];
   readable: { topic: string; path: string }[];
   stagingDir?: string;
   load: number;
@@ -90,6 +98,8 @@ interface Staged {
 
 export interface WriteResult {
   files: string[];
+  /** Records whose rows DuckDB refused, sent to the dead-letter topic (see stageBatch). */
+  refused: Rejected[];
   /** Milliseconds spent loading the rows, writing lake files, and committing the table. */
   ms: { load: number; lake: number; table: number };
 }
@@ -120,6 +130,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const lakeNext = new Map<string, number>();
   const stored = new Map<string, number>((await allStoredOffsets(db)).map((o) => [tpKey(o.topic, o.partition), o.nextOffset]));
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);
+  const probeFile = join(opts.dataDir, `.batch-${process.pid}.probe.ndjson`);
   const staging = lakeStaging(opts.dataDir);
   // Leftovers of killed processes: never in the lake, safe to drop.
   for (const f of readdirSync(opts.dataDir)) if (/^\.batch-\d+/.test(f)) rmSync(join(opts.dataDir, f), { force: true });
@@ -269,34 +280,59 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
    * The batch's rows go to DuckDB through a file (it reads a file of rows several times faster
    * than one big string parameter), and from there straight into the lake files. Rows hold the
    * values' JSON as sent; if DuckDB refuses one (a key given twice), the batch is written again
-   * re-encoded.
+   * re-encoded; if it still refuses rows for a reason of their own, those records go to the
+   * dead-letter topic and the rest are written (a record never blocks its partition).
    */
   async function stageBatch(batch: LakeBatchWrite): Promise<StagedBatch> {
-    if (batch.rows === 0) return { staged: [], load: 0, started: performance.now() };
+    if (batch.rows === 0) return { staged: [], refused: [], load: 0, started: performance.now() };
     const ranges = new Map(batch.ranges.map((r) => [tpKey(r.topic, r.partition), r]));
     const range = (topic: string, partition: number) => ranges.get(tpKey(topic, partition))!;
-    const select = `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM (${layout.rowsFromTaggedNdjsonFile(batchFile, batch.segments)})`;
+    const select = (file: string) =>
+      `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM (${layout.rowsFromTaggedNdjsonFile(file, batch.segments)})`;
     // A staging folder per batch: the table reads a remote lake's rows from it after the next batch is staged.
     const stagingDir = join(staging, String(batch.sequence));
     const t0 = performance.now();
     writeChunks(batchFile, batch.ndjson);
     const t1 = performance.now();
     let staged: StagedFile[];
+    let refused: Rejected[] = [];
     try {
-      staged = await stageLakeFiles(lakeDb, stagingDir, select, range);
+      staged = await stageLakeFiles(lakeDb, stagingDir, select(batchFile), range);
     } catch (e) {
       // Only a refused row (a key given twice, bytes that are not UTF-8) is worth a second try.
-      if (!(e instanceof DownstreamError && e.system === "duckdb" && /Invalid Input Error/.test(e.message))) throw e;
+      if (!mayBeRowFault(e)) throw e;
       log.info("DuckDB refused the batch's rows as sent; writing them re-encoded", { error: errorMessage(e) });
-      writeChunks(batchFile, normalizeRows(batch.ndjson));
-      staged = await stageLakeFiles(lakeDb, stagingDir, select, range);
+      const rows = normalizeRows(batch.ndjson);
+      writeChunks(batchFile, rows);
+      try {
+        staged = await stageLakeFiles(lakeDb, stagingDir, select(batchFile), range);
+      } catch (e) {
+        if (!mayBeRowFault(e) || !opts.deadLetters) throw e;
+        const lines = splitLines(rows);
+        const found = await findRefusedRows(lines, async (some) => {
+          writeChunks(probeFile, [joinLines(some)]);
+          await lakeDb.exec(`CREATE OR REPLACE TEMP TABLE ferry_probe AS ${select(probeFile)}`);
+          await lakeDb.exec("DROP TABLE ferry_probe");
+        });
+        rmSync(probeFile, { force: true });
+        if (found.length === 0) throw e;
+        refused = found.map((r) => refusedRecord(batch, lines[r.index]!, r.reason));
+        await opts.deadLetters(refused);
+        log.warn("records DuckDB refused were sent to the dead-letter topic", { batch: batch.sequence, count: refused.length, first: `${refused[0]!.topic}/${refused[0]!.partition}@${refused[0]!.offset}`, reason: refused[0]!.reason });
+        const out = new Set(found.map((r) => r.index));
+        const kept = lines.filter((_, i) => !out.has(i));
+        batch.rows = kept.length;
+        writeChunks(batchFile, [joinLines(kept)]);
+        staged = kept.length === 0 ? [] : await stageLakeFiles(lakeDb, stagingDir, select(batchFile), range);
+      }
     }
     batch.ndjson.length = 0; // in DuckDB now: not held while the lake and the table are written
-    return { staged, stagingDir, load: Math.round(t1 - t0), started: t1 };
+    batch.sources.length = 0;
+    return { staged, refused, stagingDir: staged.length === 0 ? undefined : stagingDir, load: Math.round(t1 - t0), started: t1 };
   }
 
-  async function publishBatch(batch: LakeBatchWrite, { staged, stagingDir, load, started }: StagedBatch): Promise<Staged> {
-    if (stagingDir === undefined) return { files: [], readable: [], load, lake: 0 };
+  async function publishBatch(batch: LakeBatchWrite, { staged, refused, stagingDir, load, started }: StagedBatch): Promise<Staged> {
+    if (stagingDir === undefined) return { files: [], refused, readable: [], load, lake: 0 };
     const files = await lake.publish(staged, (n) => n === 1 && fault("between-files", batch.sequence));
     // The lake's own record that the batch's files are all there (read by whichever member of the
     // group recovers the partition): one marker per partition range, naming this data dir.
@@ -305,7 +341,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     // The table reads the rows back from the lake files (local) or from the staged copies (remote).
     const readable = files.map((f, i) => ({ topic: f.topic, path: lake.localDir ? f.path : staged[i]!.from }));
     if (lake.localDir) await rm(stagingDir, { recursive: true, force: true });
-    return { files, readable, stagingDir, load, lake: Math.round(performance.now() - started) };
+    return { files, refused, readable, stagingDir, load, lake: Math.round(performance.now() - started) };
   }
 
   async function commitToTable(batch: LakeBatchWrite, staged: Staged): Promise<WriteResult> {
@@ -317,7 +353,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     for (const o of next) stored.set(tpKey(o.topic, o.partition), o.nextOffset);
     const table = Math.round(performance.now() - t0);
     fault("after-commit", batch.sequence);
-    return { files: staged.files.map((f) => f.path), ms: { load: staged.load, lake: staged.lake, table } };
+    return { files: staged.files.map((f) => f.path), refused: staged.refused, ms: { load: staged.load, lake: staged.lake, table } };
   }
 
   /** A SELECT of the table's columns over lake files just written (the topic is their folder, not a column). */
@@ -355,6 +391,32 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
         ),
       ),
   };
+}
+
+/** NDJSON chunks → one buffer per row (only when a batch was refused). */
+function splitLines(chunks: Buffer[]): Buffer[] {
+  const all = Buffer.concat(chunks);
+  const lines: Buffer[] = [];
+  for (let from = 0; from < all.length; ) {
+    let to = all.indexOf(0x0a, from);
+    if (to < 0) to = all.length;
+    if (to > from) lines.push(all.subarray(from, to));
+    from = to + 1;
+  }
+  return lines;
+}
+
+const joinLines = (lines: readonly Buffer[]) => Buffer.concat(lines.flatMap((l) => [l, NEWLINE]));
+const NEWLINE = Buffer.from("\n");
+
+/** A refused row's record, as fetched (its lineage names it: "_s" the segment, "_o" the offset). */
+function refusedRecord(batch: LakeBatchWrite, line: Buffer, reason: string): Rejected {
+  const m = /"_s":(\d+),"_o":(\d+)\}$/.exec(line.toString("latin1", Math.max(0, line.length - 64)))!;
+  const segment = batch.segments[Number(m[1])]!;
+  const offset = m[2]!;
+  const record = sourceOf(batch.sources, segment.topic, segment.partition, offset);
+  // Always at hand (the batch keeps its records until its rows are in DuckDB); were it not, the row itself stands in.
+  return { topic: segment.topic, partition: segment.partition, offset, reason, record: record ?? { key: null, value: line, offset, timestamp: "-1" } };
 }
 
 /**

@@ -218,12 +218,13 @@ export function describeIngressContract(mode: string, start: () => Promise<Ingre
       expect(text).toMatch(/^ferry_records_in_flight 0$/m);
     });
 
-    test("what no store can hold unchanged → 422 naming the field (unpaired surrogate, a number that changes, a UTC date past 9999), nothing written; then ferry still takes orders", async () => {
-      const ids = ["u", "n", "t"].map((s) => uid(`hostile-${s}`));
+    test("what no store can hold unchanged → 422 naming the field (unpaired surrogate, a number that changes, a UTC date past 9999, a key given twice), nothing written; then ferry still takes orders", async () => {
+      const ids = ["u", "n", "t", "k"].map((s) => uid(`hostile-${s}`));
       const raw = [
         `{"order_id":"${ids[0]}","product":"\\ud800","quantity":1,"price":1}`,
         `{"order_id":"${ids[1]}","product":"x","quantity":1,"price":1e-401}`,
         `{"order_id":"${ids[2]}","product":"x","quantity":1,"price":1,"ordered_at":"9999-12-31T23:59:59-23:59"}`,
+        `{"order_id":"${ids[3]}","product":"x","quantity":1,"price":1,"price":2}`,
       ].join("\n");
       const res = await post(null, { contentType: "application/x-ndjson", raw });
       expect(res.status).toBe(422);
@@ -232,7 +233,9 @@ export function describeIngressContract(mode: string, start: () => Promise<Ingre
         [0, "product"],
         [1, "price"],
         [2, "ordered_at"],
+        [3, "price"],
       ]);
+      expect(body.issues[3]!.message).toMatch(/^is given twice/);
       expect(body.issues[0]!.message).toMatch(/unpaired surrogate/);
       expect(body.issues[1]!.message).toMatch(/1e-401 cannot be stored as written: it reads as 0/);
       const good = order(uid("after-hostile"));

@@ -42,7 +42,7 @@ describe("parseExactJson", () => {
   });
 
   test("the good path is plain JSON.parse, and strings that look like numbers are not numbers", () => {
-    expect(parseExactJson('{"id":"1e-401","n":12.5}')).toEqual({ value: { id: "1e-401", n: 12.5 }, inexact: [] });
+    expect(parseExactJson('{"id":"1e-401","n":12.5}')).toEqual({ value: { id: "1e-401", n: 12.5 }, inexact: [], duplicates: [] });
   });
 
   test("property: a number is refused exactly when its double reads as another decimal", () => {
@@ -65,6 +65,29 @@ describe("parseExactJson", () => {
     fc.assert(
       fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
         expect(readsAsWritten(asJson(x), x)).toBe(true);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+});
+
+describe("keys given twice", () => {
+  test("are named with their object's path, wherever they are", () => {
+    expect(parseExactJson('{"a":1,"a":2}').duplicates).toEqual([{ path: ["a"] }]);
+    expect(parseExactJson('[{"a":1},{"b":{"c":1,"d":[1,{"e":1,"e":1}]},"x":"\\"a\\":"}]').duplicates).toEqual([{ path: [1, "b", "d", 1, "e"] }]);
+    expect(parseExactJson('{"__proto__":1,"__proto__":2}').duplicates).toEqual([{ path: ["__proto__"] }]);
+    expect(parseExactJson('{"\\u0061":1,"a":2}').duplicates).toEqual([{ path: ["a"] }]); // the same key, spelled otherwise
+  });
+
+  test("property: found exactly when a generated object repeats a key (colons inside strings, escapes, nesting)", () => {
+    const key = fc.oneof(fc.constantFrom("a", "b", "a:", '"', "\\", "__proto__", "constructor"), fc.string({ maxLength: 4 }));
+    const leaf = fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.constant(null));
+    const members = fc.array(fc.tuple(key, leaf), { maxLength: 6 });
+    fc.assert(
+      fc.property(fc.array(members, { minLength: 1, maxLength: 4 }), (objects) => {
+        const text = `[${objects.map((m) => `{${m.map(([k, v]) => `${JSON.stringify(k)} : ${JSON.stringify(v)}`).join(",")}}`).join(",")}]`;
+        const expected = objects.flatMap((m, i) => m.filter(([k], j) => m.findIndex(([other]) => other === k) < j).map(([k]) => ({ path: [i, k] })));
+        expect(parseExactJson(text).duplicates).toEqual(expected);
       }),
       { numRuns: RUNS, seed: SEED },
     );

@@ -66,3 +66,39 @@ test("a rollup cut short after its first file is redone exactly on the next star
   expect(await lake(dataDir)).toEqual([16, 16, 0, 15]);
   expect(lines.some((l) => l.includes("redid an interrupted lake rollup"))).toBe(true);
 });
+
+/**
+ * Defense in depth: a record the table refuses (here one the schema would refuse at the edge,
+ * handed to the sink directly) is quarantined whole with the reason; the rest of its batch and
+ * every batch after it are applied, and the sink starts again.
+ */
+test("a record the table refuses is quarantined with its reason; the others are applied; ferry starts again", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+  const { log, lines } = memoryLogger("warn");
+  const bad = { order_id: "bad", product: "\ud800", quantity: 1, price: 1, ordered_at: "2026-05-01T12:00:00Z" };
+  const sink = await openEmbeddedOrderSink(opts(dataDir), log);
+  await sink.write([...orders(3), bad, ...orders(3, 3)]);
+  await sink.write(orders(2, 6));
+  const table = await sink.query("select count(*) from orders");
+  expect(table.rows[0]!.map(Number)).toEqual([8]);
+  const q = await sink.query("select seq, reason, record from rejected");
+  expect(q.rows.length).toBe(1);
+  expect(Number(q.rows[0]![0])).toBe(3);
+  expect(String(q.rows[0]![1])).toMatch(/^the database refused the record: .*surrogate/);
+  expect(JSON.parse(String(q.rows[0]![2]))).toMatchObject(bad); // whole and unchanged (lineage beside it)
+  await sink.close();
+  expect(await lake(dataDir)).toEqual([8, 8, 0, 8]);
+  expect(lines.some((l) => l.includes("moved to the quarantine"))).toBe(true);
+
+  const db = await openDb(dataPaths(dataDir).database);
+  const before = Number((await db.query("select count(*) from rejected")).rows[0]![0]);
+  db.close();
+  expect(before).toBe(1);
+  const again = await openEmbeddedOrderSink(opts(dataDir), log);
+  await again.write([{ ...bad, order_id: "bad2" }, ...orders(1, 9)]);
+  await again.close();
+  const third = await openEmbeddedOrderSink(opts(dataDir), log);
+  expect((await third.query("select count(*) from rejected")).rows[0]!.map(Number)).toEqual([2]);
+  expect((await third.query("select count(*) from orders")).rows[0]!.map(Number)).toEqual([9]);
+  await third.close();
+});
