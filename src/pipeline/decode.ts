@@ -64,14 +64,18 @@ export function sourceOf(runs: readonly SourceRun[], topic: string, partition: n
 
 /**
  * Fills defaults that depend on the Kafka record (an order without ordered_at: the record's
- * timestamp); `complete` answers true if it changed the value. `fills`: the fields it may fill.
+ * timestamp, or when it has none (-1), the time ferry received it); `complete` answers true if it
+ * changed the value. `fills`: the fields it may fill.
  */
-const completers: Record<RecordKind, { fills: readonly string[]; complete: (value: Record<string, unknown>, record: SourceRecord) => boolean }> = {
+const completers: Record<RecordKind, { fills: readonly string[]; complete: (value: Record<string, unknown>, record: SourceRecord, receivedAt: Date) => boolean }> = {
   orders: {
     fills: ["ordered_at"],
-    complete(value, record) {
+    complete(value, record, receivedAt) {
       if (value.ordered_at !== undefined) return false;
-      value.ordered_at = new Date(Number(record.timestamp)).toISOString();
+      const ms = Number(record.timestamp);
+      const at = ms === -1 ? receivedAt : new Date(ms);
+      // A time no Date holds (a producer may send any 64-bit timestamp) is left as text for the checks to refuse.
+      value.ordered_at = Number.isNaN(at.getTime()) ? String(record.timestamp) : at.toISOString();
       return true;
     },
   },
@@ -140,7 +144,7 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
    * "_o": offset); a record that does not decode or validate goes to `reject` with its index.
    * Returns the number of rows written.
    */
-  function decodeRun(out: RowBytes, segment: number, messages: readonly SourceRecord[], reject: (index: number, reason: string) => void, lookup?: SchemaLookup): number {
+  function decodeRun(out: RowBytes, segment: number, receivedAt: Date, messages: readonly SourceRecord[], reject: (index: number, reason: string) => void, lookup?: SchemaLookup): number {
     const lineage = Buffer.from(`,"_s":${segment},"_o":`);
     let rows = 0;
     for (let i = 0; i < messages.length; i++) {
@@ -158,7 +162,16 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
           continue;
         }
         json = d.json;
-        cut = complete(d.value, m) ? -1 : objectEnd(d.json);
+        const filled = complete(d.value, m, receivedAt);
+        if (filled) {
+          // A field filled from the record (ordered_at from its Kafka timestamp) passes the same checks as one sent.
+          const again = v.safeParse(schema, d.value);
+          if (!again.success) {
+            reject(i, `${toRecordIssues(0, again.issues).map(fieldReason).join("; ")} (filled in from the Kafka record: its timestamp is ${m.timestamp})`);
+            continue;
+          }
+        }
+        cut = filled ? -1 : objectEnd(d.json);
         if (cut <= 0) out.text(JSON.stringify(d.value).slice(0, -1));
       }
       if (cut > 0) out.bytes(json!, cut);
@@ -182,7 +195,7 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
         sources.push({ topic, partition, messages });
         const lookup = registry ? await schemaLookup(registry, messages) : undefined;
         const segment = segments.idOf(topic, partition, ingestedAt);
-        rows += decodeRun(out, segment, messages, (i, reason) => rejected.push({ topic, partition, offset: messages[i]!.offset, record: messages[i]!, reason }), lookup);
+        rows += decodeRun(out, segment, ingestedAt, messages, (i, reason) => rejected.push({ topic, partition, offset: messages[i]!.offset, record: messages[i]!, reason }), lookup);
       },
       async finish(): Promise<DecodedBatch> {
         return { ndjson: out.chunks(), segments: segments.list, rows, rejected, sources };

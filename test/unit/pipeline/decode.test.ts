@@ -46,6 +46,21 @@ describe("decoder (orders)", () => {
     ]);
   });
 
+  test("an ordered_at filled in from the Kafka timestamp passes the same checks: a timestamp no lake holds is rejected, never a crash", async () => {
+    const b = decoder.newBatch();
+    const at = (timestamp: string, offset: number): SourceRecord => ({ ...rec(JSON.stringify(ORDER), offset), timestamp });
+    await b.add("t", 0, [at("-2208988800001", 0), at("253402300800000", 1), at("99999999999999999", 2), at(String(Date.UTC(2026, 0, 1)), 3), at("-1", 4)], new Date("2026-05-06T07:08:09.000Z"));
+    const out = await b.finish();
+    expect(out.rows).toBe(2);
+    const rows = Buffer.concat(out.ndjson).toString().trim().split("\n").map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.ordered_at)).toEqual(["2026-01-01T00:00:00.000Z", "2026-05-06T07:08:09.000Z"]); // -1: no timestamp, the time received
+    expect(out.rejected.map((r) => [r.offset, r.reason])).toEqual([
+      ["0", expect.stringMatching(/^field ordered_at: must not be before 1900.*\(filled in from the Kafka record: its timestamp is -2208988800001\)$/)],
+      ["1", expect.stringMatching(/field ordered_at: must be before 10000-01-01T00:00:00Z in UTC.*its timestamp is 253402300800000\)$/)],
+      ["2", expect.stringMatching(/^field ordered_at: must be an RFC 3339 timestamp.*its timestamp is 99999999999999999\)$/)],
+    ]);
+  });
+
   test("rows carry the value's JSON text as sent (one line each; pretty-printed values re-encoded)", async () => {
     const b = decoder.newBatch();
     const asSent = `{"order_id": "é-1", "product":"tea \\u00e9", "quantity": 2e0, "price":3.50, "ordered_at":"2026-01-02T03:04:05Z"}  `;
