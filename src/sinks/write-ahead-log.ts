@@ -125,9 +125,18 @@ export async function openWriteAheadLog(path: string, options: WriteAheadLogOpti
   let broken: string | undefined;
   let healWarned = false;
 
-  /** Rewrites the good bytes [0, size) into a new file that replaces `file` (after a failed fsync or truncate). */
+  /**
+   * Rewrites the good bytes [0, size) into a new file that replaces `file` (after a failed fsync or
+   * truncate). They are read through a handle of their own: `file` may be the one that failed.
+   */
   async function rewrite(): Promise<void> {
-    const good = await readFully(file, size);
+    const source = await open(path, RW_CREATE);
+    let good: Buffer;
+    try {
+      good = await readFully(source, size);
+    } finally {
+      await source.close();
+    }
     const scan = scanFrames(good);
     const keep = scan.tail ? good.subarray(0, scan.validEnd) : good; // never copy bytes that do not hold
     const fresh = await open(rewritePath, RW_CREATE | constants.O_TRUNC);
@@ -241,11 +250,14 @@ export async function openWriteAheadLog(path: string, options: WriteAheadLogOpti
           await emptyInPlace(); // all of it applied: start over in place
         } else if (sealedEnd === undefined) {
           await file.close();
-          await rename(path, sealedPath);
-          file = await open(path, RW_CREATE);
+          try {
+            await rename(path, sealedPath);
+            sealedEnd = end;
+            size = 0;
+          } finally {
+            file = await open(path, RW_CREATE); // the new file, or the same one again if the rename failed
+          }
           await fsyncPath(dir);
-          sealedEnd = end;
-          size = 0;
         }
       }),
     clear: () =>

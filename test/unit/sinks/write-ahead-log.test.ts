@@ -250,6 +250,19 @@ describe("failed writes are never acknowledged, and never stay for a later frame
     expect(c.damaged).toEqual([]);
   });
 
+  test("emptying an applied log that fails to sync: release does not fail the apply; the log is rewritten empty", async () => {
+    const path = walPath();
+    const files = faultyFiles();
+    const wal = await openWriteAheadLog(path, { open: files.open, rotateBytes: 100 });
+    for (let i = 0; i < 5; i++) await wal.append(frame(i), i, 1);
+    files.plan({ op: "sync", kind: "EIO" });
+    await wal.release(5); // all applied: emptied in place, whose fsync fails
+    expect(statSync(path).size).toBe(0);
+    await wal.append(frame(5), 5, 1);
+    await wal.close();
+    expect(texts(await reread(path))).toEqual([String(frame(5))]);
+  });
+
   test("property: under random faults, exactly the acknowledged frames are read back after a restart, in order", async () => {
     const faultArb = fc.option(
       fc.record({
