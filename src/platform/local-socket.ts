@@ -2,7 +2,9 @@
  * A Unix-domain socket in the data dir through which the process that holds ferry.duckdb (DuckDB
  * allows one writer process) answers `ferry query` (POST /query) and takes orders (everything
  * else goes to the ingress: `ferry generate` into the same data dir writes through it). Only the
- * data dir's owner can reach it (mode 0600), so it needs no token.
+ * data dir's owner can reach it (mode 0600), so it needs no token. A query asks for its time limit
+ * and the locked setting by headers; a refusal, a timeout and too many rows come back as such
+ * (kind), and the client throws the same typed error as a query run in its own process.
  */
 import { chmodSync, rmSync } from "node:fs";
 import { DownstreamError, errorMessage, FerryError } from "../errors.ts";
