@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dataPaths, openDb, queryWithLake, sqlString } from "../../../src/db/duckdb.ts";
 import { openEmbeddedOrderSink, RUN_TOPIC } from "../../../src/sinks/embedded-orders.ts";
+import { openWriteAheadLog } from "../../../src/sinks/write-ahead-log.ts";
 import { listLakeFiles } from "../../../src/sinks/lake.ts";
 import { ORDER_ROWS } from "../../../src/sinks/orders-table.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
@@ -101,4 +102,22 @@ test("a record the table refuses is quarantined with its reason; the others are 
   expect((await third.query("select count(*) from rejected")).rows[0]!.map(Number)).toEqual([2]);
   expect((await third.query("select count(*) from orders")).rows[0]!.map(Number)).toEqual([9]);
   await third.close();
+});
+
+test("a refused record still in the write-ahead log at start (a crash before it was applied) is quarantined: ferry starts, the orders around it are applied", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+  const { log } = memoryLogger("warn");
+  await (await openEmbeddedOrderSink(opts(dataDir), log)).close();
+  // Acknowledged before the crash: three rows in one frame, the middle one a row DuckDB refuses.
+  const row = (seq: number, product: string) =>
+    JSON.stringify({ order_id: `w${seq}`, product, quantity: 1, price: 1, ordered_at: "2026-05-01T12:00:00Z", kafka_topic: RUN_TOPIC, kafka_partition: 0, kafka_offset: seq, ingested_at: "2026-05-01T12:00:01Z" });
+  const wal = await openWriteAheadLog(dataPaths(dataDir).wal);
+  await wal.append(Buffer.from([row(0, "a"), row(1, "\ud800"), row(2, "c")].join("\n")), 0, 3);
+  await wal.close();
+  const sink = await openEmbeddedOrderSink(opts(dataDir), log);
+  expect((await sink.query("select list(order_id order by order_id) from orders")).rows[0]![0]).toEqual(["w0", "w2"]);
+  expect((await sink.query("select seq::INT, record from rejected")).rows).toEqual([[1, row(1, "\ud800")]]);
+  await sink.write(orders(1, 3)); // and takes orders after it
+  await sink.close();
+  expect(await lake(dataDir)).toEqual([3, 3, 0, 3]);
 });
