@@ -122,6 +122,7 @@ test(
         const quarantined = await queryJson(dataDir, "SELECT * FROM rejected").catch(() => []);
         if (quarantined.length > 0) violations.push(`acknowledged (202) records were quarantined instead of stored: ${JSON.stringify(quarantined).slice(0, 2000)}`);
       }
+      console.log(`seed ${FUZZ_SEED}: ${posted} bodies posted, ${accepted.length} records accepted (plain ones included)`);
       if (violations.length > 0) throw new Error(`seed ${FUZZ_SEED}, ${posted} bodies, ${accepted.length} records accepted: ${violations.length} violation(s):\n  - ${violations.join("\n  - ")}`);
     } finally {
       if (ferry) await ferry.stop("SIGKILL");
