@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { silenceRuntimeWarnings } from "../src/platform/process.ts";
+import { silenceRuntimeWarnings } from "../src/kafka/kafkajs/negative-timeouts.ts";
 
 // kafkajs's negative timer delays (see silenceRuntimeWarnings) must not clutter the figures.
 silenceRuntimeWarnings();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /** The ferry binary: argv → runCli. The only place with process.exit and signal wiring. */
 import { runCli } from "./cli/run-cli.ts";
-import { installSignalHandlers, silenceRuntimeWarnings } from "./platform/process.ts";
+import { silenceRuntimeWarnings } from "./kafka/kafkajs/negative-timeouts.ts";
+import { installSignalHandlers } from "./platform/process.ts";
 
 // Data files and folders (the data dir, ferry.duckdb, ferry.wal, the lake, staging, checkpoints)
 // are created owner-only, whoever creates them (Bun, DuckDB, the OS).

@@ -12,7 +12,7 @@ import { ConfigError, DownstreamError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { KafkaClientConfig } from "./config.ts";
 import { describeKafkaError } from "./describe-error.ts";
-import { installFetchDecoder } from "./kafkajs-internals.ts";
+import { installFetchDecoder } from "./kafkajs/internals.ts";
 
 function routeLogs(log: Logger): logCreator {
   return () =>

@@ -20,7 +20,7 @@
  * The last offset of a damaged batch comes from its header, bounded by the next batch's base
  * offset and the high watermark (the header's delta is not covered by the CRC once that failed).
  *
- * Installed through the seam (src/kafka/kafkajs-internals.ts).
+ * Installed through the seam (src/kafka/kafkajs/internals.ts).
  */
 import { type BatchContext, type BatchRefusal, decodeBatchAt, type DecodedRecord, type InflateBudget } from "./record-batch-decoder.ts";
 

@@ -1,4 +1,4 @@
-/** Process-level wiring: signals → one AbortController; runtime warnings kept off the user's terminal. */
+/** Process-level wiring: signals → one AbortController; kill -9 of itself; the memory governor. */
 
 export function installSignalHandlers(controller: AbortController): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -8,20 +8,6 @@ export function installSignalHandlers(controller: AbortController): void {
       controller.abort(signal);
     });
   }
-}
-
-/**
- * kafkajs schedules timers with negative delays (its request queue computes them from clocks),
- * and Bun warns about each one (TimeoutNegativeWarning) on stderr. The runtime clamps such a delay
- * to 1 ms anyway; clamping it ourselves first keeps the same behaviour without the warning, which
- * must not reach a user's terminal or logs.
- */
-export function silenceRuntimeWarnings(): void {
-  const original = globalThis.setTimeout;
-  const clamped = ((handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) =>
-    original(handler, typeof delay === "number" && delay < 1 ? 1 : delay, ...args)) as typeof setTimeout;
-  Object.assign(clamped, original);
-  globalThis.setTimeout = clamped;
 }
 
 /** Dies at once, as `kill -9` would: no handlers, no flushing (tests prove recovery with it). */

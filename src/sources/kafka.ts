@@ -8,7 +8,7 @@
  * policy.
  *
  * Rebalances: before the member rejoins (its partitions about to be revoked) the open batch is
- * processed and committed (src/kafka/rejoin-hook.ts). On assignment every partition is paused
+ * processed and committed (src/kafka/kafkajs/rejoin-hook.ts). On assignment every partition is paused
  * until its position is known — max(offset stored by the sink, offset committed in Kafka) — then
  * moved there and resumed.
  */
@@ -18,7 +18,7 @@ import { Availability } from "../kafka/availability.ts";
 import { connectFailure } from "../kafka/client.ts";
 import { describeKafkaError } from "../kafka/describe-error.ts";
 import { type CorruptBatch, corruptionOf } from "../kafka/fetch-response.ts";
-import { onBeforeRejoin } from "../kafka/rejoin-hook.ts";
+import { onBeforeRejoin } from "../kafka/kafkajs/rejoin-hook.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BatchPolicy } from "../pipeline/batch-policy.ts";
 import { partitionsByTopic, type TopicPartition, tpKey } from "../pipeline/partitions.ts";

@@ -12,7 +12,7 @@ import fetchV11Request from "kafkajs/src/protocol/requests/fetch/v11/request.js"
 import { createKafka } from "../../src/kafka/client.ts";
 import { registerCodecs } from "../../src/kafka/codecs/index.ts";
 import { decodeFetchV11 } from "../../src/kafka/fetch-response.ts";
-import { createCluster, type InternalCluster, kafkajsFetchV11Decode, type RawRequest, sendRaw } from "../../src/kafka/kafkajs-internals.ts";
+import { createCluster, type InternalCluster, kafkajsFetchV11Decode, type RawRequest, sendRaw } from "../../src/kafka/kafkajs/internals.ts";
 import { openProducer } from "../../src/kafka/producer/index.ts";
 import { createTopics } from "../../src/kafka/topics.ts";
 import { memoryLogger } from "../helpers/logger.ts";

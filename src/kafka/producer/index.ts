@@ -3,7 +3,7 @@ import type { Kafka } from "kafkajs";
 import type { Logger } from "../../log/logger.ts";
 import { Availability } from "../availability.ts";
 import { connectFailure } from "../client.ts";
-import { createCluster } from "../kafkajs-internals.ts";
+import { createCluster } from "../kafkajs/internals.ts";
 import { IdempotentProducer, type ProducerOptions } from "./producer.ts";
 
 export { IdempotentProducer, type ProducerOptions, type ProducerRecord } from "./producer.ts";

@@ -6,7 +6,7 @@
  *     topic_data => topic [partition record_set]
  *   Produce Response (v7) => [topic [partition error_code base_offset log_append_time log_start_offset]] throttle_time_ms
  */
-import type { RawRequest, RawResponse } from "../kafkajs-internals.ts";
+import type { RawRequest, RawResponse } from "../kafkajs/internals.ts";
 
 export const PRODUCE_API_KEY = 0;
 export const PRODUCE_VERSION = 7;

@@ -33,7 +33,7 @@ import type { FlushObserver } from "../../pipeline/coalescer.ts";
 import { compressorOf, type Compression, type Compressor } from "../codecs/compress.ts";
 import type { Availability } from "../availability.ts";
 import { describeKafkaError } from "../describe-error.ts";
-import { kafkaErrorCode, sendRaw, type InternalCluster } from "../kafkajs-internals.ts";
+import { kafkaErrorCode, sendRaw, type InternalCluster } from "../kafkajs/internals.ts";
 import { untilTopicsKnown } from "../topics.ts";
 import { partitionOfKey } from "./murmur2.ts";
 import { encodeProduceBody, PRODUCE_API_KEY, PRODUCE_VERSION, produceRequest, produceResponse, type PartitionBatch } from "./produce-request.ts";

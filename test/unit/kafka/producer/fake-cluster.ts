@@ -10,7 +10,7 @@
 import Decoder from "kafkajs/src/protocol/decoder.js";
 // @ts-expect-error kafkajs internals have no types
 import decodeBatch from "kafkajs/src/protocol/recordBatch/v0/decoder.js";
-import type { InternalBroker, InternalCluster, RawRequest, RawResponse } from "../../../../src/kafka/kafkajs-internals.ts";
+import type { InternalBroker, InternalCluster, RawRequest, RawResponse } from "../../../../src/kafka/kafkajs/internals.ts";
 
 export type Fault = "none" | "drop-before-write" | "drop-after-write" | { errorCode: number };
 

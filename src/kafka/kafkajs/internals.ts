@@ -1,26 +1,29 @@
 /**
- * The one seam into kafkajs 2.2.4's internals (pinned in package.json; test/unit/kafka/
- * kafkajs-internals.test.ts fails when an upgrade moves any of it). ferry produces with its own
- * idempotent producer (src/kafka/producer/) but over kafkajs's cluster: its metadata, its broker
- * connections (TLS and SASL included) and its request queue. Used here:
- *  - the Kafka client's private cluster factory (`Symbol('private:Kafka:createCluster')`), so the
- *    cluster has the client's brokers, TLS, SASL, timeouts and logger;
- *  - Cluster: connect, disconnect, refreshMetadata, addMultipleTargetTopics,
+ * The seam into kafkajs 2.2.4's internals (pinned in package.json). Every use of what kafkajs does
+ * not export lives in this folder, src/kafka/kafkajs/, and test/unit/kafka/kafkajs/seam.test.ts
+ * pins the version and checks that each internal below still exists with the shape used:
+ *  - here: the Kafka client's private cluster factory (`Symbol('private:Kafka:createCluster')`),
+ *    so that ferry's own idempotent producer (src/kafka/producer/) runs over kafkajs's cluster
+ *    (metadata, broker connections with TLS and SASL, request queue);
+ *  - Cluster: connect, disconnect, isConnected, refreshMetadata, addMultipleTargetTopics,
  *    findTopicPartitionMetadata, findBroker, findControllerBroker;
  *  - Broker: versions, initProducerId, connectionPool.send({ request, response }) with a request
  *    object of kafkajs's shape ({ apiKey, apiVersion, apiName, expectResponse, encode }) whose
  *    encode() returns anything with `buf` and `buffer` (what Encoder.writeEncoder reads);
  *  - protocol/error's table of error codes, for names and messages;
  *  - the Fetch v11 response module's `decode` (a property of the module object, looked up at
- *    every fetch), replaced by src/kafka/fetch-response.ts, which reuses kafkajs's Decoder, its
- *    legacy message-set and record-batch decoders for what it does not handle itself.
+ *    every fetch), replaced by src/kafka/fetch-response.ts (no kafkajs code: it only has to give
+ *    the shape kafkajs's consumer reads: partitions, messages with offset, isControlRecord and
+ *    batchContext.{inTransaction, producerId, isControlBatch});
+ *  - rejoin-hook.ts: ConsumerGroup.prototype.joinAndSync and its groupId, memberId, generationId;
+ *  - negative-timeouts.ts: kafkajs's request queue's negative setTimeout delays (a global patch).
  */
 import type { Kafka } from "kafkajs";
 // @ts-expect-error kafkajs ships no types for its internals
 import * as protocolErrors from "kafkajs/src/protocol/error.js";
 // @ts-expect-error kafkajs ships no types for its internals
 import fetchV11Response from "kafkajs/src/protocol/requests/fetch/v11/response.js";
-import { decodeFetchV11 } from "./fetch-response.ts";
+import { decodeFetchV11 } from "../fetch-response.ts";
 
 export interface PartitionMetadata {
   partitionId: number;
