@@ -11,48 +11,27 @@
  * processed and committed (src/kafka/kafkajs/rejoin-hook.ts). On assignment every partition is paused
  * until its position is known — max(offset stored by the sink, offset committed in Kafka) — then
  * moved there and resumed.
+ *
+ * This file wires the pieces to kafkajs's consumer (rebalances, the interval, progress): the open
+ * batch is src/sources/kafka/batch-filler.ts, the in-order commits ordered-commits.ts, where each
+ * partition stands positions.ts.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import { Availability } from "../kafka/availability.ts";
 import { connectFailure } from "../kafka/client.ts";
 import { describeKafkaError } from "../kafka/describe-error.ts";
-import { type CorruptBatch, corruptionOf } from "../kafka/fetch-response.ts";
 import { onBeforeRejoin } from "../kafka/kafkajs/rejoin-hook.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BatchPolicy } from "../pipeline/batch-policy.ts";
 import { partitionsByTopic, type TopicPartition, tpKey } from "../pipeline/partitions.ts";
+import { BatchFiller } from "./kafka/batch-filler.ts";
+import { OrderedCommits } from "./kafka/ordered-commits.ts";
+import { placement, Positions } from "./kafka/positions.ts";
+import type { BatchContent, SourceBatch } from "./kafka/types.ts";
 
 export type { TopicPartition };
-
-/** A partition's part of a batch: a contiguous run of fetched offsets. */
-export interface PartitionRange {
-  topic: string;
-  partition: number;
-  /** First and last offset fetched (records may be missing in between: compaction, transactions). */
-  firstOffset: number;
-  lastOffset: number;
-  records: number;
-}
-
-/**
- * What a batch's records are turned into as they arrive (decoded, validated rows), so the work
- * is spread over the fetches and the raw messages are not held until the batch closes.
- */
-export interface BatchContent {
-  add(topic: string, partition: number, messages: KafkaMessage[]): void | Promise<void>;
-}
-
-export interface SourceBatch<C extends BatchContent = BatchContent> {
-  ranges: PartitionRange[];
-  content: C;
-  /** Record batches the fetch decoder refused (src/kafka/fetch-response.ts): to be dead-lettered as pointers; their offsets are in `ranges`. */
-  corrupt: CorruptBatch[];
-  records: number;
-  bytes: number;
-  /** 1, 2, 3… in this process. */
-  sequence: number;
-}
+export type { BatchContent, PartitionRange, SourceBatch } from "./kafka/types.ts";
 
 export interface KafkaBatchSourceOptions<C extends BatchContent> {
   topics: string[];
@@ -113,26 +92,12 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   /** One log line when the group loses Kafka, one when it has rejoined (kafkajs's retries are debug lines). */
   const availability = new Availability(log);
 
-  let runs = new Map<string, PartitionRange>();
-  let content = opts.newContent();
-  let corrupt: CorruptBatch[] = [];
-  let records = 0;
-  let bytes = 0;
-  let sequence = 0;
-  /** The last batch handed on (settles once committed) and the one before it; the next one fills meanwhile. */
-  let inFlight: Promise<void> = Promise.resolve();
-  let beforeInFlight: Promise<void> = Promise.resolve();
+  const filler = new BatchFiller(policy, opts.newContent);
+  const positions = new Positions();
   /** False between "about to rejoin" and "positions of the new assignment known": fetched records are not taken. */
   let accepting = false;
   let generation = 0;
   let stopped = false;
-  const assigned = new Map<string, { tp: TopicPartition; next: number | undefined }>();
-  const highs = new Map<string, number>();
-  /** Next offset to fetch, by partition (ahead of `assigned[].next` while a batch is open). */
-  const fetched = new Map<string, number>();
-  /** End offsets when the source started (for caughtUp), and low watermarks. */
-  const startEnds = new Map<string, number>();
-  const lows = new Map<string, number>();
   let joined = false;
   let caughtUpResolve: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
@@ -142,94 +107,47 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => {});
 
-  /** Starts an empty open batch (what was open is handed on, or dropped). */
-  function resetOpenBatch(): void {
-    runs = new Map();
-    content = opts.newContent();
-    corrupt = [];
-    records = 0;
-    bytes = 0;
-  }
+  const commits = new OrderedCommits<SourceBatch<C>>({
+    process: opts.process,
+    advance: (batch) => positions.advance(batch.ranges),
+    commit: (batch) => consumer.commitOffsets(batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: String(r.lastOffset + 1) }))),
+    committed(batch) {
+      opts.onCommitted?.(batch, undefined);
+      checkCaughtUp();
+    },
+    commitFailed(batch, e) {
+      // The batch is durable and the sink knows its offsets: they win over Kafka's on the next
+      // assignment, so nothing repeats here. Another member taking the partition meanwhile
+      // would start from the older Kafka offset.
+      log.warn("committing offsets to Kafka failed; the sink's stored offsets stay ahead", { error: errorMessage(e), batch: batch.sequence });
+      opts.onCommitted?.(batch, e);
+    },
+    failed: (e) => fail(e),
+  });
 
   /**
    * Takes the open batch and hands it on at once (the sink works on it beside the one in flight,
    * keeping the order itself); resolves when it is committed. Offsets are committed in order.
    */
   function closeBatch(): Promise<void> {
-    const previous = inFlight;
-    if (records === 0 && runs.size === 0) return previous;
-    const batch: SourceBatch<C> = { ranges: [...runs.values()], content, corrupt, records, bytes, sequence: ++sequence };
-    resetOpenBatch();
-    const work = processAndCommit(batch, previous);
-    beforeInFlight = inFlight;
-    inFlight = work.catch(() => {});
-    return work;
-  }
-
-  /** Set when a batch could not be made durable: no later batch may be committed past it. */
-  let broken: unknown;
-
-  async function processAndCommit(batch: SourceBatch<C>, previous: Promise<void>): Promise<void> {
-    if (broken) throw broken;
-    try {
-      await opts.process(batch);
-    } catch (e) {
-      broken ??= e;
-      fail(e);
-      throw e;
-    }
-    await previous;
-    if (broken) throw broken;
-    for (const r of batch.ranges) {
-      const a = assigned.get(tpKey(r.topic, r.partition));
-      if (a) a.next = r.lastOffset + 1;
-    }
-    const offsets = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: String(r.lastOffset + 1) }));
-    try {
-      await consumer.commitOffsets(offsets);
-      opts.onCommitted?.(batch, undefined);
-      checkCaughtUp();
-    } catch (e) {
-      // The batch is durable and the sink knows its offsets: they win over Kafka's on the next
-      // assignment, so nothing repeats here. Another member taking the partition meanwhile
-      // would start from the older Kafka offset.
-      log.warn("committing offsets to Kafka failed; the sink's stored offsets stay ahead", { error: errorMessage(e), batch: batch.sequence });
-      opts.onCommitted?.(batch, e);
-    }
+    if (filler.isEmpty) return commits.settled();
+    return commits.hand({ ...filler.take(), sequence: commits.nextSequence() });
   }
 
   async function eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     if (!accepting || isStale() || batch.messages.length === 0) return;
-    const key = tpKey(batch.topic, batch.partition);
-    if (!assigned.has(key)) return;
-    highs.set(key, Number(batch.highWatermark));
+    if (!positions.isAssigned(batch.topic, batch.partition)) return;
+    positions.highs.set(tpKey(batch.topic, batch.partition), Number(batch.highWatermark));
     // A fetch may hold more than fits: it is split so that no batch exceeds the policy's records.
     for (let from = 0; from < batch.messages.length; ) {
-      const take = Math.min(batch.messages.length - from, policy.maxRecords - records);
+      const take = Math.min(batch.messages.length - from, filler.room());
       const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(from, from + take);
       from += take;
-      const first = Number(messages[0]!.offset);
-      const last = Number(messages[messages.length - 1]!.offset);
-      let run = runs.get(key);
-      if (!run) {
-        run = { topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, records: 0 };
-        runs.set(key, run);
-      }
-      const before = corrupt.length;
-      for (const m of messages) {
-        bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
-        const c = corruptionOf(m);
-        if (c) corrupt.push(c);
-      }
-      const good = corrupt.length === before ? messages : messages.filter((m) => !corruptionOf(m));
-      if (good.length > 0) await content.add(batch.topic, batch.partition, good);
-      run.lastOffset = last;
-      run.records += messages.length;
-      records += messages.length;
-      fetched.set(key, last + 1);
-      if (records >= policy.maxRecords || bytes >= policy.maxBytes || (opts.untilCaughtUp && from === batch.messages.length && atStartEnds("fetched"))) {
+      const last = await filler.add(batch.topic, batch.partition, messages);
+      positions.fetchedUpTo(batch.topic, batch.partition, last + 1);
+      if (filler.full() || (opts.untilCaughtUp && from === batch.messages.length && positions.atStartEnds("fetched"))) {
         // At most two batches are being written while a third fills: wait for the older one.
-        await beforeInFlight;
+        await commits.olderSettled();
         void closeBatch().catch(() => {});
       }
     }
@@ -248,21 +166,11 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       for (const t of r) for (const p of t.partitions) if (Number(p.offset) >= 0) committed.set(tpKey(t.topic, p.partition), Number(p.offset));
     }
     if (myGeneration !== generation) return;
-    const placed: (TopicPartition & { position: number | undefined })[] = [];
-    const behind: { topic: string; partition: number; offset: string }[] = [];
-    for (const tp of tps) {
-      const stored = opts.storedOffset(tp);
-      const kafka = committed.get(tpKey(tp.topic, tp.partition));
-      const position = stored === undefined ? kafka : kafka === undefined ? stored : Math.max(stored, kafka);
-      if (position !== undefined && position !== kafka) {
-        consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(position) });
-        // The sink got further than Kafka was told (a crash between the two): tell Kafka now.
-        behind.push({ ...tp, offset: String(position) });
-      }
-      assigned.set(tpKey(tp.topic, tp.partition), { tp, next: position });
-      placed.push({ ...tp, position });
-    }
+    const { placed, behind } = placement(tps, (tp) => opts.storedOffset(tp), committed);
+    for (const b of behind) consumer.seek({ topic: b.topic, partition: b.partition, offset: b.offset });
+    for (const p of placed) positions.assign({ topic: p.topic, partition: p.partition }, p.position);
     if (behind.length > 0) {
+      // The sink got further than Kafka was told (a crash between the two): tell Kafka now.
       await consumer.commitOffsets(behind).catch((e) => log.warn("committing stored offsets to Kafka failed", { error: errorMessage(e) }));
       if (myGeneration !== generation) return;
     }
@@ -276,9 +184,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     availability.reached();
     const myGeneration = ++generation;
-    assigned.clear();
-    fetched.clear();
-    highs.clear();
+    positions.clear();
     const tps: TopicPartition[] = Object.entries(payload.memberAssignment).flatMap(([topic, ps]) => (ps as number[]).map((partition) => ({ topic, partition })));
     if (tps.length === 0) {
       accepting = true;
@@ -302,37 +208,25 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
     } else {
       // Dropped by the coordinator: the partitions may be read by another member already.
       // Records not yet written are left to whoever owns them now (they are re-read, not lost).
-      await inFlight;
-      resetOpenBatch();
+      await commits.settled();
+      filler.reset();
     }
   });
 
   async function readEnds(into: Map<string, number>): Promise<void> {
     for (const topic of opts.topics) {
-      for (const o of await admin.fetchTopicOffsets(topic)) {
-        into.set(tpKey(topic, o.partition), Number(o.high));
-        lows.set(tpKey(topic, o.partition), Number(o.low));
-      }
+      for (const o of await admin.fetchTopicOffsets(topic)) positions.noteEnds(into, topic, o.partition, Number(o.high), Number(o.low));
     }
-  }
-
-  /** Whether every assigned partition has reached its end at start: fetched so far, or (not) committed. */
-  function atStartEnds(counting: "fetched" | "committed"): boolean {
-    for (const [k, { next }] of assigned) {
-      const position = (counting === "fetched" ? fetched.get(k) : undefined) ?? next ?? lows.get(k) ?? 0;
-      if (position < (startEnds.get(k) ?? 0)) return false;
-    }
-    return true;
   }
 
   function checkCaughtUp(): void {
-    if (joined && accepting && atStartEnds("committed")) caughtUpResolve();
+    if (joined && accepting && positions.atStartEnds("committed")) caughtUpResolve();
   }
 
   return {
     failed,
-    positions: () => assigned,
-    highWatermarks: () => highs,
+    positions: () => positions.assigned,
+    highWatermarks: () => positions.highs,
     caughtUp() {
       return caughtUp;
     },
@@ -348,7 +242,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       try {
         await consumer.connect();
         for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
-        await readEnds(startEnds);
+        await readEnds(positions.startEnds);
       } catch (e) {
         await Promise.allSettled([consumer.disconnect(), admin.disconnect()]);
         removeHook();
@@ -362,7 +256,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
         closeBatch().catch(() => {});
         readEnds(highsNow)
           .then(() => {
-            for (const k of assigned.keys()) if (highsNow.has(k)) highs.set(k, highsNow.get(k)!);
+            for (const k of positions.assigned.keys()) if (highsNow.has(k)) positions.highs.set(k, highsNow.get(k)!);
             checkCaughtUp();
           })
           .catch((e) => log.debug("reading end offsets failed", { error: errorMessage(e) }));
@@ -376,8 +270,8 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
       // A fetch being handled may still close a batch: wait until nothing is open or in flight.
       do {
         await closeBatch().catch(() => {});
-        await inFlight;
-      } while (records > 0);
+        await commits.settled();
+      } while (filler.records > 0);
       removeHook();
       await consumer.disconnect().catch((e) => log.warn("leaving the group failed", { error: errorMessage(e) }));
       await admin.disconnect().catch(() => {});
