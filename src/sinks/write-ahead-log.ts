@@ -263,6 +263,7 @@ export async function openWriteAheadLog(path: string, options: WriteAheadLogOpti
     clear: () =>
       serial(async () => {
         await rm(sealedPath, { force: true });
+        await rm(rewritePath, { force: true }); // a rewrite cut short by a crash
         sealedEnd = undefined;
         await emptyInPlace();
         await fsyncPath(dir);
