@@ -84,7 +84,7 @@ export const renderString = (s: string) =>
 
 /** An exact decimal value as (digits, exponent) rendered in one of JSON's notations with the same value. */
 export const renderDecimal = (digits: bigint, exp: number, negative = false) =>
-  fc.record({ shift: fc.integer({ min: -4, max: 4 }), zeros: fc.integer({ min: 0, max: 3 }), e: fc.constantFrom("e", "E"), sign: fc.constantFrom("", "+", "-"), pad: fc.constantFrom("", "0", "00"), plain: fc.boolean() }).map(({ shift, zeros, e, sign, pad, plain }) => {
+  fc.record({ shift: fc.oneof(fc.integer({ min: -4, max: 4 }), fc.constantFrom(22, 30, 100, 400)), zeros: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom(20, 50)), e: fc.constantFrom("e", "E"), sign: fc.constantFrom("", "+", "-"), pad: fc.constantFrom("", "0", "00", "0".repeat(25)), plain: fc.boolean() }).map(({ shift, zeros, e, sign, pad, plain }) => {
     const minus = negative ? "-" : "";
     const plainText = (d: bigint, x: number) => {
       // d × 10^x with at least `zeros` trailing fraction zeros.
@@ -185,7 +185,7 @@ export const orderEntries = (hostile: { strings?: boolean; numbers?: boolean; ti
         quantity: hostile.numbers ? quantityText : fc.integer({ min: 1, max: 1_000_000 }).map(String),
         price: hostile.numbers ? priceText : fc.integer({ min: 0, max: 99_999_999 }).map((c) => String(c / 100)),
         customer_id: (hostile.strings ? fc.oneof(hostileString(10), stringNearLimit(64)) : plainString(0, 10)).chain(renderString),
-        ordered_at: (hostile.timestamps ? fc.oneof(timestampText, edgeTimestamps) : fc.integer({ min: Date.UTC(1900, 0, 1), max: Date.UTC(9999, 11, 31) }).map((ms) => new Date(ms).toISOString())).map((s) => JSON.stringify(s)),
+        ordered_at: hostile.timestamps ? fc.oneof(timestampText, edgeTimestamps).chain(renderString) : fc.integer({ min: Date.UTC(1900, 0, 1), max: Date.UTC(9999, 11, 31) }).map((ms) => JSON.stringify(new Date(ms).toISOString())),
       },
       { requiredKeys: ["order_id", "product", "quantity", "price"] },
     )
@@ -301,3 +301,34 @@ export const KNOWN_CLASSES: { name: string; text: string }[] = [
 ];
 
 export const knownClass = (c: { text: string }, id: string) => c.text.replace("{id}", id);
+
+/**
+ * Texts that are almost JSON (what some parsers take and JSON.parse must not): trailing commas,
+ * single quotes, NaN/Infinity, hex, leading + or zeros, bare dots, comments, non-JSON whitespace,
+ * a raw control character in a string, a truncated text. Each must be refused.
+ */
+export const nearMissJson = (text: string) =>
+  fc
+    .constantFrom<[RegExp, string]>(
+      [/}\s*$/, ",}"],
+      [/"product"/, "'product'"],
+      [/"price"\s*:\s*[^,}]+/, '"price":NaN'],
+      [/"price"\s*:\s*[^,}]+/, '"price":Infinity'],
+      [/"quantity"\s*:\s*[^,}]+/, '"quantity":0x10'],
+      [/"quantity"\s*:\s*[^,}]+/, '"quantity":+1'],
+      [/"quantity"\s*:\s*[^,}]+/, '"quantity":01'],
+      [/"price"\s*:\s*[^,}]+/, '"price":.5'],
+      [/"price"\s*:\s*[^,}]+/, '"price":5.'],
+      [/"price"\s*:\s*[^,}]+/, '"price":1e'],
+      [/"price"\s*:\s*[^,}]+/, '"price":-'],
+      [/^\s*{/, "/* c */{"],
+      [/^\s*{/, "\u00a0{"],
+      [/^\s*{/, "\u2028{"],
+      [/"product"\s*:\s*"/, '"product":"\t'],
+      [/"product"\s*:\s*"/, '"product":"\u0000'],
+      [/"product"\s*:\s*"/, '"product":"\\x41'],
+      [/"product"\s*:\s*"/, '"product":"\\u12'],
+      [/}\s*$/, "}}"],
+      [/}\s*$/, ""],
+    )
+    .map(([at, by]) => text.replace(at, by));

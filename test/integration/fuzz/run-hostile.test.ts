@@ -5,7 +5,7 @@
  * 400/422 that names the record and field; ferry keeps answering 202 to a plain order after each
  * hostile body, stops cleanly, starts again and still serves, nothing lost.
  *
- * FERRY_FUZZ_SEED, FERRY_FUZZ_RUNS (bodies; default 120), FERRY_FUZZ_SECONDS (default 45: the
+ * FERRY_FUZZ_SEED, FERRY_FUZZ_RUNS (bodies; default 300), FERRY_FUZZ_SECONDS (default 45: the
  * posting stops then, whatever the runs).
  */
 import { beforeAll, expect, test } from "bun:test";
@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { type BinaryProcess, queryJson, requireBinary, startBinary, storedRows } from "../../helpers/hostile/binary.ts";
-import { bodyOf, deepValue, FUZZ_SEED, fuzzRuns, invalidUtf8, KNOWN_CLASSES, knownClass, mixedRecordTexts, recordText, withBytesInString } from "../../helpers/hostile/generators.ts";
+import { bodyOf, deepValue, FUZZ_SEED, fuzzRuns, invalidUtf8, KNOWN_CLASSES, knownClass, mixedRecordTexts, nearMissJson, recordText, withBytesInString } from "../../helpers/hostile/generators.ts";
 import { type BodyMeaning, httpViolations, type PostedRecord, storedByIdViolations } from "../../helpers/hostile/invariant.ts";
 import { meaningOfBytes, meaningOfText } from "../../helpers/hostile/oracle.ts";
 
@@ -35,7 +35,7 @@ function bodies(): Posted[] {
     const text = knownClass(c, `known-${k}`);
     return { text, contentType: "application/json", meaning: { records: [meaningOfText(text)] } };
   });
-  const runs = fuzzRuns(120);
+  const runs = fuzzRuns(300);
   for (let k = 0; k < runs; k++) {
     const kind = k % 20;
     if (kind === 7) {
@@ -48,6 +48,11 @@ function bodies(): Posted[] {
       const [text, deep] = fc.sample(fc.tuple(recordText({}), deepValue), { seed: FUZZ_SEED + k, numRuns: 1 })[0]!;
       const bad = text.replace(/"quantity"\s*:\s*[^,}]+/, `"quantity":${deep}`);
       out.push({ text: bad, contentType: "application/json", meaning: { records: [meaningOfText(bad)] } });
+      continue;
+    }
+    if (kind === 17) {
+      const text = fc.sample(recordText({}).chain(nearMissJson), { seed: FUZZ_SEED + k, numRuns: 1 })[0]!;
+      out.push({ text, contentType: "application/json", meaning: { records: [meaningOfText(text)] } });
       continue;
     }
     const b = fc.sample(bodyOf(mixedRecordTexts(`g${k}-`)), { seed: FUZZ_SEED + k, numRuns: 1 })[0]!;

@@ -5,7 +5,7 @@
  * right date= folder), or in `<topic>.dlq` whole (same key and value) with a `ferry.error` reason —
  * never both, never neither; a second run exits 0 with nothing new.
  *
- * Needs Kafka (scripts/services/kafka start). FERRY_FUZZ_SEED, FERRY_FUZZ_RUNS (generated values; default 150).
+ * Needs Kafka (scripts/services/kafka start). FERRY_FUZZ_SEED, FERRY_FUZZ_RUNS (generated values; default 400).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,7 +15,7 @@ import fc from "fast-check";
 import type { Kafka, Producer } from "kafkajs";
 import { createKafka } from "../../../src/kafka/client.ts";
 import { queryJson, requireBinary, runBinary, storedRows } from "../../helpers/hostile/binary.ts";
-import { deepValue, FUZZ_SEED, fuzzRuns, invalidUtf8, KNOWN_CLASSES, knownClass, mixedRecordTexts, recordText, withBytesInString } from "../../helpers/hostile/generators.ts";
+import { deepValue, FUZZ_SEED, fuzzRuns, invalidUtf8, KNOWN_CLASSES, knownClass, mixedRecordTexts, nearMissJson, recordText, withBytesInString } from "../../helpers/hostile/generators.ts";
 import { type PostedRecord, storedByIdViolations } from "../../helpers/hostile/invariant.ts";
 import { meaningOfBytes, type OrderMeaning } from "../../helpers/hostile/oracle.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
@@ -54,7 +54,7 @@ function values(): Value[] {
     out.push({ key: `v-${out.length}`, value, meaning });
   };
   KNOWN_CLASSES.forEach((c, k) => add(Buffer.from(knownClass(c, `known-${k}`))));
-  const runs = fuzzRuns(150);
+  const runs = fuzzRuns(400);
   for (let k = 0; out.length < KNOWN_CLASSES.length + runs; k++) {
     const kind = k % 25;
     const seed = { seed: FUZZ_SEED + k, numRuns: 1 };
@@ -157,5 +157,5 @@ test(
     if (accepted.length === 0 || dead.length === 0) violations.push(`nothing ${accepted.length === 0 ? "stored" : "dead-lettered"}: the run tested one way only`);
     if (violations.length > 0) throw new Error(`seed ${FUZZ_SEED}, ${vs.length} values, ${accepted.length} stored, ${dead.length} dead letters: ${violations.length} violation(s):\n  - ${violations.join("\n  - ")}`);
   },
-  300_000,
+  Math.max(300_000, fuzzRuns(400) * 1000),
 );

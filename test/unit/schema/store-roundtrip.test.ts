@@ -9,10 +9,10 @@
  *
  * FERRY_FUZZ_SEED fixes the seed, FERRY_FUZZ_RUNS the runs per property (scripts/fuzz: long runs).
  */
-import { afterAll, beforeAll, describe, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { bodyOf, deepValue, FUZZ_SEED, fuzzParams, invalidUtf8, KNOWN_CLASSES, knownClass, type orderEntries, recordText, recordTexts, withBytesInString } from "../../helpers/hostile/generators.ts";
-import { type BodyMeaning, httpViolations, kafkaViolations } from "../../helpers/hostile/invariant.ts";
+import { bodyOf, deepValue, FUZZ_SEED, fuzzParams, fuzzRuns, invalidUtf8, KNOWN_CLASSES, knownClass, nearMissJson, type orderEntries, recordText, recordTexts, withBytesInString } from "../../helpers/hostile/generators.ts";
+import { type BodyMeaning, httpViolations, kafkaViolations, rowViolations } from "../../helpers/hostile/invariant.ts";
 import { meaningOfBytes, meaningOfText } from "../../helpers/hostile/oracle.ts";
 import { openHttpPath, openKafkaPath } from "../../helpers/hostile/store-paths.ts";
 
@@ -29,7 +29,7 @@ afterAll(() => {
 
 const RUNS = 60;
 /** Per property: the runs, and the shrinking of a failure, on a loaded machine. */
-const TIMEOUT = 120_000;
+const TIMEOUT = Math.max(120_000, fuzzRuns(RUNS) * 400);
 const show = (x: string | Uint8Array) => (typeof x === "string" ? JSON.stringify(x) : `bytes ${Buffer.from(x).toString("hex")} (${JSON.stringify(Buffer.from(x).toString("utf8"))})`);
 
 function fail(input: string, violations: string[]): never {
@@ -64,6 +64,37 @@ const families = {
   "hostile timestamps: 1900/9999 edges, ±23:59, leap seconds, 1–9 fraction digits, lowercase, Feb 29": { timestamps: true },
 } as const;
 
+describe("the oracle (what a text means) and the invariant can fail", () => {
+  const rec = (fields: string) => `{"order_id":"o","product":"tea","quantity":1,"price":1${fields}}`;
+  test("verdicts", () => {
+    expect(meaningOfText(rec(",\"price\":2")).verdict).toBe("MUST_REFUSE");
+    expect(meaningOfText(rec(",\"ordered_at\":\"2026-01-02T03:04:05.123456Z\"")).verdict).toBe("MUST_ACCEPT");
+    expect(meaningOfText(rec(",\"ordered_at\":\"2026-01-02T03:04:05.1234567Z\"")).verdict).toBe("MUST_REFUSE");
+    expect(meaningOfText(rec(",\"ordered_at\":\"9999-12-31T23:59:59-23:59\"")).orderedAt?.utcDate).toBe("10000-01-01");
+    expect(meaningOfText(rec(",\"ordered_at\":\"1900-01-01T00:00:00-00:01\"")).verdict).toBe("MUST_ACCEPT");
+    expect(meaningOfText(rec(",\"ordered_at\":\"1900-01-01T00:00:00+00:01\"")).verdict).toBe("MUST_REFUSE");
+    expect(meaningOfText(rec(",\"customer_id\":\"\\ud800\"")).verdict).toBe("MUST_REFUSE");
+    expect(meaningOfText('{"order_id":"o","product":"tea","quantity":1,"price":1e-401}').verdict).toBe("MUST_REFUSE");
+    expect(meaningOfText('{"order_id":"o","product":"tea","quantity":1,"price":0.1e1}').verdict).toBe("MAY");
+    expect(meaningOfText('{"order_id":"o","product":"tea","quantity":1,"price":1.10}').verdict).toBe("MUST_ACCEPT");
+    expect(meaningOfText('{"order_id":"o","product":"tea","quantity":1.0000000000000001,"price":1}').verdict).toBe("MUST_REFUSE");
+    expect(meaningOfBytes(Buffer.from([0x7b, 0xff, 0x7d])).verdict).toBe("MUST_REFUSE");
+  });
+  test("a stored row that differs from the text in any way is a violation", () => {
+    const m = meaningOfText('{"order_id":"\\ufeffo","product":"t","quantity":1,"price":1e-2,"ordered_at":"2024-01-01T00:00:00.000001+01:00"}');
+    const row = {
+      order_id: "\ufeffo", product: "t", customer_id: null, hex: { order_id: "EFBBBF6F", product: "74", customer_id: null },
+      quantity: "1", price: "0.01", ordered_at_us: String(Date.UTC(2023, 11, 31, 23) * 1000 + 1), ordered_at: "", kafka_offset: 0, date: "2023-12-31",
+    };
+    expect(rowViolations("r", m, row)).toEqual([]);
+    expect(rowViolations("r", m, { ...row, order_id: "o" })).toHaveLength(1);
+    expect(rowViolations("r", m, { ...row, hex: { ...row.hex, order_id: "6F" } })).toHaveLength(1);
+    expect(rowViolations("r", m, { ...row, price: "0.00" })).toHaveLength(1);
+    expect(rowViolations("r", m, { ...row, ordered_at_us: String(Date.UTC(2023, 11, 31, 23) * 1000) })).toHaveLength(1);
+    expect(rowViolations("r", m, { ...row, date: "2024-01-01" })).toHaveLength(1);
+  });
+});
+
 describe("HTTP (ferry run): accepted ⇒ stored unchanged in the table and the lake; else 400/422 with the record and field", () => {
   for (const [name, hostile] of Object.entries(families)) {
     test(name, async () => {
@@ -94,6 +125,13 @@ describe("HTTP (ferry run): accepted ⇒ stored unchanged in the table and the l
         const raw = withBytesInString(text, bytes);
         await postAndCheck({ text: raw, contentType: "application/json", records: [text] }, { wholeRefuse: meaningOfBytes(raw).verdict === "MUST_REFUSE" ? "bytes that are not UTF-8" : undefined });
       }),
+      fuzzParams(RUNS / 2),
+    );
+  }, TIMEOUT);
+
+  test("texts that are almost JSON are refused (400)", async () => {
+    await fc.assert(
+      fc.asyncProperty(recordText({}).chain(nearMissJson), (text) => postAndCheck({ text, contentType: "application/json", records: [text] })),
       fuzzParams(RUNS / 2),
     );
   }, TIMEOUT);
@@ -142,6 +180,13 @@ describe("Kafka (ferry sink): accepted ⇒ stored unchanged in the lake and the 
       fc.asyncProperty(recordText({ strings: true }), invalidUtf8, recordText({}), async (text, bytes, good) => {
         await produceAndCheck([withBytesInString(text, bytes), Buffer.from(good)]);
       }),
+      fuzzParams(RUNS / 2),
+    );
+  }, TIMEOUT);
+
+  test("texts that are almost JSON are dead letters", async () => {
+    await fc.assert(
+      fc.asyncProperty(recordText({}).chain(nearMissJson), recordText({}), (text, good) => produceAndCheck([Buffer.from(text), Buffer.from(good)])),
       fuzzParams(RUNS / 2),
     );
   }, TIMEOUT);
