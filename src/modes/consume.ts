@@ -27,7 +27,7 @@ export const consumeMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
-    const [{ connectFailure, createKafka }, { registryOf }] = await Promise.all([import("../kafka/client.ts"), import("../kafka/registry.ts")]);
+    const [{ connectFailure, createKafka }, { registryOf }, { corruptionOf }] = await Promise.all([import("../kafka/client.ts"), import("../kafka/registry.ts"), import("../kafka/fetch-response.ts")]);
     const kafka = createKafka(config, ctx.log);
     const registry = registryOf(config);
     const groupId = config.group ?? `ferry-consume-${process.pid}-${Date.now().toString(36)}`;
@@ -57,7 +57,8 @@ export const consumeMode = defineMode({
         let out = "";
         for (const m of batch.messages) {
           if (!isRunning() || (config.max !== undefined && printed >= config.max)) break;
-          const line = await printable(m.value, registry);
+          const corrupt = corruptionOf(m);
+          const line = corrupt ? { ok: false as const, reason: `${corrupt.reason} (offsets ${corrupt.firstOffset}-${corrupt.lastOffset} skipped)` } : await printable(m.value, registry);
           if (line.ok) {
             out += `${line.text}\n`;
             printed++;
