@@ -4,7 +4,10 @@
  * ordered_at the same instant, the lake's date= the instant's UTC date, a file the lake's own
  * grammar lists), or refused with a reason. Answers the violations (empty: it holds).
  */
-import { decimalText, type OrderMeaning } from "./oracle.ts";
+import { decimalText, EARLIEST_NS, type OrderMeaning, YEAR_10000_NS } from "./oracle.ts";
+
+const EARLIEST_MS = Number(EARLIEST_NS / 1_000_000n);
+const YEAR_10000_MS = Number(YEAR_10000_NS / 1_000_000n);
 import type { StoredRow, StoreResult } from "./store-paths.ts";
 
 const hexOf = (s: string) => Buffer.from(s, "utf8").toString("hex").toUpperCase();
@@ -133,11 +136,17 @@ export function httpViolations(meaning: BodyMeaning, answer: import("./store-pat
 export function kafkaViolations(meanings: OrderMeaning[], answer: import("./store-paths.ts").KafkaAnswer, timestampMs: number): string[] {
   const out: string[] = [];
   const accepted: AcceptedRecord[] = [];
-  meanings.forEach((m, i) => {
+  const badTimestamp = timestampMs !== -1 && (timestampMs < EARLIEST_MS || timestampMs >= YEAR_10000_MS);
+  meanings.forEach((given, i) => {
+    // Without ordered_at, the Kafka timestamp is filled in: outside 1900..9999 the record must be refused.
+    const m: OrderMeaning =
+      given.verdict !== "MUST_REFUSE" && !given.orderedAt && badTimestamp
+        ? { ...given, verdict: "MUST_REFUSE", reasons: [...given.reasons, `no ordered_at, and its Kafka timestamp ${timestampMs} is outside 1900-01-01..9999-12-31`] }
+        : given;
     const reason = answer.rejected[i];
     if (reason === undefined) {
       if (m.verdict === "MUST_REFUSE") out.push(`value ${i} accepted but must be refused: ${m.reasons.join("; ")}`);
-      else accepted.push({ offset: i, meaning: m, defaultUs: m.orderedAt ? undefined : BigInt(timestampMs) * 1000n });
+      else accepted.push({ offset: i, meaning: m, defaultUs: m.orderedAt || timestampMs === -1 ? undefined : BigInt(timestampMs) * 1000n });
     } else {
       if (typeof reason !== "string" || reason.trim() === "") out.push(`value ${i} rejected without a reason`);
       if (m.verdict === "MUST_ACCEPT") out.push(`value ${i} (a valid record) rejected: ${reason}`);

@@ -50,11 +50,11 @@ async function postAndCheck(body: { text: string | Uint8Array; contentType: stri
 
 const TIMESTAMP = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
-/** Produces values in one batch and checks the invariant. */
-async function produceAndCheck(values: Buffer[]) {
-  const answer = await kafka.produce(values, TIMESTAMP);
-  const v = kafkaViolations(values.map(meaningOfBytes), answer, TIMESTAMP);
-  if (v.length > 0) fail(`values ${values.map(show).join(", ")} → rejected ${JSON.stringify(answer.rejected)}`, v);
+/** Produces values in one batch (with this Kafka timestamp) and checks the invariant. */
+async function produceAndCheck(values: Buffer[], timestamp = TIMESTAMP) {
+  const answer = await kafka.produce(values, timestamp);
+  const v = kafkaViolations(values.map(meaningOfBytes), answer, timestamp);
+  if (v.length > 0) fail(`values ${values.map(show).join(", ")} at Kafka timestamp ${timestamp} → rejected ${JSON.stringify(answer.rejected)}`, v);
 }
 
 const families = {
@@ -163,16 +163,16 @@ describe("Kafka (ferry sink): accepted ⇒ stored unchanged in the lake and the 
 
   for (const [name, hostile] of Object.entries(families)) {
     test(name, async () => {
-      await fc.assert(fc.asyncProperty(values(hostile), produceAndCheck), fuzzParams(RUNS));
+      await fc.assert(fc.asyncProperty(values(hostile), (vs) => produceAndCheck(vs)), fuzzParams(RUNS));
     }, TIMEOUT);
   }
 
   test("hostile keys: duplicates (same or other value), __proto__, constructor, unknown, escaped names, missing fields", async () => {
-    await fc.assert(fc.asyncProperty(values({}, true), produceAndCheck), fuzzParams(RUNS));
+    await fc.assert(fc.asyncProperty(values({}, true), (vs) => produceAndCheck(vs)), fuzzParams(RUNS));
   }, TIMEOUT);
 
   test("everything at once, good and bad values in one batch", async () => {
-    await fc.assert(fc.asyncProperty(values({ strings: true, numbers: true, timestamps: true }, true), produceAndCheck), fuzzParams(RUNS));
+    await fc.assert(fc.asyncProperty(values({ strings: true, numbers: true, timestamps: true }, true), (vs) => produceAndCheck(vs)), fuzzParams(RUNS));
   }, TIMEOUT);
 
   test("values that are not UTF-8 are dead letters, never stored with replacement characters", async () => {
@@ -182,6 +182,14 @@ describe("Kafka (ferry sink): accepted ⇒ stored unchanged in the lake and the 
       }),
       fuzzParams(RUNS / 2),
     );
+  }, TIMEOUT);
+
+  test("hostile Kafka timestamps fill in ordered_at: outside 1900..9999 the record is a dead letter, -1 (none) the time received", async () => {
+    const timestamps = fc.oneof(
+      fc.constantFrom(-1, 0, -2208988800001, -2208988800000, 253402300799999, 253402300800000, 8.64e15, 8.64e15 + 1, 2 ** 63 - 1),
+      fc.integer({ min: -2208988800000 - 86_400_000, max: 253402300800000 + 86_400_000 }),
+    );
+    await fc.assert(fc.asyncProperty(records({}), timestamps, (rs, ts) => produceAndCheck(rs.map((r) => Buffer.from(r)), ts)), fuzzParams(RUNS / 2));
   }, TIMEOUT);
 
   test("texts that are almost JSON are dead letters", async () => {
