@@ -26,7 +26,7 @@ import { UnavailableError } from "../pipeline/errors.ts";
 import { lakeStaging, stageLakeFiles } from "./lake.ts";
 import { attachLake, dataDirLake, type LakeTarget } from "./lake-target.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
-import { openWriteAheadLog } from "./write-ahead-log.ts";
+import { type OpenWalFile, openWriteAheadLog } from "./write-ahead-log.ts";
 import { QUARANTINE_DDL, quarantine, type QuarantinedRow } from "./quarantine.ts";
 import { findRefusedRows, mayBeRowFault } from "./refused-rows.ts";
 
@@ -42,6 +42,8 @@ export interface EmbeddedOrderSinkOptions {
   lingerMs: number;
   maxBatchRecords: number;
   onFlush?: FlushObserver;
+  /** Opens the write-ahead log's files (default: the file system's; tests inject faults). */
+  walFiles?: OpenWalFile;
 }
 
 export interface EmbeddedOrderSink extends OrderSink {
@@ -125,7 +127,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     }
   }
 
-  const wal = await openWriteAheadLog(paths.wal, { log });
+  const wal = await openWriteAheadLog(paths.wal, { log, open: opts.walFiles });
   // Recovery: frames acknowledged before a crash and not yet in DuckDB (damaged regions are logged by the log).
   const replay: OrderRow[] = [];
   let replayNext = applied; // each sequence once, also from a log of the previous format (no ranges in its frames)
@@ -155,11 +157,13 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     if (unapplied.length === 0) return;
     const frames = unapplied;
     const rows = unappliedRows;
+    // Where the frames end (past any sequences of a failed append: they are never used again).
+    const next = nextSeq;
     unapplied = [];
     unappliedRows = 0;
     const json = frames.join("\n");
     try {
-      await applyOrQuarantine(json, applied + rows);
+      await applyOrQuarantine(json, next);
     } catch (e) {
       unapplied = frames.concat(unapplied);
       unappliedRows += rows;
@@ -233,8 +237,12 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       const first = nextSeq;
       const rows: OrderRow[] = orders.map((o, i) => ({ ...o, kafka_topic: RUN_TOPIC, kafka_partition: PARTITION, kafka_offset: first + i, ingested_at: ingestedAt }));
       const json = rows.map((r) => JSON.stringify(r)).join("\n");
-      await wal.append(Buffer.from(json, "utf8"), first, rows.length);
-      nextSeq = first + rows.length;
+      try {
+        await wal.append(Buffer.from(json, "utf8"), first, rows.length);
+      } finally {
+        // A sequence is handed out once, also when its append failed (answered 503; the log took its bytes back).
+        nextSeq = first + rows.length;
+      }
       unapplied.push(json);
       unappliedRows += rows.length;
       scheduleApply();

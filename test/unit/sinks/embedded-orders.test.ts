@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { dataPaths, openDb, queryWithLake, sqlString } from "../../../src/db/duckdb.ts";
 import { openEmbeddedOrderSink, RUN_TOPIC } from "../../../src/sinks/embedded-orders.ts";
 import { openWriteAheadLog } from "../../../src/sinks/write-ahead-log.ts";
+import { UnavailableError } from "../../../src/pipeline/errors.ts";
+import { faultyFiles } from "../../helpers/faulty-file.ts";
 import { listLakeFiles } from "../../../src/sinks/lake.ts";
 import { ORDER_ROWS } from "../../../src/sinks/orders-table.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
@@ -120,4 +122,24 @@ test("a refused record still in the write-ahead log at start (a crash before it 
   await sink.write(orders(1, 3)); // and takes orders after it
   await sink.close();
   expect(await lake(dataDir)).toEqual([3, 3, 0, 3]);
+});
+
+test("a sequence is handed out once: the orders of a failed append (503) never share sequences with later ones", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+  const { log } = memoryLogger("error");
+  const files = faultyFiles();
+  const sink = await openEmbeddedOrderSink({ ...opts(dataDir), walFiles: files.open }, log);
+  await sink.write(orders(2));
+  files.plan({ op: "write", kind: "EIO" });
+  await expect(sink.write(orders(2, 100))).rejects.toBeInstanceOf(UnavailableError);
+  await sink.write(orders(2, 2));
+  const rows = await sink.query("select order_id, kafka_offset::INT from orders order by kafka_offset");
+  expect(rows.rows).toEqual([
+    ["o0", 0],
+    ["o1", 1],
+    ["o2", 4],
+    ["o3", 5],
+  ]);
+  await sink.close();
+  expect(await lake(dataDir)).toEqual([4, 4, 0, 5]);
 });
