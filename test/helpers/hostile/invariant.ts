@@ -163,27 +163,39 @@ export interface PostedRecord {
 }
 
 /**
- * Rows read back from a running ferry (table and lake, any offsets) against the accepted records,
- * matched by the order_id's UTF-8 bytes (ids are unique per record).
+ * Rows read back from a running ferry (the table, or the lake) against the accepted records, in
+ * the order they were accepted, matched by the order_id's UTF-8 bytes: the table holds the last
+ * record of each id, the lake every record once.
  */
-export function storedByIdViolations(where: string, accepted: PostedRecord[], rows: StoredRow[]): string[] {
+export function storedByIdViolations(where: string, accepted: PostedRecord[], rows: StoredRow[], kind: "table" | "lake" = where.startsWith("lake") ? "lake" : "table"): string[] {
   const out: string[] = [];
-  const byId = Map.groupBy(rows, (r) => r.hex.order_id);
-  for (const { meaning, postedUs } of accepted) {
-    const id = meaning.strings.order_id ?? "";
-    const found = byId.get(hexOf(id)) ?? [];
-    if (found.length !== 1) {
-      out.push(`${where}: ${found.length} rows for the accepted order_id ${JSON.stringify(id)}`);
+  const rowsById = Map.groupBy(rows, (r) => r.hex.order_id);
+  const acceptedById = Map.groupBy(accepted, (a) => hexOf(a.meaning.strings.order_id ?? ""));
+  const check = (a: PostedRecord, row: StoredRow, label: string) => {
+    const v = rowViolations(label, a.meaning, row);
+    if (!a.meaning.orderedAt) {
+      const us = BigInt(row.ordered_at_us);
+      if (us < a.postedUs[0] || us > a.postedUs[1]) v.push(`${label}: ordered_at filled in as ${row.ordered_at}, not the time it was received (${a.postedUs[0]}..${a.postedUs[1]} µs)`);
+    }
+    return v;
+  };
+  for (const [id, records] of acceptedById) {
+    const found = rowsById.get(id) ?? [];
+    const label = `${where} (order_id ${JSON.stringify(records[0]!.meaning.strings.order_id)})`;
+    if (kind === "table") {
+      if (found.length !== 1) out.push(`${label}: ${found.length} rows for one accepted order_id`);
+      else out.push(...check(records[records.length - 1]!, found[0]!, label));
       continue;
     }
-    const row = found[0]!;
-    out.push(...rowViolations(`${where} (order_id ${JSON.stringify(id)})`, meaning, row));
-    if (!meaning.orderedAt) {
-      const us = BigInt(row.ordered_at_us);
-      if (us < postedUs[0] || us > postedUs[1]) out.push(`${where} (order_id ${JSON.stringify(id)}): ordered_at filled in as ${row.ordered_at}, not the time it was received`);
+    if (found.length !== records.length) out.push(`${label}: ${found.length} rows for ${records.length} accepted record(s)`);
+    // Each accepted record matches a row of its own (rows of one id may come in any order).
+    const left = [...found];
+    for (const a of records) {
+      const i = left.findIndex((row) => check(a, row, label).length === 0);
+      if (i >= 0) left.splice(i, 1);
+      else out.push(...(left.length > 0 ? check(a, left[0]!, label) : [`${label}: no row for one of its records`]));
     }
   }
-  const expected = new Set(accepted.map((a) => hexOf(a.meaning.strings.order_id ?? "")));
-  for (const r of rows) if (!expected.has(r.hex.order_id)) out.push(`${where}: a row nobody sent an accepted record for: ${JSON.stringify(r)}`);
+  for (const r of rows) if (!acceptedById.has(r.hex.order_id)) out.push(`${where}: a row nobody sent an accepted record for: ${JSON.stringify(r)}`);
   return out;
 }

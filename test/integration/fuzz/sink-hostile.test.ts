@@ -2,7 +2,7 @@
  * Issue 19 end to end on `ferry sink` (the compiled binary) and the real Kafka: hostile values
  * produced to a fresh topic; `ferry sink --until-caught-up` exits 0; each value is either in the
  * orders table and the lake unchanged (strings byte-exact, exact decimals, the same instant, the
- * right date= folder), or in `<topic>.dlq` whole (same key and value) with a `ferry.error` reason —
+ * right date= folder; a missing ordered_at filled in from the Kafka timestamp), or in `<topic>.dlq` whole (same key and value) with a `ferry.error` reason —
  * never both, never neither; a second run exits 0 with nothing new.
  *
  * Needs Kafka (scripts/services/kafka start). FERRY_FUZZ_SEED, FERRY_FUZZ_RUNS (generated values; default 400).
@@ -25,6 +25,7 @@ import { createTestTopic } from "../../helpers/topic-reader.ts";
 const kafka: Kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-fuzz" }, memoryLogger().log);
 let producer: Producer;
 const work = mkdtempSync(join(tmpdir(), "ferry-fuzz-sink-"));
+const EARLIEST_MS = Date.UTC(1900, 0, 1);
 /** The records' Kafka timestamp: an order without ordered_at gets it. */
 const TIMESTAMP = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
@@ -42,7 +43,12 @@ interface Value {
   key: string;
   value: Buffer | null;
   meaning: OrderMeaning;
+  /** The record's Kafka timestamp (ms; -1: none): an order without ordered_at gets it. */
+  timestamp: number;
 }
+
+/** Kafka timestamps the broker takes: ours, 1970, just before 1900 (must make a dead letter without ordered_at), exactly 1900, none. */
+const timestampOf = (i: number) => [TIMESTAMP, 0, TIMESTAMP, -2208988800001, TIMESTAMP, -2208988800000, TIMESTAMP, -1][i % 8]!;
 
 const framed = (json: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), json]);
 
@@ -50,8 +56,10 @@ const framed = (json: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), js
 function values(): Value[] {
   const out: Value[] = [];
   const add = (value: Buffer | null, meaningOf = value) => {
-    const meaning: OrderMeaning = meaningOf === null ? { verdict: "MUST_REFUSE", reasons: ["a tombstone"], strings: {} } : meaningOfBytes(meaningOf);
-    out.push({ key: `v-${out.length}`, value, meaning });
+    let meaning: OrderMeaning = meaningOf === null ? { verdict: "MUST_REFUSE", reasons: ["a tombstone"], strings: {} } : meaningOfBytes(meaningOf);
+    const timestamp = timestampOf(out.length);
+    if (meaning.verdict !== "MUST_REFUSE" && !meaning.orderedAt && timestamp !== -1 && timestamp < EARLIEST_MS) meaning = { ...meaning, verdict: "MUST_REFUSE", reasons: [`no ordered_at and a Kafka timestamp (${timestamp}) before 1900`] };
+    out.push({ key: `v-${out.length}`, value, meaning, timestamp });
   };
   KNOWN_CLASSES.forEach((c, k) => add(Buffer.from(knownClass(c, `known-${k}`))));
   const runs = fuzzRuns(400);
@@ -115,10 +123,15 @@ test(
     const dataDir = join(work, "data");
     await createTestTopic(kafka, topic, 1);
     const vs = values();
-    await producer.send({ topic, acks: -1, messages: vs.map((v) => ({ key: v.key, value: v.value, timestamp: String(TIMESTAMP) })) });
+    // In small sends: deeply nested values are large, and a request must stay below the broker's limit.
+    for (let i = 0; i < vs.length; i += 20) {
+      await producer.send({ topic, acks: -1, messages: vs.slice(i, i + 20).map((v) => ({ key: v.key, value: v.value, timestamp: String(v.timestamp) })) });
+    }
 
     const args = ["sink", "--brokers", TEST_BROKERS.join(","), "--topic", topic, "--group", group, "--data-dir", dataDir, "--until-caught-up", "--interval", "300ms", "--max-records", "40"];
+    const started = BigInt(Date.now()) * 1000n;
     const first = await runBinary(args, 120_000);
+    const ended = BigInt(Date.now()) * 1000n;
     const violations: string[] = [];
     if (first.code !== 0) violations.push(`ferry sink exited ${first.code}: ${first.err.slice(-4000)}`);
 
@@ -136,7 +149,7 @@ test(
         if (!same) violations.push(`dead letter of ${v.key} does not carry the value unchanged: ${show(letter.value)} for ${show(v.value)}`);
       } else if (v.meaning.verdict === "MUST_REFUSE") {
         violations.push(`value ${v.key} ${show(v.value)} must be refused (${v.meaning.reasons.join("; ")}) but is no dead letter`);
-      } else accepted.push({ meaning: v.meaning, postedUs: [BigInt(TIMESTAMP) * 1000n, BigInt(TIMESTAMP) * 1000n] });
+      } else accepted.push({ meaning: v.meaning, postedUs: v.timestamp === -1 ? [started, ended] : [BigInt(v.timestamp) * 1000n, BigInt(v.timestamp) * 1000n] });
     }
     const unknownLetters = dead.filter((d) => !vs.some((v) => v.key === d.key));
     if (unknownLetters.length > 0) violations.push(`dead letters for records nobody produced: ${JSON.stringify(unknownLetters.map((d) => d.key))}`);
