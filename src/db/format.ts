@@ -6,6 +6,12 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 const cell = (x: JsonValue): string => (x === null ? "NULL" : typeof x === "object" ? JSON.stringify(x) : String(x));
 
+/**
+ * A cell as a terminal shows it: control characters (C0, DEL, C1: an ESC would drive the terminal)
+ * and line breaks written as \u escapes, so a stored value can neither move the cursor nor break the table.
+ */
+const shown = (x: JsonValue): string => cell(x).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
 function csvField(x: JsonValue): string {
   if (x === null) return "";
   const s = cell(x);
@@ -13,7 +19,7 @@ function csvField(x: JsonValue): string {
 }
 
 function table(r: QueryResult): string {
-  const cells = r.rows.map((row) => row.map(cell));
+  const cells = r.rows.map((row) => row.map(shown));
   const widths = r.columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
   const numeric = r.types.map((t) => /INT|DECIMAL|DOUBLE|FLOAT|REAL|NUMERIC/.test(t));
   const line = (vals: string[], right: boolean[]) =>

@@ -33,4 +33,11 @@ describe("formatResult", () => {
     expect(formatResult({ ...result, rows: [] }, "json")).toBe("");
     expect(formatResult({ ...result, rows: [] }, "table")).toEndWith("(0 rows)\n");
   });
+  test("a table shows control characters as escapes: a stored ESC cannot drive the terminal, a line break cannot break the table", () => {
+    const hostile = { columns: ["v"], types: ["VARCHAR"], rows: [["a\u001b[2Jb\nc\u0000d\u009b\u2028é😀"]] };
+    const out = formatResult(hostile, "table");
+    expect(out.split("\n")[2]).toBe("a\\u001b[2Jb\\u000ac\\u0000d\\u009b\\u2028é😀");
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(formatResult(hostile, "json")).toBe(`${JSON.stringify({ v: hostile.rows[0]![0] })}\n`); // json keeps the value exactly
+  });
 });
