@@ -4,10 +4,13 @@ import { expect } from "bun:test";
 import type { Subprocess } from "bun";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+/** The command that runs ferry from source (the default), or the compiled binary. */
+export const FROM_SOURCE = [process.execPath, MAIN];
+export const BINARY = [resolve(import.meta.dir, "../../dist/ferry")];
 
-/** Runs ferry (from source) to its end: exit code, stdout, stderr. Killed after `timeoutMs`. */
-export async function runFerry(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+/** Runs ferry (from source, or `command`) to its end: exit code, stdout, stderr. Killed after `timeoutMs`. */
+export async function runFerry(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}, command = FROM_SOURCE): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn([...command, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
   const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   clearTimeout(timer);
@@ -24,18 +27,22 @@ export interface FerryProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
   /** stderr so far (JSON log lines). */
   stderr(): string;
-  /** Sends a signal and waits for the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number>;
+  /** stdout so far. */
+  stdout(): string;
+  /** Sends a signal and waits for the exit code (SIGKILL after `graceMs`). */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number>;
 }
 
-export async function startFerry(args: string[], env: Record<string, string> = {}): Promise<FerryProcess> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+/** Starts ferry (from source, or `command`) and waits for its "listening" log line (or its exit: an error naming its stderr). */
+export async function startFerry(args: string[], env: Record<string, string> = {}, command = FROM_SOURCE): Promise<FerryProcess> {
+  const proc = Bun.spawn([...command, ...args], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, ...env },
   });
   let err = "";
+  let out = "";
   const decoder = new TextDecoder();
   let listening: (url: string) => void = () => {};
   const urlFound = new Promise<string>((r) => (listening = r));
@@ -47,23 +54,31 @@ export async function startFerry(args: string[], env: Record<string, string> = {
       if (m) listening(m[1]!);
     }
   })().catch(() => {});
+  void (async () => {
+    for await (const chunk of proc.stdout) out += decoder.decode(chunk);
+  })().catch(() => {});
   const url = await Promise.race([
     urlFound,
     proc.exited.then(async (code) => {
       await drained;
-      throw new Error(`ferry exited (${code}) before listening:\n${err}`);
+      throw new Error(`ferry ${args[0]} exited (${code}) before listening:\n${err}`);
     }),
     Bun.sleep(30_000).then(() => {
-      throw new Error(`ferry did not start listening:\n${err}`);
+      throw new Error(`ferry ${args[0]} did not start listening:\n${err}`);
     }),
   ]);
   return {
     url,
     proc,
     stderr: () => err,
-    stop: async (signal = "SIGTERM") => {
+    stdout: () => out,
+    stop: async (signal = "SIGTERM", graceMs = 30_000) => {
       proc.kill(signal);
-      return await proc.exited;
+      const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+      const code = await proc.exited;
+      clearTimeout(timer);
+      await drained;
+      return code;
     },
   };
 }
