@@ -63,23 +63,21 @@ export function sourceOf(runs: readonly SourceRun[], topic: string, partition: n
 }
 
 /**
- * Fills defaults that depend on the Kafka record (an order without ordered_at: the record's
- * timestamp, or when it has none (-1), the time ferry received it); `complete` answers true if it
- * changed the value. `fills`: the fields it may fill.
+ * Defaults that depend on the Kafka record (an order without ordered_at: the record's timestamp,
+ * or when it has none (-1), the time ferry received it): the fields a value may lack, and their
+ * values for a record. A filled value passes the same checks as one sent.
  */
-const completers: Record<RecordKind, { fills: readonly string[]; complete: (value: Record<string, unknown>, record: SourceRecord, receivedAt: Date) => boolean }> = {
+const completers: Record<RecordKind, { fills: readonly string[]; filled: (record: SourceRecord, receivedAt: Date) => Record<string, unknown> }> = {
   orders: {
     fills: ["ordered_at"],
-    complete(value, record, receivedAt) {
-      if (value.ordered_at !== undefined) return false;
+    filled(record, receivedAt) {
       const ms = Number(record.timestamp);
       const at = ms === -1 ? receivedAt : new Date(ms);
       // A time no Date holds (a producer may send any 64-bit timestamp) is left as text for the checks to refuse.
-      value.ordered_at = Number.isNaN(at.getTime()) ? String(record.timestamp) : at.toISOString();
-      return true;
+      return { ordered_at: Number.isNaN(at.getTime()) ? String(record.timestamp) : at.toISOString() };
     },
   },
-  cars: { fills: [], complete: () => false },
+  cars: { fills: [], filled: () => ({}) },
 };
 
 /** A record's issue without its index ("field price: must …"): a dead letter is one record. */
@@ -90,11 +88,26 @@ type SchemaLookup = (id: number) => SchemaCheck | string;
 
 export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
   const schema = RECORD_KINDS[kind].schema as v.GenericSchema<unknown, Record<string, unknown>>;
-  const { complete, fills } = completers[kind];
+  const { filled, fills } = completers[kind];
   // Most records pass the compiled checks; JSON.parse and valibot run for the others (and say why).
   const accepts = compileFastCheck(schema) ?? (() => false);
   // A record's JSON bytes checked as they are (no JSON.parse, no object): where they can be cut, or -1.
   const acceptsBytes = compileBytesCheck(schema, fills) ?? (() => -1);
+  // The same, for a value that may lack the fields a record fills in (asked only when the first said no).
+  const acceptsUnfilledBytes = fills.length === 0 ? () => -1 : (compileBytesCheck(schema) ?? (() => -1));
+  const entries = (schema as unknown as { entries: Record<string, v.GenericSchema> }).entries;
+  const fillChecks = fills.map((f) => [f, compileFastCheck(entries[f]!) ?? (() => false)] as const);
+
+  /** The members a record fills into a value that lacks them, as JSON text (",\"ordered_at\":\"…\""), if they pass their checks. */
+  function filledText(record: SourceRecord, receivedAt: Date): string | undefined {
+    const values = filled(record, receivedAt);
+    let text = "";
+    for (const [f, check] of fillChecks) {
+      if (!check(values[f])) return undefined;
+      text += `,${JSON.stringify(f)}:${JSON.stringify(values[f])}`;
+    }
+    return text;
+  }
 
   /**
    * Decodes one value: the validated record and the bytes of its JSON text (without a Confluent
@@ -155,6 +168,9 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
       const plain = value === null ? null : value.length > 0 && value[0] === CONFLUENT_MAGIC ? (lookup ? null : frameOf(value)?.payload) : value;
       let json = plain;
       let cut = plain ? acceptsBytes(plain) : -1;
+      // Valid but for the fields the record fills in (an order without ordered_at): its bytes, then those members.
+      let fill = "";
+      if (cut <= 0 && plain && fills.length > 0 && (cut = acceptsUnfilledBytes(plain)) > 0) fill = filledText(m, receivedAt) ?? ((cut = -1), "");
       if (cut <= 0) {
         const d = decodeValue(m, lookup);
         if (!d.ok) {
@@ -162,19 +178,24 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
           continue;
         }
         json = d.json;
-        const filled = complete(d.value, m, receivedAt);
-        if (filled) {
-          // A field filled from the record (ordered_at from its Kafka timestamp) passes the same checks as one sent.
-          const again = v.safeParse(schema, d.value);
-          if (!again.success) {
-            reject(i, `${toRecordIssues(0, again.issues).map(fieldReason).join("; ")} (filled in from the Kafka record: its timestamp is ${m.timestamp})`);
-            continue;
+        const lacking = fills.some((f) => d.value[f] === undefined);
+        if (lacking) {
+          const values = filled(m, receivedAt);
+          for (const f of fills) d.value[f] ??= values[f];
+          if (!accepts(d.value)) {
+            // The filled fields pass the same checks as sent ones (the compiled check; valibot only to say why).
+            const again = v.safeParse(schema, d.value);
+            if (!again.success) {
+              reject(i, `${toRecordIssues(0, again.issues).map(fieldReason).join("; ")} (filled in from the Kafka record: its timestamp is ${m.timestamp})`);
+              continue;
+            }
           }
         }
-        cut = filled ? -1 : objectEnd(d.json);
+        cut = lacking ? -1 : objectEnd(d.json);
         if (cut <= 0) out.text(JSON.stringify(d.value).slice(0, -1));
       }
       if (cut > 0) out.bytes(json!, cut);
+      if (fill !== "") out.text(fill);
       out.bytes(lineage, lineage.length);
       out.ascii(m.offset);
       out.bytes(ROW_END, ROW_END.length);

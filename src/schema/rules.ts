@@ -46,6 +46,7 @@ export function isBefore10000(s: string): boolean {
  * Spark hold): at most six digits, or more that are all zeros (the same instant).
  */
 export function fitsMicroseconds(s: string): boolean {
+  if (canonicalUtcDate(s) !== NOT_CANONICAL) return true; // at most 3 digits of a second
   const m = FRACTION.exec(s);
   return m === null || m[1]!.length <= 6 || /^0*$/.test(m[1]!.slice(6));
 }
@@ -80,6 +81,16 @@ export function wellFormedMessage(issue: { input: unknown }): string {
  * both). Returns YYYYMMDD, NOT_A_DAY (that shape, but no such day), or NOT_CANONICAL.
  */
 function canonicalUtcDate(s: string): number {
+  // Each timestamp goes through several checks in a row: the last answer is kept.
+  if (s === lastInput) return lastDate;
+  lastInput = s;
+  lastDate = readCanonicalUtcDate(s);
+  return lastDate;
+}
+let lastInput: string | undefined;
+let lastDate = -1;
+
+function readCanonicalUtcDate(s: string): number {
   if (!CANONICAL_UTC.test(s)) return NOT_CANONICAL;
   const y = digits(s, 0, 4);
   const m = digits(s, 5, 2);
