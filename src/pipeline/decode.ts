@@ -10,7 +10,7 @@ import * as v from "valibot";
 import { errorMessage } from "../errors.ts";
 import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC, frameOf, type SchemaCheck, type SchemaRegistry } from "../kafka/registry.ts";
 import { RECORD_KINDS, type RecordKind } from "../schema/kinds.ts";
-import { compileBytesCheck, compileFastCheck } from "../schema/fast-check.ts";
+import { compileBytesCheck, compileFastCheck, lackingAt } from "../schema/fast-check.ts";
 import type { LineageSegment } from "../sinks/record-rows.ts";
 import { formatIssue, type RecordIssue, toRecordIssues } from "../schema/issues.ts";
 import { DUPLICATE_MESSAGE, inexactMessage, parseExactJson } from "../schema/json-text.ts";
@@ -93,8 +93,6 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
   const accepts = compileFastCheck(schema) ?? (() => false);
   // A record's JSON bytes checked as they are (no JSON.parse, no object): where they can be cut, or -1.
   const acceptsBytes = compileBytesCheck(schema, fills) ?? (() => -1);
-  // The same, for a value that may lack the fields a record fills in (asked only when the first said no).
-  const acceptsUnfilledBytes = fills.length === 0 ? () => -1 : (compileBytesCheck(schema) ?? (() => -1));
   const entries = (schema as unknown as { entries: Record<string, v.GenericSchema> }).entries;
   const fillChecks = fills.map((f) => [f, compileFastCheck(entries[f]!) ?? (() => false)] as const);
 
@@ -170,7 +168,11 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
       let cut = plain ? acceptsBytes(plain) : -1;
       // Valid but for the fields the record fills in (an order without ordered_at): its bytes, then those members.
       let fill = "";
-      if (cut <= 0 && plain && fills.length > 0 && (cut = acceptsUnfilledBytes(plain)) > 0) fill = filledText(m, receivedAt) ?? ((cut = -1), "");
+      if (cut < -1) {
+        const text = filledText(m, receivedAt);
+        if (text === undefined) cut = -1;
+        else [cut, fill] = [lackingAt(cut), text];
+      }
       if (cut <= 0) {
         const d = decodeValue(m, lookup);
         if (!d.ok) {

@@ -102,10 +102,17 @@ function compileAction(action: Node): Test {
  * exponent and with at most 15 significant digits (read exactly: an integer below 2^53 divided by
  * an exact power of ten, the one correctly rounded division JSON.parse's answer equals); spaces,
  * tabs and CRs between tokens (a line break: -1, rows are one line each). Each value goes through
- * the field's compiled check. `present` lists fields that must be there for a yes (fields the
- * caller would otherwise fill in).
+ * the field's compiled check. `present` lists optional fields that must be there for a yes (fields
+ * the caller would otherwise fill in): a text valid but for lacking some of them answers
+ * `lacking(close)` (below -1; `lackingAt` reads it back), so the caller fills them in without a
+ * second scan.
  */
 export type BytesCheck = (bytes: Uint8Array) => number;
+
+/** The answer for a valid text that lacks some `present` fields, its closing brace at `close`. */
+const lacking = (close: number) => -2 - close;
+/** Where the closing brace of a text that lacks `present` fields is, or -1 (any other answer). */
+export const lackingAt = (answer: number) => (answer <= -2 ? -2 - answer : -1);
 
 export function compileBytesCheck(schema: v.GenericSchema, present: readonly string[] = []): BytesCheck | undefined {
   try {
@@ -148,12 +155,13 @@ function compileBytes(node: Node, present: readonly string[]): BytesCheck {
       type: inner.type,
       check: compile(inner),
       byLength: lengthOnly ? lengthCheck(actions.filter(isLength).map(compileAction)) : undefined,
-      required: entry.type !== "optional" || present.includes(key),
+      required: entry.type !== "optional",
     };
   });
   if (fields.length > 30) throw new Unsupported();
   for (const p of present) if (!(p in node.entries!)) throw new Unsupported();
   const requiredMask = fields.reduce((m, f, i) => (f.required ? m | (1 << i) : m), 0);
+  const presentMask = fields.reduce((m, f, i) => (present.includes(f.key.toString("latin1")) ? m | (1 << i) : m), 0);
   const isSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0d;
 
   /** The field whose name is bytes [start, end), or -1. */
@@ -248,7 +256,7 @@ function compileBytes(node: Node, present: readonly string[]): BytesCheck {
       const close = i++;
       while (isSpace(b[i])) i++;
       if (i !== b.length || (seen & requiredMask) !== requiredMask) return -1;
-      return close;
+      return (seen & presentMask) === presentMask ? close : lacking(close);
     }
   };
 }
