@@ -90,10 +90,13 @@ export interface BodyRecords {
 
 export function parseRecords(text: string, format: BodyFormat): BodyRecords {
   /** The issues of a parsed text (numbers that change, keys given twice); `skip`: the leading path steps that name its record (an array index). */
-  const issuesOf = (parsed: ParsedJson, index: (path: (string | number)[]) => number, skip = 0): RecordIssue[] => [
-    ...parsed.inexact.map((n) => ({ index: index(n.path), path: n.path.slice(skip).join("."), message: inexactMessage(n) })),
-    ...parsed.duplicates.map((d) => ({ index: index(d.path), path: d.path.slice(skip).join("."), message: DUPLICATE_MESSAGE })),
-  ];
+  const issuesOf = (parsed: ParsedJson, index: (path: (string | number)[]) => number, skip = 0): RecordIssue[] =>
+    parsed.inexact.length + parsed.duplicates.length === 0
+      ? []
+      : [
+          ...parsed.inexact.map((n) => ({ index: index(n.path), path: n.path.slice(skip).join("."), message: inexactMessage(n) })),
+          ...parsed.duplicates.map((d) => ({ index: index(d.path), path: d.path.slice(skip).join("."), message: DUPLICATE_MESSAGE })),
+        ];
   if (format === "json") {
     let parsed: ParsedJson;
     try {
@@ -116,7 +119,7 @@ export function parseRecords(text: string, format: BodyFormat): BodyRecords {
     if (line.trim() === "") continue;
     try {
       const parsed = parseExactJson(line);
-      issues.push(...issuesOf(parsed, () => records.length));
+      if (parsed.inexact.length + parsed.duplicates.length > 0) issues.push(...issuesOf(parsed, () => records.length));
       records.push(parsed.value);
     } catch {
       const b = findJsonBreak(line);

@@ -5,10 +5,12 @@
  * its double, written back as the shortest decimal that reads as it (what every store keeps), is
  * the same decimal value as its text (`1e2`, `100.0` and `100` all mean 100; `-0` means 0).
  *
- * On the good path this costs one scan of the text: a number with at most 15 significant digits
- * and no exponent always reads back as written (a double holds 15 decimal digits), so only a text
- * with a run of 16 digits-or-dots or an exponent is parsed with the check (JSON.parse's reviver,
- * which sees each number's source text).
+ * On the good path this costs one walk over the text's quotes and colons (native indexOf scans),
+ * which also finds keys given twice: a number with at most 15 significant digits and no exponent
+ * always reads back as written (a double holds 15 decimal digits), so only a text with a member
+ * value of 16 digits or an exponent is parsed with the check (JSON.parse's reviver, which sees each
+ * number's source text). A text that holds arrays, or is no object, is searched for such numbers
+ * anywhere (a regular expression).
  */
 
 /** A number whose text means another value than any store would hold. */
@@ -40,14 +42,25 @@ const MAYBE_INEXACT = /[\d.]{16}|\d[eE][+-]?\d/;
 
 /** Parses JSON (throws SyntaxError like JSON.parse) and names every number that would change and every key given twice. */
 export function parseExactJson(text: string): ParsedJson {
-  const parsed = parseNumbersExactly(text);
+  const members = colonsOutsideStrings(text);
+  const risky = text.indexOf("[") >= 0 || !isObjectText(text) ? MAYBE_INEXACT.test(text) : riskyMember;
+  const parsed = risky ? parseNumbersExactly(text) : { value: JSON.parse(text) as unknown, inexact: NONE };
   // Each member of every object has one ':' outside strings: fewer keys than those means a key was given twice.
-  const duplicates = colonsOutsideStrings(text) === keysIn(parsed.value) ? [] : duplicateKeys(text);
-  return { ...parsed, duplicates };
+  return { value: parsed.value, inexact: parsed.inexact, duplicates: members === keysIn(parsed.value) ? NONE : duplicateKeys(text) };
 }
 
+/** True when the text's first character past white space opens an object. */
+function isObjectText(text: string): boolean {
+  let i = 0;
+  let c = text.charCodeAt(0);
+  while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = text.charCodeAt(++i);
+  return c === 0x7b;
+}
+
+/** The answer "none" of the good path (one shared empty list: no allocation per record). */
+const NONE = Object.freeze([]) as unknown as never[];
+
 function parseNumbersExactly(text: string): Omit<ParsedJson, "duplicates"> {
-  if (!MAYBE_INEXACT.test(text)) return { value: JSON.parse(text), inexact: [] };
   const found: { holder: object; key: string; source: string; reading: number }[] = [];
   const value = JSON.parse(text, function (this: object, key: string, v: unknown, context?: { source?: string }) {
     if (typeof v === "number" && context?.source !== undefined && !readsAsWritten(context.source, v)) found.push({ holder: this, key, source: context.source, reading: v });
@@ -66,44 +79,73 @@ function parseNumbersExactly(text: string): Omit<ParsedJson, "duplicates"> {
   };
 }
 
-/** The number of ':' outside strings of a JSON text (native indexOf scans; escapes are counted back). */
+/**
+ * The number of ':' outside strings of a (valid) JSON text: the colons and the strings' quotes
+ * found by native indexOf scans, merged in order (an escaped quote is told by the backslashes before it).
+ */
 function colonsOutsideStrings(text: string): number {
   let n = 0;
-  let i = 0;
-  for (;;) {
-    const quote = text.indexOf('"', i);
-    const end = quote < 0 ? text.length : quote;
-    for (let c = text.indexOf(":", i); c >= 0 && c < end; c = text.indexOf(":", c + 1)) n++;
-    if (quote < 0) return n;
+  riskyMember = false;
+  let colon = text.indexOf(":");
+  let open = text.indexOf('"');
+  while (colon >= 0) {
+    if (open < 0 || colon < open) {
+      n++;
+      if (!riskyMember) riskyMember = mayChange(text, colon + 1);
+      colon = text.indexOf(":", colon + 1);
+      continue;
+    }
     // The string's closing quote: the next one not escaped (preceded by an even run of backslashes).
-    let j = quote + 1;
+    let close = open;
     for (;;) {
-      const close = text.indexOf('"', j);
+      close = text.indexOf('"', close + 1);
       if (close < 0) return n;
       let backslashes = 0;
       while (text.charCodeAt(close - 1 - backslashes) === 0x5c) backslashes++;
-      j = close + 1;
       if (backslashes % 2 === 0) break;
     }
-    i = j;
+    if (colon < close) colon = text.indexOf(":", close + 1);
+    open = text.indexOf('"', close + 1);
+  }
+  return n;
+}
+
+/** Set by colonsOutsideStrings: some member's value is a number of 16 digits or more, or with an exponent. */
+let riskyMember = false;
+
+/** True when the value at `at` is a number of 16 digits or more, or with an exponent (one that may not read as written). */
+function mayChange(text: string, at: number): boolean {
+  let i = at;
+  let c = text.charCodeAt(i);
+  while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = text.charCodeAt(++i);
+  if (c === 0x2d) c = text.charCodeAt(++i);
+  let digits = 0;
+  for (; ; c = text.charCodeAt(++i)) {
+    if (c >= 0x30 && c <= 0x39) digits++;
+    else if (c === 0x65 || c === 0x45) return digits > 0;
+    else if (c !== 0x2e) return digits >= 16;
   }
 }
 
-/** The number of members of every object in a value. */
+/** The number of members of every object in a value (a flat record: one loop, no stack). */
 function keysIn(root: unknown): number {
   let n = 0;
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node !== "object" || node === null) continue;
-    if (Array.isArray(node)) for (const child of node) stack.push(child);
-    else
-      for (const key in node) {
-        n++;
-        stack.push((node as Record<string, unknown>)[key]);
-      }
+  let stack: unknown[] | undefined;
+  let node = root;
+  for (;;) {
+    if (typeof node === "object" && node !== null) {
+      if (Array.isArray(node)) {
+        for (const child of node) if (typeof child === "object" && child !== null) (stack ??= []).push(child);
+      } else
+        for (const key in node) {
+          n++;
+          const child = (node as Record<string, unknown>)[key];
+          if (typeof child === "object" && child !== null) (stack ??= []).push(child);
+        }
+    }
+    if (stack === undefined || stack.length === 0) return n;
+    node = stack.pop();
   }
-  return n;
 }
 
 /** Where keys are given twice in a (valid) JSON text: a scan with a set of keys per open object. */
