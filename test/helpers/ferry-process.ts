@@ -61,10 +61,10 @@ export async function startFerry(args: string[], env: Record<string, string> = {
     urlFound,
     proc.exited.then(async (code) => {
       await drained;
-      throw new Error(`ferry ${args[0]} exited (${code}) before listening:\n${err}`);
+      throw new Error(`ferry exited (${code}) before listening:\n${err}`);
     }),
     Bun.sleep(30_000).then(() => {
-      throw new Error(`ferry ${args[0]} did not start listening:\n${err}`);
+      throw new Error(`ferry did not start listening:\n${err}`);
     }),
   ]);
   return {

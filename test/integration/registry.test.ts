@@ -71,7 +71,8 @@ describe("schema registry", () => {
     const topic = uniqueName("reg-serve");
     const f = await startFerry(["serve", "--brokers", TEST_BROKERS.join(","), "--topic", topic, "--port", "0", "--schema-registry", registryUrl()]);
     try {
-      const orders = Array.from({ length: 20 }, (_, i) => order(`s${i}`, { price: 19.99 + i }));
+      // Prices of exact cents (19.99 + 13 in floating point is 32.989999999999995, which ferry refuses: it is not 32.99).
+      const orders = Array.from({ length: 20 }, (_, i) => order(`s${i}`, { price: Math.round((19.99 + i) * 100) / 100 }));
       expect((await postOrders(f.url, orders)).status).toBe(202);
     } finally {
       expect(await f.stop()).toBe(0);

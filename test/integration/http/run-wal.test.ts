@@ -9,11 +9,12 @@
 import { beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { encodeFrame, FRAME_MAGIC } from "../../../src/sinks/wal-frames.ts";
+import { BINARY, startFerry } from "../../helpers/ferry-process.ts";
 
-const BIN = resolve(import.meta.dir, "../../../dist/ferry");
+const BIN = BINARY[0]!;
 
 beforeAll(() => {
   if (!existsSync(BIN)) throw new Error("dist/ferry is missing: run `node_modules/.bin/bun scripts/build.ts`");
@@ -25,37 +26,16 @@ const row = (seq: number) =>
 const rows = (from: number, n: number) => Buffer.from(Array.from({ length: n }, (_, i) => row(from + i)).join("\n"));
 
 async function startRun(dataDir: string) {
-  const proc = Bun.spawn([BIN, "run", "--data-dir", dataDir, "--port", "0", "--log-level", "notice"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  let err = "";
-  const decoder = new TextDecoder();
-  let found: (url: string) => void = () => {};
-  const url = new Promise<string>((r) => (found = r));
-  const drained = (async () => {
-    for await (const chunk of proc.stderr) {
-      err += decoder.decode(chunk);
-      const m = /"msg":"listening".*?"url":"([^"]+)"/.exec(err);
-      if (m) found(m[1]!);
-    }
-  })();
-  const listening = await Promise.race([
-    url,
-    proc.exited.then(async (code) => {
-      await drained;
-      throw new Error(`ferry run exited (${code}) before listening:\n${err}`);
-    }),
-    Bun.sleep(30_000).then(() => {
-      throw new Error(`ferry run did not listen:\n${err}`);
-    }),
-  ]);
+  const ferry = await startFerry(["run", "--data-dir", dataDir, "--port", "0", "--log-level", "notice"], {}, BINARY);
   return {
-    url: listening,
-    logs: () => err.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>),
-    stop: async () => {
-      proc.kill("SIGTERM");
-      const code = await proc.exited;
-      await drained;
-      return code;
-    },
+    url: ferry.url,
+    logs: () =>
+      ferry
+        .stderr()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    stop: () => ferry.stop(),
   };
 }
 
