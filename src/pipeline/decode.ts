@@ -44,7 +44,7 @@ export interface DecodedBatch {
   rejected: Rejected[];
   /**
    * The records the rows came from, until the rows are in the database (then emptied): a row the
-   * database refuses goes to the dead-letter topic as its record was (sourceOf).
+   * database refuses goes to the dead-letter topic as its record was (recordsOf).
    */
   sources: SourceRun[];
 }
@@ -56,10 +56,11 @@ export interface SourceRun {
   messages: readonly SourceRecord[];
 }
 
-/** The record at `offset` of a topic partition among `runs`. */
-export function sourceOf(runs: readonly SourceRun[], topic: string, partition: number, offset: string): SourceRecord | undefined {
-  for (const r of runs) if (r.topic === topic && r.partition === partition) for (const m of r.messages) if (m.offset === offset) return m;
-  return undefined;
+/** A lookup of the records among `runs` by topic, partition and offset (built once, when rows were refused). */
+export function recordsOf(runs: readonly SourceRun[]): (topic: string, partition: number, offset: string) => SourceRecord | undefined {
+  const byKey = new Map<string, SourceRecord>();
+  for (const r of runs) for (const m of r.messages) byKey.set(`${r.topic}\0${r.partition}\0${m.offset}`, m);
+  return (topic, partition, offset) => byKey.get(`${topic}\0${partition}\0${offset}`);
 }
 
 /**

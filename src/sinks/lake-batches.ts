@@ -28,7 +28,7 @@ import { createMutex, dataPaths, type Db, openDb, sqlString, useS3 } from "../db
 import { queryService } from "../db/query-service.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { type DecodedBatch, normalizeRows, type Rejected, sourceOf } from "../pipeline/decode.ts";
+import { type DecodedBatch, normalizeRows, recordsOf, type Rejected } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./lake.ts";
@@ -316,7 +316,8 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
         });
         rmSync(probeFile, { force: true });
         if (found.length === 0) throw e;
-        refused = found.map((r) => refusedRecord(batch, lines[r.index]!, r.reason));
+        const recordAt = recordsOf(batch.sources);
+        refused = found.map((r) => refusedRecord(batch, recordAt, lines[r.index]!, r.reason));
         await opts.deadLetters(refused);
         log.warn("records DuckDB refused were sent to the dead-letter topic", { batch: batch.sequence, count: refused.length, first: `${refused[0]!.topic}/${refused[0]!.partition}@${refused[0]!.offset}`, reason: refused[0]!.reason });
         const out = new Set(found.map((r) => r.index));
@@ -410,11 +411,11 @@ const joinLines = (lines: readonly Buffer[]) => Buffer.concat(lines.flatMap((l) 
 const NEWLINE = Buffer.from("\n");
 
 /** A refused row's record, as fetched (its lineage names it: "_s" the segment, "_o" the offset). */
-function refusedRecord(batch: LakeBatchWrite, line: Buffer, reason: string): Rejected {
+function refusedRecord(batch: LakeBatchWrite, recordAt: ReturnType<typeof recordsOf>, line: Buffer, reason: string): Rejected {
   const m = /"_s":(\d+),"_o":(\d+)\}$/.exec(line.toString("latin1", Math.max(0, line.length - 64)))!;
   const segment = batch.segments[Number(m[1])]!;
   const offset = m[2]!;
-  const record = sourceOf(batch.sources, segment.topic, segment.partition, offset);
+  const record = recordAt(segment.topic, segment.partition, offset);
   // Always at hand (the batch keeps its records until its rows are in DuckDB); were it not, the row itself stands in.
   return { topic: segment.topic, partition: segment.partition, offset, reason, record: record ?? { key: null, value: line, offset, timestamp: "-1" } };
 }
