@@ -81,7 +81,8 @@ export function createSchemaRegistry(url: string, opts: RegistryOptions = {}): S
         }
         return { status: res.status, json };
       } catch (e) {
-        last = e;
+        // A request cut short by the deadline itself says less than the answer before it (a 500, say).
+        if (last === undefined || (e as Error).name !== "TimeoutError") last = e;
       }
     }
     const tried = `tried for ${((Date.now() - started) / 1000).toFixed(1)} s; --registry-timeout`;
