@@ -10,3 +10,14 @@ export function readConfigFile(path: string, flag: string): string {
     throw new ConfigError(`invalid --${flag} ${JSON.stringify(path)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
 }
+
+/**
+ * A secret given once: as a value (a flag or its FERRY_* variable) or as the file that holds it
+ * (one line; a trailing newline is ignored). A flag shows in /proc to every local user; a file or a
+ * variable does not.
+ */
+export function secretOf(value: string | undefined, file: string | undefined, flag: string): string | undefined {
+  if (file === undefined) return value;
+  if (value !== undefined) throw new ConfigError(`give the ${flag.replaceAll("-", " ")} once: --${flag} (FERRY_${flag.toUpperCase().replaceAll("-", "_")}) or --${flag}-file, not both`);
+  return readConfigFile(file, `${flag}-file`).replace(/\r?\n$/, "");
+}

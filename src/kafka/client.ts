@@ -7,7 +7,7 @@
  */
 import type { ConnectionOptions } from "node:tls";
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type logCreator, type SASLOptions } from "kafkajs";
-import { readConfigFile } from "../config/files.ts";
+import { readConfigFile, secretOf } from "../config/files.ts";
 import { ConfigError, DownstreamError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { KafkaClientConfig } from "./config.ts";
@@ -39,8 +39,7 @@ function saslOf(c: KafkaClientConfig): SASLOptions | undefined {
     return undefined;
   }
   if (!c.saslUsername) throw new ConfigError(`--sasl-mechanism ${c.saslMechanism} needs --sasl-username`);
-  if (c.saslPassword !== undefined && c.saslPasswordFile) throw new ConfigError("give a SASL password once: --sasl-password (FERRY_SASL_PASSWORD) or --sasl-password-file, not both");
-  const password = c.saslPasswordFile ? readConfigFile(c.saslPasswordFile, "sasl-password-file").replace(/\r?\n$/, "") : c.saslPassword;
+  const password = secretOf(c.saslPassword, c.saslPasswordFile, "sasl-password");
   if (password === undefined) throw new ConfigError(`--sasl-mechanism ${c.saslMechanism} needs a password: FERRY_SASL_PASSWORD, --sasl-password-file or --sasl-password`);
   return { mechanism: c.saslMechanism, username: c.saslUsername, password } as SASLOptions;
 }

@@ -1,4 +1,5 @@
 /** `ferry export`: a Cassandra table into a Kafka topic, token ranges in parallel, resumable. */
+import { secretOf } from "../config/files.ts";
 import * as v from "valibot";
 import { CONSISTENCY_NAMES } from "../cassandra/consistency.ts";
 import { logLevelField } from "../config/common.ts";
@@ -30,7 +31,8 @@ export const exportMode = defineMode({
     table: str({ doc: "Table to export.", placeholder: "NAME", min: 1 }),
     columns: v.optional(list({ doc: "Columns in each value (default: all).", placeholder: "NAME" })),
     username: v.optional(str({ doc: "Cassandra user (PasswordAuthenticator).", placeholder: "USER", min: 1 })),
-    password: v.optional(str({ doc: "Cassandra password.", placeholder: "PASSWORD", secret: true })),
+    password: v.optional(str({ doc: "Cassandra password. A flag shows in /proc to every local user: prefer FERRY_PASSWORD or --password-file.", placeholder: "PASSWORD", secret: true })),
+    passwordFile: v.optional(str({ doc: "File holding the Cassandra password (one line; a trailing newline is ignored).", placeholder: "FILE", min: 1 })),
     localDc: v.optional(str({ doc: "Local data center (default: every host counts as local).", placeholder: "DC", min: 1 })),
     consistency: v.optional(oneOf(CONSISTENCY_NAMES, { doc: "Read consistency." }), "LOCAL_ONE"),
     ...kafkaClientFields,
@@ -56,7 +58,7 @@ export const exportMode = defineMode({
     const { log } = ctx;
     const splits = Math.max(config.splits, config.parallel);
     const cassandra = await connectCassandra(
-      { contactPoints: config.cassandra, username: config.username, password: config.password, localDc: config.localDc, consistency: config.consistency },
+      { contactPoints: config.cassandra, username: config.username, password: secretOf(config.password, config.passwordFile, "password"), localDc: config.localDc, consistency: config.consistency },
       log,
     );
     try {

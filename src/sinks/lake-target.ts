@@ -8,6 +8,7 @@
  * <data-dir>/lake-orphans/, on S3 under <prefix>/_orphans/ (readers skip `_` folders). The sinks
  * of one consumer group may share a lake (claimLake); its commit markers say what is committed.
  */
+import { secretOf } from "../config/files.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import * as v from "valibot";
@@ -80,7 +81,8 @@ export const s3Fields = {
   s3Endpoint: v.optional(str({ doc: "S3 endpoint URL (default: AWS for the region).", placeholder: "URL", min: 1, alsoEnv: "AWS_ENDPOINT_URL" })),
   s3Region: v.optional(str({ doc: "S3 region.", placeholder: "REGION", min: 1, alsoEnv: "AWS_REGION" }), "us-east-1"),
   s3AccessKeyId: v.optional(str({ doc: "S3 access key id.", placeholder: "ID", min: 1, alsoEnv: "AWS_ACCESS_KEY_ID" })),
-  s3SecretAccessKey: v.optional(str({ doc: "S3 secret access key (prefer the variable over a flag).", placeholder: "KEY", min: 1, secret: true, alsoEnv: "AWS_SECRET_ACCESS_KEY" })),
+  s3SecretAccessKey: v.optional(str({ doc: "S3 secret access key. A flag shows in /proc to every local user: prefer the variable or --s3-secret-access-key-file.", placeholder: "KEY", min: 1, secret: true, alsoEnv: "AWS_SECRET_ACCESS_KEY" })),
+  s3SecretAccessKeyFile: v.optional(str({ doc: "File holding the S3 secret access key (one line; a trailing newline is ignored).", placeholder: "FILE", min: 1 })),
   s3SessionToken: v.optional(str({ doc: "S3 session token (temporary credentials).", placeholder: "TOKEN", min: 1, secret: true, alsoEnv: "AWS_SESSION_TOKEN" })),
   s3PathStyle: v.optional(bool({ doc: "Path-style S3 addressing (http://host/bucket/key), as most S3-compatible servers want." }), false),
 };
@@ -90,7 +92,7 @@ export const lakeFields = {
   ...s3Fields,
 };
 
-export type LakeConfig = { dataDir: string; lake?: string; s3Endpoint?: string; s3Region: string; s3AccessKeyId?: string; s3SecretAccessKey?: string; s3SessionToken?: string; s3PathStyle: boolean };
+export type LakeConfig = { dataDir: string; lake?: string; s3Endpoint?: string; s3Region: string; s3AccessKeyId?: string; s3SecretAccessKey?: string; s3SecretAccessKeyFile?: string; s3SessionToken?: string; s3PathStyle: boolean };
 
 /** The lake a config names, checked at the edge. */
 export function lakeTargetOf(c: LakeConfig): LakeTarget {
@@ -110,8 +112,9 @@ export function lakeTargetOf(c: LakeConfig): LakeTarget {
 
 /** The S3 settings of a config, the bucket aside (also how DuckDB reaches the lake: `ferry query`); undefined without credentials. */
 export function s3AccessOf(c: Omit<LakeConfig, "dataDir" | "lake">): S3Access | undefined {
-  if (!c.s3AccessKeyId || !c.s3SecretAccessKey) return undefined;
-  return { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId, secretAccessKey: c.s3SecretAccessKey, sessionToken: c.s3SessionToken, pathStyle: c.s3PathStyle };
+  const secret = secretOf(c.s3SecretAccessKey, c.s3SecretAccessKeyFile, "s3-secret-access-key");
+  if (!c.s3AccessKeyId || !secret) return undefined;
+  return { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId, secretAccessKey: secret, sessionToken: c.s3SessionToken, pathStyle: c.s3PathStyle };
 }
 
 /**
