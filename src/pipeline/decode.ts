@@ -43,8 +43,10 @@ export interface DecodedBatch {
   rows: number;
   rejected: Rejected[];
   /**
-   * The records the rows came from, until the rows are in the database (then emptied): a row the
-   * database refuses goes to the dead-letter topic as its record was (recordsOf).
+   * The records of the rows that were parsed and checked in full (escapes, non-ASCII text, numbers
+   * with exponents…: the ones a store might still refuse), until the rows are in the database (then
+   * emptied): such a row the database refuses goes to the dead-letter topic as its record was
+   * (recordsOf). Rows checked as their bytes keep nothing (no memory held on the good path).
    */
   sources: SourceRun[];
 }
@@ -156,7 +158,7 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
    * "_o": offset); a record that does not decode or validate goes to `reject` with its index.
    * Returns the number of rows written.
    */
-  function decodeRun(out: RowBytes, segment: number, receivedAt: Date, messages: readonly SourceRecord[], reject: (index: number, reason: string) => void, lookup?: SchemaLookup): number {
+  function decodeRun(out: RowBytes, segment: number, receivedAt: Date, messages: readonly SourceRecord[], reject: (index: number, reason: string) => void, keep: (record: SourceRecord) => void, lookup?: SchemaLookup): number {
     const lineage = Buffer.from(`,"_s":${segment},"_o":`);
     let rows = 0;
     for (let i = 0; i < messages.length; i++) {
@@ -181,6 +183,7 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
           continue;
         }
         json = d.json;
+        keep(m);
         const lacking = fills.some((f) => d.value[f] === undefined);
         if (lacking) {
           const values = filled(m, receivedAt);
@@ -216,10 +219,12 @@ export function createDecoder(kind: RecordKind, registry?: SchemaRegistry) {
     let rows = 0;
     return {
       async add(topic: string, partition: number, messages: readonly SourceRecord[], ingestedAt = new Date()): Promise<void> {
-        sources.push({ topic, partition, messages });
         const lookup = registry ? await schemaLookup(registry, messages) : undefined;
         const segment = segments.idOf(topic, partition, ingestedAt);
-        rows += decodeRun(out, segment, ingestedAt, messages, (i, reason) => rejected.push({ topic, partition, offset: messages[i]!.offset, record: messages[i]!, reason }), lookup);
+        const kept: SourceRecord[] = [];
+        const reject = (i: number, reason: string) => rejected.push({ topic, partition, offset: messages[i]!.offset, record: messages[i]!, reason });
+        rows += decodeRun(out, segment, ingestedAt, messages, reject, (m) => kept.push(m), lookup);
+        if (kept.length > 0) sources.push({ topic, partition, messages: kept });
       },
       async finish(): Promise<DecodedBatch> {
         return { ndjson: out.chunks(), segments: segments.list, rows, rejected, sources };

@@ -28,7 +28,7 @@ import { createMutex, dataPaths, type Db, openDb, sqlString, useS3 } from "../db
 import { queryService } from "../db/query-service.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { type DecodedBatch, normalizeRows, recordsOf, type Rejected } from "../pipeline/decode.ts";
+import { type DecodedBatch, normalizeRows, recordsOf } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
 import type { RecordKind } from "../schema/kinds.ts";
 import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./lake.ts";
@@ -36,6 +36,7 @@ import { attachLake, type CommitMarker, dataDirLake, type LakeTarget } from "./l
 import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
 import { rowLayout } from "./record-rows.ts";
 import { findRefusedRows, mayBeRowFault } from "./refused-rows.ts";
+import type { DeadLetter } from "./dead-letters.ts";
 
 /** Points of a batch's write where a test can make the process die (kill -9 itself). */
 export const FAULT_POINTS = ["before-write", "between-files", "after-rename", "after-commit", "after-kafka-commit"] as const;
@@ -73,13 +74,13 @@ export interface LakeBatchStoreOptions {
    * Sends records whose rows DuckDB refuses (a reason of their own) to the dead-letter topic;
    * resolves once acknowledged. Without it such a batch fails.
    */
-  deadLetters?: (rejected: Rejected[]) => Promise<void>;
+  deadLetters?: (rejected: DeadLetter[]) => Promise<void>;
 }
 
 /** A batch's lake files, written to its staging folder (none: no rows). */
 interface StagedBatch {
   staged: StagedFile[];
-  refused: Rejected[];
+  refused: DeadLetter[];
   stagingDir?: string;
   load: number;
   /** When writing the files began (performance.now()). */
@@ -89,7 +90,7 @@ interface StagedBatch {
 /** A batch's lake files, published, and the local files the table reads its rows from. */
 interface Staged {
   files: LakeFile[];
-  refused: Rejected[];
+  refused: DeadLetter[];
   readable: { topic: string; path: string }[];
   stagingDir?: string;
   load: number;
@@ -99,7 +100,7 @@ interface Staged {
 export interface WriteResult {
   files: string[];
   /** Records whose rows DuckDB refused, sent to the dead-letter topic (see stageBatch). */
-  refused: Rejected[];
+  refused: DeadLetter[];
   /** Milliseconds spent loading the rows, writing lake files, and committing the table. */
   ms: { load: number; lake: number; table: number };
 }
@@ -295,7 +296,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     writeChunks(batchFile, batch.ndjson);
     const t1 = performance.now();
     let staged: StagedFile[];
-    let refused: Rejected[] = [];
+    let refused: DeadLetter[] = [];
     try {
       staged = await stageLakeFiles(lakeDb, stagingDir, select(batchFile), range);
     } catch (e) {
@@ -410,14 +411,26 @@ function splitLines(chunks: Buffer[]): Buffer[] {
 const joinLines = (lines: readonly Buffer[]) => Buffer.concat(lines.flatMap((l) => [l, NEWLINE]));
 const NEWLINE = Buffer.from("\n");
 
-/** A refused row's record, as fetched (its lineage names it: "_s" the segment, "_o" the offset). */
-function refusedRecord(batch: LakeBatchWrite, recordAt: ReturnType<typeof recordsOf>, line: Buffer, reason: string): Rejected {
+/**
+ * A refused row's dead letter (its lineage names it: "_s" the segment, "_o" the offset): its record
+ * as fetched when the batch kept it (rows parsed and checked in full), else a pointer to it (rows
+ * checked as their bytes keep nothing in memory: printable ASCII, plain numbers, so a store refusing
+ * one is not expected; the record stays readable at its source offset).
+ */
+function refusedRecord(batch: LakeBatchWrite, recordAt: ReturnType<typeof recordsOf>, line: Buffer, reason: string): DeadLetter {
   const m = /"_s":(\d+),"_o":(\d+)\}$/.exec(line.toString("latin1", Math.max(0, line.length - 64)))!;
   const segment = batch.segments[Number(m[1])]!;
   const offset = m[2]!;
   const record = recordAt(segment.topic, segment.partition, offset);
-  // Always at hand (the batch keeps its records until its rows are in DuckDB); were it not, the row itself stands in.
-  return { topic: segment.topic, partition: segment.partition, offset, reason, record: record ?? { key: null, value: line, offset, timestamp: "-1" } };
+  if (record) return { topic: segment.topic, partition: segment.partition, offset, reason, record };
+  return {
+    topic: segment.topic,
+    partition: segment.partition,
+    offset,
+    reason: `${reason} (a record checked as its bytes; not kept in memory: read it at its source offset)`,
+    record: { key: null, value: null, offset, timestamp: "-1" },
+    pointer: { lastOffset: offset, bytes: line.length },
+  };
 }
 
 /**

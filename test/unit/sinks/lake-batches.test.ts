@@ -7,7 +7,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDecoder, type Rejected, type SourceRecord } from "../../../src/pipeline/decode.ts";
+import { createDecoder, type SourceRecord } from "../../../src/pipeline/decode.ts";
+import type { DeadLetter } from "../../../src/sinks/dead-letters.ts";
 import { openDb } from "../../../src/db/duckdb.ts";
 import { ORDERS_TABLE_DDL } from "../../../src/schema/orders-table.ts";
 import { type FaultPoint, type LakeBatchStoreOptions, type LakeBatchWrite, openLakeBatchStore } from "../../../src/sinks/lake-batches.ts";
@@ -254,7 +255,7 @@ describe("lake batch store", () => {
   test("rows DuckDB refuses (a reason of their own) go to the dead letters as their records were; the rest of the batch commits", async () => {
     const dataDir = tempDir();
     const { log, lines } = memoryLogger("warn");
-    const sent: Rejected[][] = [];
+    const sent: DeadLetter[][] = [];
     const store = await openStore(dataDir, log, { deadLetters: async (r) => void sent.push(r) });
     await store.recover("t", [0]);
     const b = await batch(0, 5, 1, (o) => o);
@@ -266,13 +267,16 @@ describe("lake batch store", () => {
     rows[2] = badRow(2);
     rows[5] = badRow(5);
     b.ndjson = [Buffer.from(`${rows.join("\n")}\n`)];
-    b.sources = [{ topic: "t", partition: 0, messages: [0, 1, 2, 3, 4, 5].map((o) => (o === 2 || o === 5 ? bad(o) : { key: null, offset: String(o), timestamp: "0", value: null })) }];
+    // The batch keeps the records it parsed and checked in full (offset 2 here); one checked as its
+    // bytes (offset 5 here) is not kept: its dead letter is a pointer to it.
+    b.sources = [{ topic: "t", partition: 0, messages: [bad(2)] }];
     const result = await store.write(b);
-    expect(result.refused.map((r) => [r.offset, r.record.key?.toString(), r.record.value?.toString()])).toEqual([
-      ["2", "k2", bad(2).value!.toString()],
-      ["5", "k5", bad(5).value!.toString()],
+    expect(result.refused.map((r) => [r.offset, r.record.key?.toString(), r.record.value?.toString(), r.pointer])).toEqual([
+      ["2", "k2", bad(2).value!.toString(), undefined],
+      ["5", undefined, undefined, { lastOffset: "5", bytes: badRow(5).length }],
     ]);
     expect(result.refused[0]!.reason).toMatch(/^the database refused the record: .*surrogate/);
+    expect(result.refused[1]!.reason).toMatch(/surrogate.*\(a record checked as its bytes; not kept in memory: read it at its source offset\)$/);
     expect(sent.flat().map((r) => r.offset)).toEqual(["2", "5"]);
     expect((await store.query("SELECT list(kafka_offset::INT ORDER BY kafka_offset) FROM orders")).rows[0]![0]).toEqual([0, 1, 3, 4]);
     expect((await store.query("SELECT count(*)::INT FROM lake")).rows[0]).toEqual([4]);
