@@ -28,7 +28,7 @@ import { attachLake, dataDirLake, type LakeTarget } from "./lake-target.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
 import { type OpenWalFile, openWriteAheadLog } from "./write-ahead-log.ts";
 import { QUARANTINE_DDL, quarantine, type QuarantinedRow } from "./quarantine.ts";
-import { findRefusedRows, mayBeRowFault } from "./refused-rows.ts";
+import { findRefusedLines, mayBeRowFault } from "./refused-rows.ts";
 
 export const RUN_TOPIC = "orders";
 const PARTITION = 0;
@@ -113,12 +113,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     } catch (e) {
       if (!mayBeRowFault(e)) throw e;
       const lines = ndjson.split("\n");
-      const refused = await findRefusedRows(lines, async (some) => {
-        await writeFile(probeFile, some.join("\n"));
-        await db.exec(`CREATE OR REPLACE TEMP TABLE ferry_probe AS ${ORDER_ROWS.rowsFromNdjsonFile(probeFile)}`);
-        await db.exec("DROP TABLE ferry_probe");
-      });
-      await rm(probeFile, { force: true });
+      const refused = await findRefusedLines(db, lines, probeFile, ORDER_ROWS.rowsFromNdjsonFile);
       if (refused.length === 0) throw e;
       const out = new Set(refused.map((r) => r.index));
       const rows = refused.map((r) => ({ seq: (JSON.parse(lines[r.index]!) as OrderRow).kafka_offset, reason: r.reason, record: lines[r.index]! }));

@@ -35,7 +35,7 @@ import { type LakeFile, lakeStaging, stageLakeFiles, type StagedFile } from "./l
 import { attachLake, type CommitMarker, dataDirLake, type LakeTarget } from "./lake-target.ts";
 import { allStoredOffsets, appendOrders, createSinkOrdersTables, type PartitionOffset, saveOffsets, settleDue, settleRecentOrders, sinkOrderCounts } from "./orders-table.ts";
 import { rowLayout } from "./record-rows.ts";
-import { findRefusedRows, mayBeRowFault } from "./refused-rows.ts";
+import { findRefusedLines, mayBeRowFault } from "./refused-rows.ts";
 import type { DeadLetter } from "./dead-letters.ts";
 
 /** Points of a batch's write where a test can make the process die (kill -9 itself). */
@@ -310,12 +310,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
       } catch (e) {
         if (!mayBeRowFault(e) || !opts.deadLetters) throw e;
         const lines = splitLines(rows);
-        const found = await findRefusedRows(lines, async (some) => {
-          writeChunks(probeFile, [joinLines(some)]);
-          await lakeDb.exec(`CREATE OR REPLACE TEMP TABLE ferry_probe AS ${select(probeFile)}`);
-          await lakeDb.exec("DROP TABLE ferry_probe");
-        });
-        rmSync(probeFile, { force: true });
+        const found = await findRefusedLines(lakeDb, lines, probeFile, select);
         if (found.length === 0) throw e;
         const recordAt = recordsOf(batch.sources);
         refused = found.map((r) => refusedRecord(batch, recordAt, lines[r.index]!, r.reason));

@@ -8,6 +8,8 @@
  * single row it refuses is one. A batch that fails while no single row does (a full disk, memory)
  * has no refused rows: the caller's error stands, and the batch is retried as before.
  */
+import { rmSync, writeFileSync } from "node:fs";
+import type { Db } from "../db/duckdb.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
 
 /** DuckDB's errors that a row's content can cause (not I/O, memory or a closed database). */
@@ -51,6 +53,24 @@ export async function findRefusedRows<T>(rows: readonly T[], probe: (rows: reado
   await search(0, rows.length);
   return refused;
 }
+
+/**
+ * findRefusedRows for rows of newline-delimited JSON that `select(file)` loads: each subset is
+ * written to `file` and materialized in a temporary table of `db` (dropped again), the way the real
+ * write reads them; the file is removed at the end, whatever happens.
+ */
+export async function findRefusedLines(db: Db, lines: readonly (string | Buffer)[], file: string, select: (file: string) => string): Promise<RefusedRow[]> {
+  try {
+    return await findRefusedRows(lines, async (some) => {
+      writeFileSync(file, Buffer.concat(some.flatMap((l) => [typeof l === "string" ? Buffer.from(l) : l, NEWLINE])));
+      await db.exec(`CREATE OR REPLACE TEMP TABLE ferry_probe AS ${select(file)}`);
+      await db.exec("DROP TABLE ferry_probe");
+    });
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+const NEWLINE = Buffer.from("\n");
 
 /** DuckDB's message about one row, without the file it read it from (a file of ferry's own) or where in it. */
 export function refusalReason(e: unknown): string {
