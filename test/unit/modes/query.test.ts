@@ -7,18 +7,24 @@ import { dataPaths, openDb, sqlString } from "../../../src/db/duckdb.ts";
 import { ORDERS_TABLE_DDL } from "../../../src/schema/orders-table.ts";
 import { cli } from "../../helpers/cli.ts";
 
-test("sees the orders table and the lake view, read-only", async () => {
+/** A data dir holding one order (o1) and, per date, a lake file of that many rows. */
+async function dataDirWith(lakeRows: Record<string, number>): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), "ferry-query-"));
   const paths = dataPaths(dataDir);
   const db = await openDb(paths.database);
   await db.exec(ORDERS_TABLE_DDL);
   await db.exec(`insert into orders values ('o1', 'tea', 2, 3.50, null, '2026-01-02T03:04:05Z', 'orders', 0, 0, now())`);
-  for (const [date, n] of [["2026-01-01", 2], ["2026-01-02", 3]] as const) {
+  for (const [date, n] of Object.entries(lakeRows)) {
     const dir = join(paths.lake, "orders", `date=${date}`);
     mkdirSync(dir, { recursive: true });
     await db.exec(`copy (select range as kafka_offset from range(${n})) to ${sqlString(join(dir, "part-0.parquet"))} (format parquet)`);
   }
   db.close();
+  return dataDir;
+}
+
+test("sees the orders table and the lake view, read-only", async () => {
+  const dataDir = await dataDirWith({ "2026-01-01": 2, "2026-01-02": 3 });
 
   const orders = await cli(["query", "--data-dir", dataDir, "--format", "json", "select order_id, price, quantity from orders"]);
   expect(orders).toEqual({ code: 0, out: '{"order_id":"o1","price":"3.50","quantity":2}\n', err: "" });
@@ -67,15 +73,7 @@ test("--timeout stops a query that runs too long, with a clear error", async () 
 });
 
 test("--access locked: no file outside the data dir and the lake, while the table and the lake view work", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "ferry-query-"));
-  const paths = dataPaths(dataDir);
-  const db = await openDb(paths.database);
-  await db.exec(ORDERS_TABLE_DDL);
-  await db.exec(`insert into orders values ('o1', 'tea', 2, 3.50, null, '2026-01-02T03:04:05Z', 'orders', 0, 0, now())`);
-  const dir = join(paths.lake, "orders", "date=2026-01-02");
-  mkdirSync(dir, { recursive: true });
-  await db.exec(`copy (select range as kafka_offset from range(4)) to ${sqlString(join(dir, "part-0.parquet"))} (format parquet)`);
-  db.close();
+  const dataDir = await dataDirWith({ "2026-01-02": 4 });
   const q = (sql: string, ...flags: string[]) => cli(["query", "--data-dir", dataDir, "--format", "csv", ...flags, sql]);
   expect((await q("select count(*) as n from read_text('/etc/hostname')")).out).toBe("n\n1\n"); // open (the default)
   const locked = await q("select * from read_text('/etc/hostname')", "--access", "locked");
