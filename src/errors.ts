@@ -27,3 +27,21 @@ export class DownstreamError extends FerryError {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * An S3 endpoint answered a bucket request with something that is not S3's answer (a web page,
+ * another XML document, a redirect, no such host): most often the addressing style or the
+ * endpoint is wrong. `answered` is what it said (secrets never), `pathStyle` how it was addressed.
+ */
+export class S3AnswerError extends DownstreamError {
+  constructor(
+    readonly endpoint: string,
+    readonly bucket: string,
+    readonly pathStyle: boolean,
+    readonly answered: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super("S3", message, options);
+  }
+}

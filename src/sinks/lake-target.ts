@@ -16,7 +16,7 @@ import { bool, str } from "../config/fields.ts";
 import { dataPaths, type Db, recordLakeLocation, type S3Access } from "../db/duckdb.ts";
 import { ConfigError } from "../errors.ts";
 import { replaceFile } from "../pipeline/durable-files.ts";
-import { openObjectStore, type ObjectStore } from "../platform/s3.ts";
+import { openObjectStore, type ObjectStore, pathStyleFor } from "../platform/s3.ts";
 import { type LakeFile, listLakeFiles, padOffset, parseLakeKey, publishLocal, sortLakeFiles, type StagedFile } from "./lake.ts";
 
 export interface LakeTarget {
@@ -84,7 +84,7 @@ export const s3Fields = {
   s3SecretAccessKey: v.optional(str({ doc: "S3 secret access key. A flag shows in /proc to every local user: prefer the variable or --s3-secret-access-key-file.", placeholder: "KEY", min: 1, secret: true, alsoEnv: "AWS_SECRET_ACCESS_KEY" })),
   s3SecretAccessKeyFile: v.optional(str({ doc: "File holding the S3 secret access key (one line; a trailing newline is ignored).", placeholder: "FILE", min: 1 })),
   s3SessionToken: v.optional(str({ doc: "S3 session token (temporary credentials).", placeholder: "TOKEN", min: 1, secret: true, alsoEnv: "AWS_SESSION_TOKEN" })),
-  s3PathStyle: v.optional(bool({ doc: "Path-style S3 addressing (http://host/bucket/key), as most S3-compatible servers want." }), false),
+  s3PathStyle: v.optional(bool({ doc: "Path-style S3 addressing (http://host/bucket/key), as most S3-compatible servers want; --no-s3-path-style forces virtual-host style (http://bucket.host/key). Unset: path-style for an IP-address or localhost endpoint, virtual-host style otherwise (as AWS's SDKs do)." })),
 };
 
 export const lakeFields = {
@@ -92,7 +92,7 @@ export const lakeFields = {
   ...s3Fields,
 };
 
-export type LakeConfig = { dataDir: string; lake?: string; s3Endpoint?: string; s3Region: string; s3AccessKeyId?: string; s3SecretAccessKey?: string; s3SecretAccessKeyFile?: string; s3SessionToken?: string; s3PathStyle: boolean };
+export type LakeConfig = { dataDir: string; lake?: string; s3Endpoint?: string; s3Region: string; s3AccessKeyId?: string; s3SecretAccessKey?: string; s3SecretAccessKeyFile?: string; s3SessionToken?: string; s3PathStyle?: boolean };
 
 /** The lake a config names, checked at the edge. */
 export function lakeTargetOf(c: LakeConfig): LakeTarget {
@@ -114,7 +114,7 @@ export function lakeTargetOf(c: LakeConfig): LakeTarget {
 export function s3AccessOf(c: Omit<LakeConfig, "dataDir" | "lake">): S3Access | undefined {
   const secret = secretOf(c.s3SecretAccessKey, c.s3SecretAccessKeyFile, "s3-secret-access-key");
   if (!c.s3AccessKeyId || !secret) return undefined;
-  return { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId, secretAccessKey: secret, sessionToken: c.s3SessionToken, pathStyle: c.s3PathStyle };
+  return { endpoint: c.s3Endpoint, region: c.s3Region, accessKeyId: c.s3AccessKeyId, secretAccessKey: secret, sessionToken: c.s3SessionToken, pathStyle: pathStyleFor(c.s3Endpoint, c.s3PathStyle) };
 }
 
 /**
