@@ -16,6 +16,8 @@ export interface QueryServiceOptions {
   lake: { dir: string; emptyLake: string; s3?: S3Access };
   /** The data dir (the writer's files: allowed in locked mode). */
   dataDir: string;
+  /** Prepares a query's connection instead of the lake's view over files (the lake's catalog: `USE` it). */
+  offer?: (conn: Db) => Promise<void>;
   /** Runs before each query (the writer applies what it acknowledged: a query reads its writes). */
   before?: () => Promise<unknown>;
 }
@@ -68,7 +70,8 @@ export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
           // Past the deadline, closing the connection interrupts the lake's view (a listing on S3 can be slow).
           const stop = setTimeout(() => conn.close(), Math.max(0, deadline - performance.now()));
           try {
-            await offerLake(conn, opts.lake.dir, opts.lake.emptyLake, opts.lake.s3);
+            if (opts.offer) await opts.offer(conn);
+            else await offerLake(conn, opts.lake.dir, opts.lake.emptyLake, opts.lake.s3);
           } finally {
             clearTimeout(stop);
           }

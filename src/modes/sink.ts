@@ -1,4 +1,5 @@
 /** `ferry sink`: Kafka micro-batches into the Parquet lake and the orders table, exactly once. */
+import { mkdirSync } from "node:fs";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
@@ -16,8 +17,10 @@ import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
 import type { DecodingBatch } from "../pipeline/decode.ts";
 import { partitionsByTopic } from "../pipeline/partitions.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
-import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../sinks/lake-batches.ts";
-import { lakeFields, lakeTargetOf } from "../sinks/lake-target.ts";
+import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../lake/batch-store.ts";
+import { catalogFields, catalogOf } from "../lake/catalog.ts";
+import { dataPathOf } from "../lake/data-path.ts";
+import { lakeFields } from "../sinks/lake-target.ts";
 import type { SourceBatch } from "../sources/kafka.ts";
 import { defineMode } from "./mode.ts";
 
@@ -70,6 +73,7 @@ export const sinkMode = defineMode({
       }),
     ),
     ...lakeFields,
+    ...catalogFields,
     ...queryServiceFields,
     ...dataDirField,
     ...logLevelField,
@@ -99,9 +103,13 @@ export const sinkMode = defineMode({
       }
     };
 
-    const metrics = sinkMetrics(() => lag());
-    const lake = lakeTargetOf(config);
-    const store = await openLakeBatchStore({ dataDir: config.dataDir, lake, lakeOwner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
+    let lastSnapshot = 0;
+    const metrics = sinkMetrics(() => lag(), () => lastSnapshot);
+    const catalog = catalogOf(config);
+    const dataPath = dataPathOf(config);
+    mkdirSync(config.dataDir, { recursive: true });
+    const writer = `group ${config.group} member ${crypto.randomUUID()}`;
+    const store = await openLakeBatchStore({ dataDir: config.dataDir, catalog, dataPath, writer, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
     const kafka = createKafka(config, log);
     const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
     const decoder = createDecoder(config.kind, registryOf(config));
@@ -121,17 +129,17 @@ export const sinkMode = defineMode({
         finished.then((d) => ({ ...d, ranges: batch.ranges, sequence: batch.sequence })),
         deadLettersSent,
       );
-      const [decoded, , { files, refused, ms }] = await Promise.all([finished, deadLettersSent, stored]);
+      const [decoded, , { refused, snapshot, ms }] = await Promise.all([finished, deadLettersSent, stored]);
       const seconds = (performance.now() - t0) / 1000;
       for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
       for (const x of [...decoded.rejected, ...batch.corrupt]) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
       for (const x of refused) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
       metrics.recordsOut.inc({ to: "lake" }, decoded.rows - refused.length);
-      metrics.files.inc({}, files.length);
+      if (snapshot !== undefined) lastSnapshot = snapshot;
       metrics.batchSeconds.observe(seconds);
       written += decoded.rows - refused.length;
       rejected += decoded.rejected.length + refused.length;
-      log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, files: files.length, ms: Math.round(seconds * 1000), ...ms, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) });
+      log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, snapshot, ms: Math.round(seconds * 1000), ...ms, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) });
       if (decoded.rejected.length > 0) {
         const first = decoded.rejected[0]!;
         log.warn("records sent to the dead-letter topic", { count: decoded.rejected.length, first: `${first.topic}/${first.partition}@${first.offset}`, reason: first.reason });
@@ -194,7 +202,7 @@ export const sinkMode = defineMode({
       await closeAll().catch(() => {});
       throw e;
     }
-    log.notice("sink started", { topics: config.topic, group: config.group, kind: config.kind, dataDir: config.dataDir, lake: lake.location, metrics: server?.url });
+    log.notice("sink started", { topics: config.topic, group: config.group, kind: config.kind, dataDir: config.dataDir, catalog: catalog.description, lake: dataPath.url, metrics: server?.url });
 
     const stopReason = await Promise.race([
       new Promise<string>((resolve) => (ctx.signal.aborted ? resolve("signal") : ctx.signal.addEventListener("abort", () => resolve("signal"), { once: true }))),
@@ -213,13 +221,13 @@ export const sinkMode = defineMode({
   },
 });
 
-function sinkMetrics(lag: () => [Record<string, string | number>, number][]) {
+function sinkMetrics(lag: () => [Record<string, string | number>, number][], snapshot: () => number) {
   const registry = new Registry();
   return {
     registry,
     recordsIn: registry.add(new Counter("ferry_sink_records_in_total", "Records read from Kafka, by topic and partition.")),
     recordsOut: registry.add(new Counter("ferry_sink_records_out_total", "Records written: to the lake and table (to=lake), or to the dead-letter topic (to=dlq, by source partition).")),
-    files: registry.add(new Counter("ferry_sink_files_written_total", "Parquet files written to the lake.")),
+    snapshot: registry.add(new Gauge("ferry_sink_lake_snapshot", "The lake catalog's snapshot of this sink's last committed batch.", snapshot)),
     batchSeconds: registry.add(new Histogram("ferry_sink_batch_seconds", "Time to make a batch durable (decode, dead letters, lake, table).", [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])),
     lag: registry.add(new Gauge("ferry_sink_consumer_lag", "Records behind the end of each assigned partition.", lag)),
   };
