@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, DownstreamError, errorMessage } from "../errors.ts";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { httpfsExtensionPath, loadDuckDb } from "../platform/duckdb-native.ts";
+import { extensionPath, loadDuckDb, type ExtensionName } from "../platform/duckdb-native.ts";
 import type { S3Settings } from "../platform/s3.ts";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
@@ -209,9 +209,14 @@ export async function offerLake(db: Db, lakeDir: string, emptyLake: string, s3?:
 /** How DuckDB reaches a lake on S3 (through its httpfs extension, embedded in the binary): the store's settings but the bucket. */
 export type S3Access = Omit<S3Settings, "bucket">;
 
+/** Loads one of the DuckDB extensions embedded in the binary (httpfs, ducklake, postgres, sqlite) on this database. */
+export async function loadExtension(db: Db, name: ExtensionName): Promise<void> {
+  await db.exec(`LOAD ${sqlString(await extensionPath(name))}`);
+}
+
 /** Lets a connection read s3:// paths (httpfs, and an in-memory secret). */
 export async function useS3(db: Db, s3: S3Access): Promise<void> {
-  await db.exec(`LOAD ${sqlString(await httpfsExtensionPath())}`);
+  await loadExtension(db, "httpfs");
   const options = [
     "TYPE s3",
     s3.accessKeyId && `KEY_ID ${sqlString(s3.accessKeyId)}`,

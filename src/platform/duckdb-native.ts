@@ -5,14 +5,18 @@
  *    the library as a file asset, write it to a private cache folder (see private-cache.ts), check
  *    its SHA-256 against the one scripts/build.ts recorded at every start, and dlopen it before the
  *    addon is loaded; the dynamic linker then satisfies the addon's NEEDED entry (matched by
- *    soname) with the already-loaded copy. The httpfs extension is written out the same way.
+ *    soname) with the already-loaded copy. The embedded extensions (httpfs, ducklake, postgres,
+ *    sqlite) are written out the same way, each when first loaded.
  * This is the only module that knows about that; everything else imports `loadDuckDb()`.
  */
 import { dlopen, FFIType } from "bun:ffi";
 // @ts-ignore -- a file asset: a real path from source, a /$bunfs/ path inside the binary
 import embeddedLib from "../../node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so" with { type: "file" };
 import bindings from "../../node_modules/@duckdb/node-bindings-linux-x64/package.json" with { type: "json" };
+import { extensionFileName, type ExtensionName } from "./duckdb-extension-names.ts";
 import { privateCacheDir, verifiedCopy } from "./private-cache.ts";
+
+export { EXTENSIONS, type ExtensionName } from "./duckdb-extension-names.ts";
 
 type NodeApi = typeof import("@duckdb/node-api");
 let loaded: Promise<NodeApi> | undefined;
@@ -36,12 +40,14 @@ async function extractEmbedded(path: string, name: string): Promise<string> {
 const embeddedInBinary = (path: string) => path.startsWith("/$bunfs/") || path.includes("~BUN");
 
 /**
- * A real path of DuckDB's httpfs extension (signed by DuckDB; the version of the embedded
- * library), for LOAD: embedded in the binary, written to a private folder and checked like the library.
+ * A real path of one of DuckDB's extensions embedded in the binary (signed by DuckDB; the version
+ * of the embedded library), for LOAD: from source the file cached by the build; compiled, written
+ * to a private folder and checked like the library, on first use only.
  */
-export async function httpfsExtensionPath(): Promise<string> {
-  const { default: path } = await import("./duckdb-httpfs-asset.ts");
-  return embeddedInBinary(path) ? extractEmbedded(path, "httpfs.duckdb_extension") : path;
+export async function extensionPath(name: ExtensionName): Promise<string> {
+  const { extensionAssets } = await import("./duckdb-extension-assets.ts");
+  const path = extensionAssets[name];
+  return embeddedInBinary(path) ? extractEmbedded(path, extensionFileName(name)) : path;
 }
 
 /** Loads `@duckdb/node-api` once, preparing the native library first when running compiled. */
