@@ -1,7 +1,10 @@
 /**
  * S3-compatible object storage through the runtime's own client (Bun's S3Client): the only module
  * that knows it. Objects are uploaded whole from a local file (the client switches to a multipart
- * upload above PART_SIZE), listed by prefix (all pages), read, and deleted.
+ * upload above PART_SIZE), listed by prefix (all pages), read, and deleted. How a bucket is
+ * addressed (path-style or virtual-host style) is chosen once, by pathStyleFor, for this client and
+ * DuckDB's alike; a listing answered by something that is not S3 fails with what was answered and
+ * which setting to change (S3AnswerError).
  */
 import { createHash, createHmac } from "node:crypto";
 import { isIP } from "node:net";
@@ -156,7 +159,7 @@ async function listingError(e: unknown, s: S3Settings, prefix: string): Promise<
     s.bucket,
     s.pathStyle,
     answered,
-    `ListObjectsV2 at ${endpoint} for bucket ${s.bucket} (addressed ${style}) answered ${answered} instead of a <ListBucketResult> document (${s3Code(e)}): ${change}; check too that the endpoint (--s3-endpoint, AWS_ENDPOINT_URL) is the S3 API, not a web console, and names the service, not the bucket`,
+    `ListObjectsV2 at ${endpoint} for bucket ${s.bucket} (addressed ${style}) ${answered.startsWith("HTTP") ? "answered" : "got"} ${answered} instead of a <ListBucketResult> document (${s3Code(e)}): ${change}; check too that the endpoint (--s3-endpoint, AWS_ENDPOINT_URL) is the S3 API, not a web console, and names the service, not the bucket`,
     { cause: e },
   );
 }

@@ -81,6 +81,14 @@ describe("addressed the wrong way, the error says what was answered and which se
     expect(err.message).not.toContain(s3.secretAccessKey);
   }, 30_000);
 
+  test("virtual-host style at a host name without DNS for BUCKET.host: no answer, and the setting to change", async () => {
+    const e = (await caught(storeAt("http://s3.invalid:9000", false).list("p/"))) as S3AnswerError;
+    expect(e).toBeInstanceOf(S3AnswerError);
+    expect(e.answered).toStartWith("no answer (");
+    expect(e.message).toContain(`S3: ListObjectsV2 at http://s3.invalid:9000 for bucket ${s3.bucket} (addressed virtual-host style, http://${s3.bucket}.s3.invalid:9000/) got no answer (`);
+    expect(e.message).toContain("(DNSResolveFailed): if the endpoint serves buckets as paths (most S3-compatible servers, any IP-address endpoint), set --s3-path-style (FERRY_S3_PATH_STYLE=true)");
+  }, 30_000);
+
   test("virtual-host style at an IP address is refused before any request", () => {
     expect(() => storeAt(s3.endpoint, false)).toThrow(/--no-s3-path-style \(FERRY_S3_PATH_STYLE=false\)/);
     expect(() => openObjectStore({ bucket: s3.bucket, ...access(s3.endpoint), pathStyle: false })).toThrow(/use path-style \(--s3-path-style\)/);
