@@ -75,8 +75,8 @@ export interface WriteResult {
   rows: number;
   /** Records whose rows DuckDB refused, sent to the dead-letter topic (see stageBatch). */
   refused: DeadLetter[];
-  /** The catalog's snapshot the batch committed as (undefined: nothing to commit). */
-  snapshot?: number;
+  /** The catalog's snapshot right after the batch committed (its own, or a later one of another writer's). */
+  snapshot: number;
   /** Milliseconds spent loading the rows and committing them. */
   ms: { load: number; stage: number; commit: number };
 }
@@ -220,15 +220,16 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   async function commitBatch(batch: LakeBatchWrite, staged: StagedBatch): Promise<WriteResult> {
     const t0 = performance.now();
     const moves: OffsetMove[] = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, from: held.get(tpKey(r.topic, r.partition)), to: r.lastOffset + 1 }));
-    let snapshot: number | undefined;
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          snapshot = await db.transaction(async () => {
+          await db.transaction(async () => {
             await moveOffsets(db, moves, opts.writer);
             if (staged.table) await db.exec(`INSERT INTO ${lakeTable} SELECT * FROM ${staged.table}`);
+            // The snapshot says who wrote it and what: each partition's offset range.
+            const ranges = batch.ranges.map((r) => `${r.topic}/${r.partition}:${r.firstOffset}-${r.lastOffset}`).join(" ");
+            await db.exec(`CALL ${LAKE_DB}.set_commit_message($1, $2, extra_info => $3)`, [opts.writer, `batch ${batch.sequence}: ${staged.rows} rows`, JSON.stringify({ ranges })]);
             fault("in-commit", batch.sequence);
-            return undefined;
           });
           break;
         } catch (e) {
@@ -249,7 +250,8 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
       if (staged.table) await db.exec(`DROP TABLE IF EXISTS ${staged.table}`);
     }
     for (const m of moves) held.set(tpKey(m.topic, m.partition), m.to);
-    snapshot = Number((await db.query(`SELECT id FROM ${LAKE_DB}.current_snapshot()`).catch(() => ({ rows: [[null]] }))).rows[0]?.[0] ?? NaN) || undefined;
+    // The catalog's snapshot right after the commit: the batch's own, or a later one of another writer's.
+    const snapshot = Number((await db.query(`SELECT id FROM ${LAKE_DB}.current_snapshot()`)).rows[0]![0]);
     fault("after-commit", batch.sequence);
     return { rows: staged.rows, refused: staged.refused, snapshot, ms: { load: staged.load, stage: staged.stage, commit: Math.round(performance.now() - t0) } };
   }

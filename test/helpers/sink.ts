@@ -2,8 +2,9 @@
 import { resolve } from "node:path";
 import { expect } from "bun:test";
 import type { Kafka, Producer } from "kafkajs";
-import { openDb } from "../../src/db/duckdb.ts";
-import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
+import { openDb, type S3Access, useS3 } from "../../src/db/duckdb.ts";
+import { FAULT_POINTS } from "../../src/lake/batch-store.ts";
+import { attachCatalog, catalogOf, LAKE_DB } from "../../src/lake/catalog.ts";
 import { TEST_BROKERS } from "./servers.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
@@ -45,12 +46,17 @@ export function startSink(args: string[], env: Record<string, string> = {}) {
   };
 }
 
-/** Every row of the lake folders given (read by a separate DuckDB, as any reader would). */
-export async function readLake(lakeDirs: string[]): Promise<{ rows: Record<string, unknown>[]; types: Record<string, string> }> {
+/** Where a sink's lake is: its data dir's default catalog, or the --catalog given (postgres://…, sqlite:…). */
+export type LakeAt = string | { dataDir: string; catalog?: string; s3?: S3Access };
+
+/** Runs SQL on the lake's catalog, attached read-only by a separate DuckDB (as any reader would), with `lake` and `orders` in scope. */
+export async function queryCatalog(at: LakeAt, sql: string): Promise<{ rows: Record<string, unknown>[]; types: Record<string, string> }> {
   const db = await openDb(":memory:");
   try {
-    const files = lakeDirs.map((d) => `'${d}/**/*.parquet'`).join(", ");
-    const r = await db.query(`SELECT * FROM read_parquet([${files}], hive_partitioning = true, union_by_name = true) ORDER BY kafka_partition, kafka_offset`);
+    if (typeof at !== "string" && at.s3) await useS3(db, at.s3);
+    await attachCatalog(db, catalogOf(typeof at === "string" ? { dataDir: at } : at), undefined, { readOnly: true });
+    await db.exec(`USE ${LAKE_DB}`);
+    const r = await db.query(sql);
     const types = Object.fromEntries(r.columns.map((c, i) => [c, r.types[i]!]));
     return { rows: r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]]))), types };
   } finally {
@@ -58,8 +64,16 @@ export async function readLake(lakeDirs: string[]): Promise<{ rows: Record<strin
   }
 }
 
-/** Every row of a data dir's orders table (opened read-only after the sink stopped). */
-export async function readTable(dataDir: string, sql = "SELECT * FROM orders ORDER BY order_id"): Promise<Record<string, unknown>[]> {
+/** Every row of the lake (the catalog's `lake` table), by partition and offset. */
+export const readLake = (at: LakeAt) => queryCatalog(at, "SELECT * FROM lake ORDER BY kafka_topic, kafka_partition, kafka_offset");
+
+/** Every row of the catalog's orders (each order_id's latest record). */
+export async function readTable(at: LakeAt, sql = "SELECT * FROM orders ORDER BY order_id"): Promise<Record<string, unknown>[]> {
+  return (await queryCatalog(at, sql)).rows;
+}
+
+/** Every row of `ferry run`'s local orders table (<data-dir>/ferry.duckdb, opened read-only after it stopped). */
+export async function readRunTable(dataDir: string, sql = "SELECT * FROM orders ORDER BY order_id"): Promise<Record<string, unknown>[]> {
   const db = await openDb(`${dataDir}/ferry.duckdb`, { readOnly: true });
   try {
     const r = await db.query(sql);
@@ -67,6 +81,17 @@ export async function readTable(dataDir: string, sql = "SELECT * FROM orders ORD
   } finally {
     db.close();
   }
+}
+
+/** The catalog's offsets of a topic: the next offset of each partition. */
+export async function catalogOffsets(at: LakeAt, topic: string): Promise<Map<number, number>> {
+  const tables = await queryCatalog(at, `SELECT table_name FROM duckdb_tables() WHERE database_name = '${LAKE_DB}' AND schema_name = 'ferry_offsets'`);
+  const out = new Map<number, number>();
+  for (const t of tables.rows.map((r) => String(r.table_name)).filter((n) => n.startsWith(`${topic}/`))) {
+    const r = await queryCatalog(at, `SELECT max(next_offset) AS n FROM ferry_offsets."${t}"`);
+    out.set(Number(t.slice(topic.length + 1)), Number(r.rows[0]!.n));
+  }
+  return out;
 }
 
 /** The group's committed offsets, by partition. */

@@ -8,7 +8,7 @@ import { createKafka } from "../../src/kafka/client.ts";
 import { runFerry, startFerry } from "../helpers/ferry-process.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
-import { readTable } from "../helpers/sink.ts";
+import { readRunTable } from "../helpers/sink.ts";
 import { readTopic } from "../helpers/topic-reader.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
@@ -59,7 +59,7 @@ describe("ferry generate", () => {
     expect(r.code).toBe(0);
     expect(r.accepted + r.refused).toBe(400);
     expect(r.refused).toBeGreaterThan(10);
-    expect((await readTable(dataDir, "SELECT count(*)::INT AS n FROM orders"))[0]).toEqual({ n: r.accepted });
+    expect((await readRunTable(dataDir, "SELECT count(*)::INT AS n FROM orders"))[0]).toEqual({ n: r.accepted });
   }, 60_000);
 
   test("--from CSV, NDJSON and Parquet into the embedded table; --loop replays", async () => {
@@ -80,7 +80,7 @@ describe("ferry generate", () => {
     const looped = await generate(["--from", parquet, "--loop", "--count", "7", "--data-dir", dataDir]);
     expect([looped.code, looped.records, looped.accepted]).toEqual([0, 7, 7]);
 
-    const rows = await readTable(dataDir, "SELECT order_id, quantity, price::VARCHAR AS price, customer_id, strftime(ordered_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') AS at FROM orders WHERE order_id NOT LIKE 'n-%' ORDER BY order_id");
+    const rows = await readRunTable(dataDir, "SELECT order_id, quantity, price::VARCHAR AS price, customer_id, strftime(ordered_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') AS at FROM orders WHERE order_id NOT LIKE 'n-%' ORDER BY order_id");
     expect(rows).toEqual([
       { order_id: "f-1", quantity: 2, price: "3.50", customer_id: "c1", at: "2026-02-03T04:05:06.000000" },
       { order_id: "f-2", quantity: 1, price: "12.00", customer_id: null, at: "2026-02-03T05:00:00.000000" },
@@ -88,7 +88,7 @@ describe("ferry generate", () => {
       { order_id: "p-2", quantity: 2, price: "2.50", customer_id: null, at: "2026-02-03T04:05:06.500000" },
       { order_id: "p-3", quantity: 3, price: "3.75", customer_id: null, at: "2026-02-03T04:05:06.500000" },
     ]);
-    expect((await readTable(dataDir, "SELECT count(*)::INT AS n FROM orders WHERE order_id LIKE 'n-%'"))[0]).toEqual({ n: 2 });
+    expect((await readRunTable(dataDir, "SELECT count(*)::INT AS n FROM orders WHERE order_id LIKE 'n-%'"))[0]).toEqual({ n: 2 });
   }, 60_000);
 
   test("bad settings: one clear line, exit 2", async () => {

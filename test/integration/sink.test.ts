@@ -10,10 +10,10 @@ import { join, resolve } from "node:path";
 import type { Kafka, Producer } from "kafkajs";
 import { openDb } from "../../src/db/duckdb.ts";
 import { createKafka } from "../../src/kafka/client.ts";
-import { FAULT_POINTS } from "../../src/sinks/lake-batches.ts";
+import { FAULT_POINTS } from "../../src/lake/batch-store.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
-import { committedOffsets, crashAtEveryPoint, endOffsets, expectLakeExact, expectTableExact, produceKnown, readLake, readTable, runSink, startSink, waitCommittedToEnd } from "../helpers/sink.ts";
+import { catalogOffsets, committedOffsets, crashAtEveryPoint, endOffsets, expectLakeExact, expectTableExact, produceKnown, queryCatalog, readLake, readTable, runSink, startSink, waitCommittedToEnd } from "../helpers/sink.ts";
 import { createTestTopic, topicReader } from "../helpers/topic-reader.ts";
 
 const kafka: Kafka = createKafka({ brokers: TEST_BROKERS, clientId: "ferry-test" }, memoryLogger().log);
@@ -43,47 +43,30 @@ describe("ferry sink", () => {
     expect(run.stderr).not.toContain('"level":"error"');
     expect(run.code).toBe(0);
 
-    // The lake, read by a separate DuckDB: every valid record once, with the contract's types.
-    const lake = await readLake([join(dataDir, "lake")]);
+    // The lake, read through its catalog by a separate DuckDB: every valid record once, with the contract's types.
+    const lake = await readLake(dataDir);
     expectLakeExact(lake.rows, produced);
-    expect(lake.types).toMatchObject({ price: "DECIMAL(12,2)", quantity: "INTEGER", ordered_at: "TIMESTAMP WITH TIME ZONE", ingested_at: "TIMESTAMP WITH TIME ZONE", kafka_partition: "INTEGER", kafka_offset: "BIGINT" });
-    expect(lake.rows.every((r) => !("kafka_topic" in r))).toBe(true);
+    expect(lake.types).toMatchObject({ price: "DECIMAL(12,2)", quantity: "INTEGER", ordered_at: "TIMESTAMP WITH TIME ZONE", ingested_at: "TIMESTAMP WITH TIME ZONE", kafka_topic: "VARCHAR", kafka_partition: "INTEGER", kafka_offset: "BIGINT", date: "DATE" });
+    expect(lake.rows.every((r) => r.kafka_topic === topic)).toBe(true);
     // ordered_at keeps its microseconds; a missing one is the record's Kafka timestamp.
     const withTime = lake.rows.find((r) => r.order_id === "o-1")!;
     expect(String(withTime.ordered_at)).toBe("2026-11-19 08:01:00.123456+00");
     const defaulted = lake.rows.filter((r) => !produced.valid.find((o) => o.order_id === r.order_id && o.ordered_at));
     expect(defaulted.length).toBeGreaterThan(0);
     for (const r of defaulted) expect(Math.abs(Date.parse(String(r.ordered_at).replace(" ", "T").replace(/\+00$/, "Z")) - startedAt)).toBeLessThan(120_000);
+    for (const r of lake.rows) expect(r.date).toBe(String(r.ordered_at).slice(0, 10));
 
-    // File names: Hive date folders, partition and offset range; each file's rows lie in its range.
-    const db = await openDb(":memory:");
-    const dates = readdirSync(join(dataDir, "lake", topic));
-    expect(dates.sort()).toEqual(["date=2026-11-18", "date=2026-11-19", "date=2026-11-20", `date=${new Date().toISOString().slice(0, 10)}`].filter((d, i, a) => a.indexOf(d) === i).sort());
-    for (const d of dates) {
-      for (const f of readdirSync(join(dataDir, "lake", topic, d))) {
-        const m = /^part-(\d{5})-(\d{20})-(\d{20})\.parquet$/.exec(f);
-        expect(m).not.toBeNull();
-        const path = join(dataDir, "lake", topic, d, f);
-        const r = await db.query(`SELECT min(kafka_partition), max(kafka_partition), min(kafka_offset), max(kafka_offset) FROM '${path}'`);
-        const [pmin, pmax, omin, omax] = r.rows[0]!.map(Number);
-        expect([pmin, pmax]).toEqual([Number(m![1]), Number(m![1])]);
-        expect(omin).toBeGreaterThanOrEqual(Number(m![2]));
-        expect(omax).toBeLessThanOrEqual(Number(m![3]));
-        const unit = await db.query(`SELECT logical_type FROM parquet_schema('${path}') WHERE name = 'ordered_at'`);
-        expect(String(unit.rows[0]![0])).toContain("MICROS");
-      }
-    }
-    db.close();
+    // Batches this small (60 records at most) stay inlined in the catalog: no data file yet (the S3 test checks the files).
+    expect((await queryCatalog(dataDir, "SELECT count(*)::INT AS n FROM ducklake_list_files('ferry_lake', 'lake')")).rows[0]).toEqual({ n: 0 });
 
     // The table: the latest version of each order, with lineage.
     const table = await readTable(dataDir);
     expectTableExact(table, produced);
     expect(table.every((r) => r.kafka_topic === topic)).toBe(true);
 
-    // Offsets: stored and committed to Kafka up to the end of every partition.
+    // Offsets: in the catalog and committed to Kafka up to the end of every partition.
     const ends = await endOffsets(kafka, topic);
-    const stored = await readTable(dataDir, `SELECT "partition", next_offset FROM ferry_offsets WHERE "topic" = '${topic}'`);
-    expect(new Map(stored.map((r) => [Number(r.partition), Number(r.next_offset)]))).toEqual(ends);
+    expect(await catalogOffsets(dataDir, topic)).toEqual(ends);
     expect(await committedOffsets(kafka, group, topic)).toEqual(ends);
 
     // Dead letters: each invalid record once, unchanged, with why and where from.
@@ -101,7 +84,7 @@ describe("ferry sink", () => {
     expect(reasons.size).toBeGreaterThanOrEqual(4);
     expect(headers.some((h) => /ordered_at: must not be before 1900-01-01T00:00:00Z/.test(h["ferry.error"]!))).toBe(true);
 
-    // ferry query sees the table as `orders` and the lake as `lake` (Hive date column).
+    // ferry query sees the catalog's `orders` and `lake`.
     const q = Bun.spawnSync([process.execPath, resolve(import.meta.dir, "../../src/main.ts"), "query", "--data-dir", dataDir, "--format", "json", "select count(*)::INT as n from lake where date = '2026-11-19'"]);
     expect(q.exitCode).toBe(0);
     expect(JSON.parse(q.stdout.toString())).toEqual({ n: lake.rows.filter((r) => String(r.date ?? "") === "2026-11-19").length });
@@ -118,10 +101,8 @@ describe("ferry sink", () => {
     expect(killed).toBeGreaterThanOrEqual(FAULT_POINTS.length * 2 - 1);
     const last = await runSink(args);
     expect(last.code).toBe(0);
-    expectLakeExact((await readLake([join(dataDir, "lake")])).rows, produced);
+    expectLakeExact((await readLake(dataDir)).rows, produced);
     expectTableExact(await readTable(dataDir), produced);
-    // Files of batches whose table commit never happened were moved out of the lake, not deleted.
-    expect(existsSync(join(dataDir, "lake-orphans"))).toBe(true);
     expect(await committedOffsets(kafka, group, topic)).toEqual(await endOffsets(kafka, topic));
   }, 300_000);
 
@@ -130,7 +111,9 @@ describe("ferry sink", () => {
     const group = uniqueName("g");
     await createTopic(topic, 6);
     const dirs = [join(work, "group-a"), join(work, "group-b")];
-    const common = ["--topic", topic, "--group", group, "--max-records", "50", "--interval", "200ms"];
+    // One lake for both: a SQLite catalog (several processes on one host) and one data folder.
+    const shared = { dataDir: join(work, "group-lake"), catalog: `sqlite:${join(work, "group.sqlite")}` };
+    const common = ["--topic", topic, "--group", group, "--max-records", "50", "--interval", "200ms", "--catalog", shared.catalog, "--lake", join(shared.dataDir, "lake")];
     let producing = true;
     let sent = 0;
     const ids: string[] = [];
@@ -158,15 +141,16 @@ describe("ferry sink", () => {
     expect(bStopped.code).toBe(0);
     expect(aStopped.stderr + bStopped.stderr).not.toContain('"level":"error"');
 
-    const lake = await readLake(dirs.map((d) => join(d, "lake")));
+    const lake = await readLake(shared);
     const offsets = lake.rows.map((r) => `${r.kafka_partition}/${r.kafka_offset}`);
     expect(new Set(offsets).size).toBe(offsets.length);
     expect(lake.rows.map((r) => String(r.order_id)).sort()).toEqual([...ids].sort());
-    const tables = [...(await readTable(dirs[0]!)), ...(await readTable(dirs[1]!))];
-    expect(tables.map((r) => String(r.order_id)).sort()).toEqual([...ids].sort());
-    // Both did work (the rebalances moved partitions between them).
-    expect(existsSync(join(dirs[0]!, "lake", topic))).toBe(true);
-    expect(existsSync(join(dirs[1]!, "lake", topic))).toBe(true);
+    // One orders for all: the catalog's view over the one lake.
+    expect((await readTable(shared)).map((r) => String(r.order_id)).sort()).toEqual([...ids].sort());
+    // Both did work (the rebalances moved partitions between them): each named itself in the offsets it moved.
+    // Both did work (the rebalances moved partitions between them): each batch's snapshot names its writer.
+    const writers = await queryCatalog(shared, "SELECT DISTINCT author FROM ducklake_snapshots('ferry_lake') WHERE author IS NOT NULL");
+    expect(writers.rows.length).toBe(2);
   }, 180_000);
 
   test("metrics per partition while running; SIGTERM writes the open batch, commits and leaves", async () => {
@@ -199,7 +183,7 @@ describe("ferry sink", () => {
     expect(lag.reduce((s, m) => s + Number(m[3]), 0)).toBe(100);
     const stopped = await sink.stop("SIGTERM");
     expect(stopped.code).toBe(0);
-    expectLakeExact((await readLake([join(dataDir, "lake")])).rows, produced);
+    expectLakeExact((await readLake(dataDir)).rows, produced);
     expect(await committedOffsets(kafka, group, topic)).toEqual(await endOffsets(kafka, topic));
   }, 60_000);
 
@@ -221,12 +205,10 @@ describe("ferry sink", () => {
     const run = await runSink([...topics.flatMap((t) => ["--topic", t]), "--group", uniqueName("g"), "--data-dir", dataDir, "--until-caught-up", "--interval", "300ms"]);
     expect(run.stderr).not.toContain('"level":"error"');
     expect(run.code).toBe(0);
-    const db = await openDb(":memory:");
     for (const t of topics) {
-      const r = await db.query(`SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM '${join(dataDir, "lake", t)}/**/*.parquet'`);
-      expect(r.rows[0]).toEqual([300, 300]);
+      const r = await queryCatalog(dataDir, `SELECT count(*)::INT AS n, count(DISTINCT kafka_offset)::INT AS d FROM lake WHERE kafka_topic = '${t}'`);
+      expect(r.rows[0]).toEqual({ n: 300, d: 300 });
     }
-    db.close();
     expect(run.stderr).not.toContain("dead-letter");
   }, 120_000);
 });
