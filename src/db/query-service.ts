@@ -12,12 +12,18 @@ import { lockDown, type QueryAccess } from "./query-lockdown.ts";
 import { formatMs, type QueryLimits, QueryRefusedError, QueryTimeoutError, QueryTooLargeError, readOnlyQuery } from "./read-only-query.ts";
 
 export interface QueryServiceOptions {
-  /** The lake offered as the view `lake`: its folder or s3:// prefix, and an empty SELECT with its columns. */
-  lake: { dir: string; emptyLake: string; s3?: S3Access };
+  /**
+   * The lake: its folder or s3:// prefix (allowed in locked mode, with its S3 access), and, for a
+   * lake of Parquet files ferry names itself (no catalog), an empty SELECT with its columns: the
+   * view `lake` over the files when `offer` is not given.
+   */
+  lake: { dir: string; emptyLake?: string; s3?: S3Access };
   /** The data dir (the writer's files: allowed in locked mode). */
   dataDir: string;
-  /** Prepares a query's connection instead of the lake's view over files (the lake's catalog: `USE` it). */
+  /** Prepares a query's connection instead of the lake's view over files (the lake's catalog: `USE` it, or views of it). */
   offer?: (conn: Db) => Promise<void>;
+  /** Prepares a query's connection to read the lake and `orders` at a snapshot (time travel); without it, such a query is refused. */
+  offerAt?: (conn: Db, at: SnapshotAt) => Promise<void>;
   /** Runs before each query (the writer applies what it acknowledged: a query reads its writes). */
   before?: () => Promise<unknown>;
 }
@@ -31,15 +37,19 @@ export interface QuerySettings {
 
 export const DEFAULT_QUERY_SETTINGS: QuerySettings = { timeoutMs: 30_000, maxRows: 1_000_000, access: "open" };
 
-/** What a client asks for (ferry query --timeout, --access): a shorter limit, or the locked setting. */
+/** A snapshot of the lake's catalog: by its number, or the one current at a time (RFC 3339). */
+export type SnapshotAt = { version: number } | { time: string };
+
+/** What a client asks for (ferry query --timeout, --access, --snapshot, --at): a shorter limit, the locked setting, a snapshot. */
 export interface QueryAsk {
   timeoutMs?: number;
   access?: QueryAccess;
+  snapshot?: SnapshotAt;
 }
 
 export interface QueryService {
-  /** Runs `sql` as a read (default limits: DEFAULT_QUERY_SETTINGS). */
-  (sql: string, limits?: Partial<QueryLimits>): Promise<QueryResult>;
+  /** Runs `sql` as a read (default limits: DEFAULT_QUERY_SETTINGS), at the lake's newest snapshot or at `at`. */
+  (sql: string, limits?: Partial<QueryLimits>, at?: SnapshotAt): Promise<QueryResult>;
   /** Turns the instance's external access off (query-lockdown.ts); irreversible. */
   lockDown(): Promise<void>;
 }
@@ -49,7 +59,9 @@ const CONCURRENT_QUERIES = 2;
 
 export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
   const turn = createSemaphore(CONCURRENT_QUERIES);
-  const run = async (sql: string, limits: Partial<QueryLimits> = {}): Promise<QueryResult> => {
+  const run = async (sql: string, limits: Partial<QueryLimits> = {}, at?: SnapshotAt): Promise<QueryResult> => {
+    const offerAt = opts.offerAt;
+    if (at && !offerAt) throw new QueryRefusedError("the running ferry does not offer the lake at another snapshot (--snapshot, --at): query its catalog directly, with a catalog several processes can attach (sqlite:, postgres://), or once it has stopped");
     const timeoutMs = limits.timeoutMs ?? DEFAULT_QUERY_SETTINGS.timeoutMs;
     const maxRows = limits.maxRows ?? DEFAULT_QUERY_SETTINGS.maxRows;
     const deadline = performance.now() + timeoutMs;
@@ -71,7 +83,8 @@ export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
           const stop = setTimeout(() => conn.close(), Math.max(0, deadline - performance.now()));
           try {
             if (opts.offer) await opts.offer(conn);
-            else await offerLake(conn, opts.lake.dir, opts.lake.emptyLake, opts.lake.s3);
+            else await offerLake(conn, opts.lake.dir, opts.lake.emptyLake ?? "SELECT NULL AS nothing WHERE false", opts.lake.s3);
+            if (at) await offerAt!(conn, at);
           } finally {
             clearTimeout(stop);
           }
@@ -142,6 +155,6 @@ export function servedQueries(service: QueryService, settings: QuerySettings, lo
       throw new QueryRefusedError("the running ferry answers queries with open access (it was not started with --query-access locked): the locked setting is not available through it");
     }
     await ready;
-    return service(sql, { timeoutMs: Math.min(settings.timeoutMs, ask.timeoutMs ?? Infinity), maxRows: settings.maxRows });
+    return service(sql, { timeoutMs: Math.min(settings.timeoutMs, ask.timeoutMs ?? Infinity), maxRows: settings.maxRows }, ask.snapshot);
   };
 }

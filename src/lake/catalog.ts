@@ -134,3 +134,10 @@ export async function attachCatalog(db: Db, catalog: Catalog, dataPath: DataPath
     throw new DownstreamError("catalog", `cannot attach the lake's catalog ${catalog.description}: ${hide(e)}`);
   }
 }
+
+/** The file holding a DuckDB-file or SQLite catalog (undefined: a PostgreSQL catalog). */
+export function catalogFileOf(catalog: Catalog): string | undefined {
+  if (catalog.kind === "duckdb") return catalog.target.slice("ducklake:".length);
+  if (catalog.kind === "sqlite") return catalog.target.slice("ducklake:sqlite:".length);
+  return undefined;
+}

@@ -53,6 +53,15 @@ export async function readOffsets(db: Db): Promise<Map<string, number>> {
   return out;
 }
 
+/** One partition's next offset and the writer that moved it last (undefined: the partition is new to the lake). */
+export async function readOffset(db: Db, topic: string, partition: number): Promise<{ next: number; writer: string } | undefined> {
+  const t = await db.query(`SELECT count(*) FROM duckdb_tables() WHERE database_name = $1 AND schema_name = $2 AND table_name = $3`, [LAKE_DB, OFFSETS_SCHEMA, tableName(topic, partition)]);
+  if (Number(t.rows[0]![0]) === 0) return undefined;
+  const r = await db.query(`SELECT next_offset, writer FROM ${tableRef(topic, partition)} ORDER BY next_offset DESC LIMIT 1`);
+  const row = r.rows[0];
+  return row === undefined ? undefined : { next: Number(row[0]), writer: String(row[1]) };
+}
+
 /**
  * Moves the offsets, in the open transaction: a partition new to the lake gets its table; any
  * other moves only from the offset this writer holds (FencedError otherwise). Two writers moving

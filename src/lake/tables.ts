@@ -24,6 +24,9 @@ const LATEST_FIRST = (key: string) => `row_number() OVER (PARTITION BY ${quoteId
 /** The `date` value of a row (the lake's partition): the UTC day of the kind's time field. */
 export const lakeDateSql = (kind: RecordKind) => `CAST(timezone('UTC', ${quoteIdent(RECORD_KINDS[kind].timeField)}) AS DATE)`;
 
+/** The `orders` view's SELECT over a lake relation (`lake`, or the lake at a snapshot: `… AT (VERSION => n)`). */
+export const ordersOfSql = (lakeRelation: string) => `SELECT * EXCLUDE (date) FROM ${lakeRelation} QUALIFY ${LATEST_FIRST(RECORD_KINDS.orders.key)} = 1`;
+
 /** Creates the kind's tables (and the orders view) if missing; idempotent. */
 export async function createLakeTables(db: Db, kind: RecordKind): Promise<void> {
   const table = lakeTableOf(kind);
@@ -44,7 +47,7 @@ export async function createLakeTables(db: Db, kind: RecordKind): Promise<void> 
     const was = String((await db.query("SELECT current_database()")).rows[0]![0]);
     await db.exec(`USE ${LAKE_DB}`);
     try {
-      await db.exec(`CREATE VIEW IF NOT EXISTS main.orders AS SELECT * EXCLUDE (date) FROM lake QUALIFY ${LATEST_FIRST(RECORD_KINDS.orders.key)} = 1`);
+      await db.exec(`CREATE VIEW IF NOT EXISTS main.orders AS ${ordersOfSql("lake")}`);
     } finally {
       await db.exec(`USE ${quoteIdent(was)}`);
     }

@@ -1,44 +1,69 @@
-/** `ferry run`: the HTTP ingress into the embedded orders table and Parquet lake. No Kafka. */
+/** `ferry run`: the HTTP ingress into the embedded orders table and the lake's catalog. No Kafka. */
+import { mkdirSync } from "node:fs";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
-import { duration } from "../config/fields.ts";
+import { duration, str } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
 import { servedQueries } from "../db/query-service.ts";
 import { queryServiceFields, querySettingsOf } from "../config/query.ts";
 import { httpFields } from "../http/config.ts";
+import { catalogFields, catalogOf } from "../lake/catalog.ts";
+import { dataPathOf } from "../lake/data-path.ts";
 import { serveLocal } from "../platform/local-socket.ts";
-import { type EmbeddedOrderSink, openEmbeddedOrderSink } from "../sinks/embedded-orders.ts";
+import { killSelf } from "../platform/process.ts";
+import { type EmbeddedOrderSink, openEmbeddedOrderSink, ROLLUP_FAULT_POINTS, type RollupFaultPoint } from "../sinks/embedded-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
-import { lakeFields, lakeTargetOf } from "../sinks/lake-target.ts";
+import { lakeFields } from "../sinks/lake-target.ts";
 import { defineMode } from "./mode.ts";
+
+const CRASH_AT = new RegExp(`^(${ROLLUP_FAULT_POINTS.join("|")}):(\\d+)$`);
 
 export const runMode = defineMode({
   name: "run",
-  summary: "HTTP ingress into the embedded orders table and Parquet lake (no Kafka needed)",
+  summary: "HTTP ingress into the embedded orders table and the lake (no Kafka needed)",
   details:
-    "POST /orders answers 202 once the orders are committed to <data-dir>/ferry.duckdb (upsert by\n" +
-    "order_id). Every accepted record is rolled into the lake, orders/date=…/ (--lake: <data-dir>/lake, or\n" +
-    "s3://BUCKET/PREFIX with the AWS_* variables), every --interval\n" +
-    "and on shutdown. While it runs, `ferry query` and `ferry generate` reach it through <data-dir>/ferry.sock.\n" +
+    "POST /orders answers 202 once the orders are committed to <data-dir>/ferry.duckdb (write-ahead\n" +
+    "log, then the table `orders`, upsert by order_id). Every accepted record is rolled into the `lake`\n" +
+    "table of the lake's catalog (--catalog: <data-dir>/lake.ducklake; its Parquet files in --lake:\n" +
+    "<data-dir>/lake, or s3://BUCKET/PREFIX with the AWS_* variables) every --interval and on shutdown,\n" +
+    "exactly once. While it runs, `ferry query` and `ferry generate` reach it through <data-dir>/ferry.sock.\n" +
     "Try:  curl -H 'content-type: application/json' -d '{\"order_id\":\"1\",\"product\":\"tea\",\"quantity\":1,\"price\":2.5}' localhost:8080/orders",
   config: v.object({
     ...httpFields,
-    interval: v.optional(duration({ doc: "How often accepted records are rolled into the Parquet lake.", min: 100 }), 10_000),
+    interval: v.optional(duration({ doc: "How often accepted records are rolled into the lake.", min: 100 }), 10_000),
+    crashAt: v.optional(
+      str({
+        doc: `Testing: kill -9 this process at POINT of rollup N (${ROLLUP_FAULT_POINTS.join(", ")}).`,
+        placeholder: "POINT:N",
+        pattern: CRASH_AT,
+        patternHint: `must be POINT:N with POINT one of ${ROLLUP_FAULT_POINTS.join(", ")}`,
+      }),
+    ),
     ...lakeFields,
+    ...catalogFields,
     ...queryServiceFields,
     ...dataDirField,
     ...logLevelField,
   }),
   async run(config, ctx) {
+    const catalog = catalogOf(config);
+    const dataPath = dataPathOf(config);
+    const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
+    const fault = (point: RollupFaultPoint, rollup: number) => {
+      if (crash && crash[1] === point && Number(crash[2]) === rollup) {
+        ctx.log.notice("crashing on purpose (--crash-at)", { point, rollup });
+        killSelf();
+      }
+    };
+    mkdirSync(config.dataDir, { recursive: true });
     const openSink = (onFlush: FlushObserver) =>
       openEmbeddedOrderSink(
-        { dataDir: config.dataDir, lake: lakeTargetOf(config), rollupIntervalMs: config.interval, lingerMs: config.linger, maxBatchRecords: config.batchRecords, onFlush },
+        { dataDir: config.dataDir, catalog, dataPath, rollupIntervalMs: config.interval, lingerMs: config.linger, maxBatchRecords: config.batchRecords, onFlush, fault },
         ctx.log,
       );
     const localSocket = (sink: EmbeddedOrderSink, ingress: (req: Request) => Response | Promise<Response>) =>
       serveLocal(dataPaths(config.dataDir).socket, servedQueries(sink.query, querySettingsOf(config), ctx.log), ingress).stop;
-    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir }, localSocket);
+    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir, catalog: catalog.description, lake: dataPath.url }, localSocket);
   },
 });
-

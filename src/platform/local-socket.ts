@@ -16,6 +16,9 @@ import { QueryRefusedError, QueryTimeoutError, QueryTooLargeError } from "../db/
 /** Headers by which `ferry query` asks for a time limit (milliseconds) and the locked setting. */
 const TIMEOUT_HEADER = "ferry-query-timeout-ms";
 const ACCESS_HEADER = "ferry-query-access";
+/** …and the lake at a snapshot: its number, or a time. */
+const SNAPSHOT_HEADER = "ferry-query-snapshot";
+const AT_HEADER = "ferry-query-at";
 
 /** How a refused query is answered, and told apart again by the client. */
 const KINDS = [
@@ -60,7 +63,13 @@ export function fetchOverSocket(socket: string, path: string, init: RequestInit)
 function askOf(headers: Headers): QueryAsk {
   const ms = Number(headers.get(TIMEOUT_HEADER));
   const access = headers.get(ACCESS_HEADER);
-  return { timeoutMs: Number.isFinite(ms) && ms > 0 ? ms : undefined, access: access === "locked" || access === "open" ? (access as QueryAccess) : undefined };
+  const snapshot = headers.get(SNAPSHOT_HEADER);
+  const at = headers.get(AT_HEADER);
+  return {
+    timeoutMs: Number.isFinite(ms) && ms > 0 ? ms : undefined,
+    access: access === "locked" || access === "open" ? (access as QueryAccess) : undefined,
+    snapshot: snapshot !== null && /^\d+$/.test(snapshot) ? { version: Number(snapshot) } : at !== null ? { time: at } : undefined,
+  };
 }
 
 export async function queryOverSocket(path: string, sql: string, ask: QueryAsk = {}): Promise<QueryResult> {
@@ -68,6 +77,10 @@ export async function queryOverSocket(path: string, sql: string, ask: QueryAsk =
   const headers: Record<string, string> = {};
   if (ask.timeoutMs !== undefined) headers[TIMEOUT_HEADER] = String(ask.timeoutMs);
   if (ask.access !== undefined) headers[ACCESS_HEADER] = ask.access;
+  if (ask.snapshot !== undefined) {
+    if ("version" in ask.snapshot) headers[SNAPSHOT_HEADER] = String(ask.snapshot.version);
+    else headers[AT_HEADER] = ask.snapshot.time;
+  }
   try {
     res = await fetch("http://ferry/query", { method: "POST", body: sql, headers, unix: path, timeout: false } as RequestInit);
   } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * `ferry run`'s sink: the orders table of <data-dir>/ferry.duckdb (upsert by order_id), fed
- * through a write-ahead log, and every accepted record rolled into the Parquet lake every interval
- * and on shutdown. Lineage: topic "orders", partition 0, ferry's own sequence as the offset.
+ * through a write-ahead log, and every accepted record rolled into the `lake` table of the lake's
+ * catalog (DuckLake; by default <data-dir>/lake.ducklake) every interval and on shutdown.
+ * Lineage: topic "orders", partition 0, ferry's own sequence as the offset.
  *
  * Durability without a database transaction per request: the orders of concurrent requests are
  * appended to <data-dir>/ferry.wal as one frame and fsynced (group commit); that is when the
@@ -11,20 +12,30 @@
  * again: nothing acknowledged is lost, nothing is applied twice. The log is emptied once all of
  * it is in the database.
  *
- * A rollup of the journal range [first, last] names every file it writes by that range, so after
- * a crash the lake's file names say which rollup was cut short, and it is redone exactly.
+ * Rolled rows leave the journal exactly once, across a kill at any point. DuckDB writes one
+ * attached database per transaction, so a rollup of the journal range [first, last] is two:
+ *  1. in the catalog: the range's rows inserted into `lake` and the run's offset (topic "orders",
+ *     partition 0) moved to last + 1, as one snapshot;
+ *  2. in ferry.duckdb: the journal rows up to `last` dropped.
+ * Journal rows below the catalog's offset are in the lake already (a kill between 1 and 2): they
+ * are dropped at start and before each rollup. The offset moves only from where this data dir left
+ * it, under its writer id (kept in ferry.duckdb): a catalog whose orders/0 another writer moved
+ * stops the rollups (FencedError), and its rows are never taken for this one's.
  */
-import { createMutex, dataPaths, openDb, sqlString } from "../db/duckdb.ts";
+import { resolve } from "node:path";
+import { createMutex, dataPaths, type Db, openDb } from "../db/duckdb.ts";
 import { type QueryService, queryService } from "../db/query-service.ts";
 import type { Logger } from "../log/logger.ts";
 import { Coalescer, type FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../schema/order.ts";
 import { rm, writeFile } from "node:fs/promises";
-import { errorMessage } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
-import { lakeStaging, stageLakeFiles } from "./lake.ts";
-import { attachLake, dataDirLake, type LakeTarget } from "./lake-target.ts";
+import { attachCatalog, type Catalog, catalogOf, type DataPath, LAKE_DB } from "../lake/catalog.ts";
+import { createOffsetsSchema, FencedError, moveOffsets, readOffset } from "../lake/offsets.ts";
+import { offerLakeViews } from "../lake/read.ts";
+import { createLakeTables, lakeDateSql, lakeTableOf } from "../lake/tables.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
 import { type OpenWalFile, openWriteAheadLog } from "./write-ahead-log.ts";
 import { QUARANTINE_DDL, quarantine, type QuarantinedRow } from "./quarantine.ts";
@@ -32,24 +43,32 @@ import { findRefusedLines, mayBeRowFault } from "./refused-rows.ts";
 
 export const RUN_TOPIC = "orders";
 const PARTITION = 0;
-const { lakeColumns: LAKE_COLUMNS, lakeDate: LAKE_DATE_SQL } = ORDER_ROWS;
+const LAKE_TABLE = `${LAKE_DB}.main.${lakeTableOf("orders")}`;
+
+/** Points of a rollup where a test can make the process die (kill -9 itself). */
+export const ROLLUP_FAULT_POINTS = ["rollup-start", "in-lake-commit", "lake-committed", "journal-dropped"] as const;
+export type RollupFaultPoint = (typeof ROLLUP_FAULT_POINTS)[number];
 
 export interface EmbeddedOrderSinkOptions {
   dataDir: string;
-  /** Where the lake is (default: the local folder <data-dir>/lake). */
-  lake?: LakeTarget;
+  /** The lake's catalog (default: the DuckDB file <data-dir>/lake.ducklake). */
+  catalog?: Catalog;
+  /** Where a new catalog keeps the lake's files (default: the folder <data-dir>/lake). */
+  dataPath?: DataPath;
   rollupIntervalMs: number;
   lingerMs: number;
   maxBatchRecords: number;
   onFlush?: FlushObserver;
   /** Opens the write-ahead log's files (default: the file system's; tests inject faults). */
   walFiles?: OpenWalFile;
+  /** Called at each point of a rollup with rows (numbered from 1 in this process): tests kill the process there. */
+  fault?: (point: RollupFaultPoint, rollup: number) => void;
 }
 
 export interface EmbeddedOrderSink extends OrderSink {
-  /** Runs SQL as a read on a connection of its own, with the lake view (for `ferry query` while `ferry run` holds the file). */
+  /** Runs SQL as a read on a connection of its own: the local `orders`, the catalog's `lake` (`ferry query` while `ferry run` holds the files). */
   query: QueryService;
-  /** Rolls the journal into the lake now; resolves with the number of rows written. */
+  /** Rolls the journal into the catalog's lake now; resolves with the number of rows written. */
   rollup(): Promise<number>;
 }
 
@@ -71,10 +90,19 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   await db.exec(`SET checkpoint_threshold = '4MB'`);
   const exclusive = createMutex();
   await createOrdersTables(db);
-  const lake = opts.lake ?? dataDirLake(opts.dataDir);
-  await attachLake(db, lake);
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
   await db.exec(QUARANTINE_DDL);
+  const writer = await runWriterId(db);
+  const catalog = opts.catalog ?? catalogOf({ dataDir: opts.dataDir });
+  const dataPath = opts.dataPath ?? { url: `${resolve(paths.lake)}/` };
+  try {
+    await attachCatalog(db, catalog, dataPath);
+    await createLakeTables(db, "orders");
+    await createOffsetsSchema(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   /** Every row below this sequence is in DuckDB. */
   let applied = (await storedOffsets(db, RUN_TOPIC)).get(PARTITION) ?? 0;
   let nextSeq = applied;
@@ -192,29 +220,68 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     }, APPLY_DELAY_MS);
   };
 
-  const staging = lakeStaging(opts.dataDir);
+  /** The catalog's offset of the run's partition as this data dir left it (undefined: nothing rolled into this catalog yet). */
+  let held: number | undefined;
+  const fault = opts.fault ?? (() => {});
+  let rollups = 0;
 
-  /** Writes journal rows of [first, last] to the lake (one file per date; a redo writes the same names), then drops them. */
-  async function rollRange(first: number, last: number): Promise<number> {
-    const where = `kafka_offset BETWEEN ${first} AND ${last}`;
-    const select = `SELECT ${LAKE_COLUMNS}, ${sqlString(RUN_TOPIC)} AS __t, ${PARTITION} AS __p, ${LAKE_DATE_SQL} AS __d FROM ferry_journal WHERE ${where} ORDER BY kafka_offset`;
-    await lake.publish(await stageLakeFiles(db, staging, select, () => ({ firstOffset: first, lastOffset: last })));
-    await rm(staging, { recursive: true, force: true });
-    const n = await db.query(`SELECT count(*) FROM ferry_journal WHERE ${where}`);
-    await db.exec(`DELETE FROM ferry_journal WHERE kafka_offset <= ${last}`);
-    return Number(n.rows[0]![0]);
+  /**
+   * Where the catalog's offset is: journal rows below it are in the lake already (a rollup whose
+   * catalog commit happened and its journal drop not: a kill between them, or a COMMIT whose answer
+   * was lost), and are dropped. An offset another writer moved is not this data dir's: FencedError,
+   * nothing dropped.
+   */
+  async function syncWithCatalog(): Promise<void> {
+    const there = await readOffset(db, RUN_TOPIC, PARTITION);
+    if (there === undefined) {
+      if (held !== undefined) throw new FencedError(RUN_TOPIC, PARTITION, `the catalog ${catalog.description} no longer holds ferry run's offset of ${RUN_TOPIC}/${PARTITION} (it was ${held}): was the catalog replaced?`);
+      return;
+    }
+    if (there.writer !== writer) {
+      throw new FencedError(
+        RUN_TOPIC,
+        PARTITION,
+        `the catalog ${catalog.description} holds ferry run's orders (${RUN_TOPIC}/${PARTITION}) rolled up from another data dir (${there.writer}; this one is ${writer}): one ferry run per catalog (give this one a --catalog of its own)`,
+      );
+    }
+    if (held !== undefined && there.next < held) throw new FencedError(RUN_TOPIC, PARTITION, `the catalog's offset of ${RUN_TOPIC}/${PARTITION} went back from ${held} to ${there.next}: was the catalog restored from an older copy?`);
+    const r = await db.query(`DELETE FROM ferry_journal WHERE kafka_offset < ${there.next}`);
+    const dropped = Number(r.rows[0]?.[0] ?? 0);
+    if (dropped > 0) log.notice("dropped journal rows the catalog's lake holds already (a rollup stopped between its catalog commit and its journal drop)", { rows: dropped, below: there.next });
+    held = there.next;
+    if (there.next > nextSeq) {
+      // This data dir's database is behind the catalog (restored from an older copy?): sequences go on after what the lake holds.
+      log.warn("the catalog's lake holds sequences past this data dir's database; new orders continue after them", { catalog: there.next, database: nextSeq });
+      nextSeq = there.next;
+    }
   }
 
-  // Recovery: a rollup whose files exist while its rows are still in the journal was cut short.
-  const journal = await db.query(`SELECT min(kafka_offset), max(kafka_offset) FROM ferry_journal`);
-  const journalMin = journal.rows[0]![0] === null ? undefined : Number(journal.rows[0]![0]);
-  if (journalMin !== undefined) {
-    const ranges = new Map<number, number>();
-    for (const f of await lake.list(RUN_TOPIC)) if (f.partition === PARTITION && f.lastOffset >= journalMin) ranges.set(f.firstOffset, f.lastOffset);
-    for (const [first, last] of [...ranges].sort((a, b) => a[0] - b[0])) {
-      const rows = await rollRange(first, last);
-      log.notice("redid an interrupted lake rollup", { first, last, rows });
-    }
+  /**
+   * The journal's rows of [first, last] into the catalog's lake with the offset past them, as one
+   * catalog transaction (its own snapshot); then they leave the journal.
+   */
+  async function rollRange(first: number, last: number): Promise<number> {
+    const n = ++rollups;
+    fault("rollup-start", n);
+    const rows = await db.transaction(async () => {
+      await moveOffsets(db, [{ topic: RUN_TOPIC, partition: PARTITION, from: held, to: last + 1 }], writer);
+      const r = await db.query(`INSERT INTO ${LAKE_TABLE} BY NAME SELECT *, ${lakeDateSql("orders")} AS date FROM ferry_journal WHERE kafka_offset BETWEEN ${first} AND ${last} ORDER BY kafka_offset`);
+      fault("in-lake-commit", n);
+      return Number(r.rows[0]?.[0] ?? 0);
+    });
+    held = last + 1;
+    fault("lake-committed", n);
+    await db.exec(`DELETE FROM ferry_journal WHERE kafka_offset <= ${last}`);
+    fault("journal-dropped", n);
+    return rows;
+  }
+
+  try {
+    await syncWithCatalog();
+  } catch (e) {
+    await wal.close();
+    db.close();
+    throw e instanceof FencedError ? new ConfigError(e.message, { cause: e }) : e;
   }
 
   const coalescer = new Coalescer<ReceivedOrder>({
@@ -249,14 +316,22 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   /** Rows acknowledged since the last rollup began. */
   let sinceRollup = 0;
   let rolling: Promise<number> | undefined;
+  let rollupFailed = false;
   const rollup = () =>
     exclusive(async () => {
       sinceRollup = 0;
       await applyPending();
+      // After a failed rollup: its COMMIT may have happened (an answer lost with the catalog's server).
+      if (rollupFailed) await syncWithCatalog();
+      rollupFailed = true;
       const r = await db.query(`SELECT min(kafka_offset), max(kafka_offset) FROM ferry_journal`);
-      if (r.rows[0]![0] === null) return 0;
+      if (r.rows[0]![0] === null) {
+        rollupFailed = false;
+        return 0;
+      }
       const rows = await rollRange(Number(r.rows[0]![0]), Number(r.rows[0]![1]));
-      log.info("rolled journal into the lake", { rows });
+      rollupFailed = false;
+      log.info("rolled journal into the catalog's lake", { rows, next: held });
       return rows;
     });
   const rollInBackground = () => {
@@ -279,7 +354,13 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     },
     write: (orders) => coalescer.submit(orders),
     // Read your writes: what was acknowledged is applied first; the query then runs on its own connection, outside `exclusive`.
-    query: queryService(db, { lake: { dir: lake.localDir ?? lake.location, emptyLake: ORDER_ROWS.emptyLake, s3: lake.s3 }, dataDir: opts.dataDir, before: () => exclusive(applyPending) }),
+    query: queryService(db, {
+      lake: { dir: dataPath.url, s3: dataPath.s3 },
+      dataDir: opts.dataDir,
+      before: () => exclusive(applyPending),
+      offer: (conn) => offerLakeViews(conn),
+      offerAt: (conn, at) => offerLakeViews(conn, at),
+    }),
     rollup,
     async close() {
       clearInterval(timer);
@@ -294,4 +375,14 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       });
     },
   };
+}
+
+/** This data dir's writer id (random, made once, kept in ferry.duckdb): it names the run's offset moves in the catalog. */
+async function runWriterId(db: Db): Promise<string> {
+  await db.exec(`CREATE TABLE IF NOT EXISTS ferry_run (writer VARCHAR NOT NULL)`);
+  const had = (await db.query(`SELECT writer FROM ferry_run`)).rows[0]?.[0];
+  if (typeof had === "string") return had;
+  const id = `ferry run ${crypto.randomUUID()}`;
+  await db.exec(`INSERT INTO ferry_run VALUES ($1)`, [id]);
+  return id;
 }

@@ -1,82 +1,156 @@
-/** The embedded sink's lake rollup: exactly once, also when a rollup was cut short by a crash. */
-import { expect, test } from "bun:test";
+/** The embedded sink's rollup into the catalog's lake: exactly once, also when a rollup was cut short. */
+import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dataPaths, openDb, queryWithLake, sqlString } from "../../../src/db/duckdb.ts";
-import { openEmbeddedOrderSink, RUN_TOPIC } from "../../../src/sinks/embedded-orders.ts";
+import { dataPaths, openDb } from "../../../src/db/duckdb.ts";
+import { catalogOf } from "../../../src/lake/catalog.ts";
+import { openEmbeddedOrderSink, RUN_TOPIC, type RollupFaultPoint } from "../../../src/sinks/embedded-orders.ts";
 import { openWriteAheadLog } from "../../../src/sinks/write-ahead-log.ts";
 import { UnavailableError } from "../../../src/pipeline/errors.ts";
+import { ConfigError } from "../../../src/errors.ts";
 import { faultyFiles } from "../../helpers/faulty-file.ts";
-import { listLakeFiles } from "../../../src/sinks/lake.ts";
-import { ORDER_ROWS } from "../../../src/sinks/orders-table.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
+import { catalogOffsets, type LakeAt, queryCatalog } from "../../helpers/sink.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+  dirs.push(d);
+  return d;
+};
 
 const orders = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => ({ order_id: `o${from + i}`, product: "p", quantity: 1, price: 1.25, ordered_at: (from + i) % 2 ? "2026-05-01T12:00:00Z" : "2026-05-02T12:00:00Z" }));
 const opts = (dataDir: string) => ({ dataDir, rollupIntervalMs: 3_600_000, lingerMs: 0, maxBatchRecords: 1000 });
 
-async function lake(dataDir: string) {
-  const db = await openDb(":memory:");
-  try {
-    const r = await queryWithLake(db, dataPaths(dataDir).lake, "select count(*), count(distinct kafka_offset), min(kafka_offset), max(kafka_offset) from lake", ORDER_ROWS.emptyLake);
-    return r.rows[0]!.map(Number);
-  } finally {
-    db.close();
-  }
+/** rows, distinct sequences, first and last sequence of the catalog's lake (read as any reader would, after the sink closed). */
+async function lake(at: LakeAt) {
+  const r = await queryCatalog(at, "select count(*) as n, count(distinct kafka_offset) as d, min(kafka_offset) as lo, max(kafka_offset) as hi from lake");
+  const row = r.rows[0]!;
+  return [row.n, row.d, row.lo, row.hi].map((x) => (x === null ? null : Number(x)));
 }
+const snapshots = async (at: LakeAt) => Number((await queryCatalog(at, "select count(*) as n from ducklake_snapshots('ferry_lake')")).rows[0]!.n);
 
-test("every accepted record reaches the lake once, across restarts", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+test("every accepted record reaches the catalog's lake once, across restarts; the run's offset moves with it; an empty rollup commits nothing", async () => {
+  const dataDir = tempDir();
   const { log } = memoryLogger();
+  let before = 0;
   for (const from of [0, 10, 20]) {
     const sink = await openEmbeddedOrderSink(opts(dataDir), log);
     await sink.write(orders(10, from));
     expect(await sink.rollup()).toBe(10);
-    expect(await sink.rollup()).toBe(0); // nothing left: no empty or repeated files
+    expect(await sink.rollup()).toBe(0); // nothing left: no empty snapshot
+    expect((await sink.query("select count(*)::INT from lake")).rows).toEqual([[from + 10]]);
     await sink.close();
+    const now = await snapshots(dataDir);
+    if (before > 0) expect(now).toBe(before + 1); // one snapshot per rollup
+    before = now;
   }
   expect(await lake(dataDir)).toEqual([30, 30, 0, 29]);
-  expect(listLakeFiles(dataPaths(dataDir).lake, RUN_TOPIC)).toHaveLength(6);
+  expect(await catalogOffsets(dataDir, RUN_TOPIC)).toEqual(new Map([[0, 30]]));
+  const byDate = await queryCatalog(dataDir, "select date::VARCHAR as d, count(*)::INT as n, min(kafka_topic) as t, max(kafka_partition) as p from lake group by 1 order by 1");
+  expect(byDate.rows).toEqual([
+    { d: "2026-05-01", n: 15, t: RUN_TOPIC, p: 0 },
+    { d: "2026-05-02", n: 15, t: RUN_TOPIC, p: 0 },
+  ]);
 });
 
-test("a rollup cut short after its first file is redone exactly on the next start", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+/** A rollup stopped at each point (an exception where a kill would be: the integration test kills for real). */
+for (const point of ["rollup-start", "in-lake-commit", "lake-committed", "journal-dropped"] as RollupFaultPoint[]) {
+  test(`a rollup stopped at ${point} is completed by the next one exactly: nothing lost, nothing twice`, async () => {
+    const dataDir = tempDir();
+    const { log } = memoryLogger("error");
+    let armed = true;
+    const sink = await openEmbeddedOrderSink(
+      {
+        ...opts(dataDir),
+        fault: (p) => {
+          if (armed && p === point) {
+            armed = false;
+            throw new Error(`stopped at ${p}`);
+          }
+        },
+      },
+      log,
+    );
+    await sink.write(orders(7));
+    await expect(sink.rollup()).rejects.toThrow(`stopped at ${point}`);
+    await sink.write(orders(3, 7));
+    const second = await sink.rollup();
+    // Rows the stopped rollup committed are not rolled again.
+    expect(second).toBe(point === "lake-committed" || point === "journal-dropped" ? 3 : 10);
+    await sink.close();
+    expect(await lake(dataDir)).toEqual([10, 10, 0, 9]);
+    expect(await catalogOffsets(dataDir, RUN_TOPIC)).toEqual(new Map([[0, 10]]));
+  });
+}
+
+test("journal rows the catalog holds already (a kill between the catalog's commit and the journal's drop) are dropped at start, not rolled again", async () => {
+  const dataDir = tempDir();
   const { log, lines } = memoryLogger("notice");
   const sink = await openEmbeddedOrderSink(opts(dataDir), log);
   await sink.write(orders(10));
   await sink.write(orders(5, 10));
-  await sink.close(); // rollup [0, 14]: one file per date
-  const files = listLakeFiles(dataPaths(dataDir).lake, RUN_TOPIC);
-  expect(files.map((f) => [f.date, f.firstOffset, f.lastOffset])).toEqual([
-    ["2026-05-01", 0, 14],
-    ["2026-05-02", 0, 14],
-  ]);
+  await sink.close(); // rollup [0, 14]
+  expect(await lake(dataDir)).toEqual([15, 15, 0, 14]);
 
-  // Rebuild the state of a crash inside that rollup: its rows still in the journal, only the
-  // first date's file renamed into place.
+  // The state of a kill after that rollup's catalog commit: its rows still in the journal.
   const db = await openDb(dataPaths(dataDir).database);
-  const all = files.map((f) => sqlString(f.path)).join(", ");
-  await db.exec(`INSERT INTO ferry_journal SELECT order_id, product, quantity, price, customer_id, ordered_at, '${RUN_TOPIC}', kafka_partition, kafka_offset, ingested_at FROM read_parquet([${all}], hive_partitioning = false)`);
+  await db.exec(`INSERT INTO ferry_journal SELECT * FROM orders`);
   db.close();
-  rmSync(files[1]!.path);
-  expect(await lake(dataDir)).toEqual([7, 7, 1, 13]);
 
   const again = await openEmbeddedOrderSink(opts(dataDir), log);
-  expect(await again.rollup()).toBe(0); // recovery emptied the journal
+  expect(lines.some((l) => l.includes("dropped journal rows the catalog's lake holds already") && l.includes('"rows":15'))).toBe(true);
+  expect(await again.rollup()).toBe(0);
   await again.write(orders(1, 15));
   await again.close();
   expect(await lake(dataDir)).toEqual([16, 16, 0, 15]);
-  expect(lines.some((l) => l.includes("redid an interrupted lake rollup"))).toBe(true);
 });
 
-/**
- * Defense in depth: a record the table refuses (here one the schema would refuse at the edge,
- * handed to the sink directly) is quarantined whole with the reason; the rest of its batch and
- * every batch after it are applied, and the sink starts again.
- */
+test("one ferry run per catalog: another data dir's run is refused on a catalog this one rolls into, before it writes anything", async () => {
+  const shared = tempDir();
+  const catalog = catalogOf({ dataDir: shared, catalog: `sqlite:${join(shared, "lake.sqlite")}` });
+  const dataPath = { url: `${join(shared, "lake")}/` };
+  const { log } = memoryLogger("error");
+  const first = await openEmbeddedOrderSink({ ...opts(tempDir()), catalog, dataPath }, log);
+  await first.write(orders(3));
+  await first.close();
+  const other = tempDir();
+  const err = await openEmbeddedOrderSink({ ...opts(other), catalog, dataPath }, log).then(
+    async (s) => (await s.close(), undefined),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConfigError);
+  expect(String((err as Error).message)).toMatch(/rolled up from another data dir .*one ferry run per catalog/);
+  expect(await lake({ dataDir: shared, catalog: `sqlite:${join(shared, "lake.sqlite")}` })).toEqual([3, 3, 0, 2]);
+});
+
+test("queries through the sink: its own `orders` (every acknowledged order), the catalog's `lake`, and both at an earlier snapshot", async () => {
+  const dataDir = tempDir();
+  const { log } = memoryLogger("error");
+  const sink = await openEmbeddedOrderSink(opts(dataDir), log);
+  await sink.write(orders(4));
+  await sink.rollup();
+  const first = Number((await sink.query("select max(snapshot_id) from ducklake_snapshots('ferry_lake')")).rows[0]![0]);
+  await sink.write([{ ...orders(1)[0]!, quantity: 9 }, ...orders(2, 4)]);
+  // Not rolled yet: the local table has them, the lake not.
+  expect((await sink.query("select count(*)::INT, sum(quantity)::INT from orders")).rows).toEqual([[6, 14]]);
+  expect((await sink.query("select count(*)::INT from lake")).rows).toEqual([[4]]);
+  await sink.rollup();
+  expect((await sink.query("select count(*)::INT from lake")).rows).toEqual([[7]]);
+  // At the first rollup's snapshot: `lake` then, and `orders` as the latest of that lake.
+  const then = await sink.query("select (select count(*)::INT from lake), (select sum(quantity)::INT from orders)", {}, { version: first });
+  expect(then.rows).toEqual([[4, 4]]);
+  await expect(sink.query("select count(*) from lake", {}, { version: first + 100 })).rejects.toThrow(/No snapshot found at version/);
+  await sink.close();
+});
+
 test("a record the table refuses is quarantined with its reason; the others are applied; ferry starts again", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+  const dataDir = tempDir();
   const { log, lines } = memoryLogger("warn");
   const bad = { order_id: "bad", product: "\ud800", quantity: 1, price: 1, ordered_at: "2026-05-01T12:00:00Z" };
   const sink = await openEmbeddedOrderSink(opts(dataDir), log);
@@ -107,7 +181,7 @@ test("a record the table refuses is quarantined with its reason; the others are 
 });
 
 test("a refused record still in the write-ahead log at start (a crash before it was applied) is quarantined: ferry starts, the orders around it are applied", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+  const dataDir = tempDir();
   const { log } = memoryLogger("warn");
   await (await openEmbeddedOrderSink(opts(dataDir), log)).close();
   // Acknowledged before the crash: three rows in one frame, the middle one a row DuckDB refuses.
@@ -125,7 +199,7 @@ test("a refused record still in the write-ahead log at start (a crash before it 
 });
 
 test("a sequence is handed out once: the orders of a failed append (503) never share sequences with later ones", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "ferry-embedded-"));
+  const dataDir = tempDir();
   const { log } = memoryLogger("error");
   const files = faultyFiles();
   const sink = await openEmbeddedOrderSink({ ...opts(dataDir), walFiles: files.open }, log);
