@@ -86,3 +86,28 @@ test("open: a client asking for the locked setting is refused; its shorter time 
   expect((await served("SELECT count(*)::INT FROM read_text('/etc/hostname')")).rows).toEqual([[1]]);
   db.close();
 });
+
+test("a query at a snapshot goes to `offerAt`, after `offer`; a service without it refuses such a query, saying why", async () => {
+  const { dataDir, db } = await writerDb();
+  const offered: string[] = [];
+  const service = queryService(db, {
+    lake: { dir: join(dataDir, "lake") },
+    dataDir,
+    offer: async (conn) => {
+      offered.push("offer");
+      await conn.exec("CREATE OR REPLACE TEMP VIEW lake AS SELECT 1 AS now");
+    },
+    offerAt: async (conn, at) => {
+      offered.push(JSON.stringify(at));
+      await conn.exec(`CREATE OR REPLACE TEMP VIEW lake AS SELECT ${"version" in at ? at.version : 0} AS now`);
+    },
+  });
+  expect((await service("SELECT now FROM lake")).rows).toEqual([[1]]);
+  expect((await service("SELECT now FROM lake", {}, { version: 7 })).rows).toEqual([[7]]);
+  expect(offered).toEqual(["offer", "offer", '{"version":7}']);
+  const served = servedQueries(queryService(db, { lake: { dir: join(dataDir, "lake"), emptyLake: EMPTY_LAKE }, dataDir }), { timeoutMs: 5000, maxRows: 10, access: "open" });
+  await expect(served("SELECT 1", { snapshot: { version: 1 } })).rejects.toThrow(/does not offer the lake at another snapshot/);
+  await expect(served("SELECT 1", { snapshot: { version: 1 } })).rejects.toBeInstanceOf(QueryRefusedError);
+  expect((await served("SELECT 1")).rows).toEqual([[1]]);
+  db.close();
+});
