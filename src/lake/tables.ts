@@ -41,6 +41,8 @@ export async function createLakeTables(db: Db, kind: RecordKind): Promise<void> 
       await db.exec(`ALTER TABLE ${LAKE_DB}.main.${quoteIdent(table)} SET PARTITIONED BY (date)`);
     });
     await db.exec(`CALL ${LAKE_DB}.set_option('data_inlining_row_limit', ${INLINE_ROWS}, table_name => ${sqlLit(table)})`);
+    // The contract's Parquet files are zstd (DuckLake writes snappy unless told).
+    await db.exec(`CALL ${LAKE_DB}.set_option('parquet_compression', 'zstd', table_name => ${sqlLit(table)})`);
   }
   if (kind === "orders" && !(await hasTable(db, "main", "orders"))) {
     // Unqualified: the view is read wherever the catalog is attached, under any name.

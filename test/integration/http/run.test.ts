@@ -4,8 +4,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dataPaths, openDb } from "../../../src/db/duckdb.ts";
+import { INLINE_ROWS } from "../../../src/lake/tables.ts";
 import { runQuery } from "../../../src/modes/query.ts";
-import { listLakeFiles } from "../../../src/sinks/lake.ts";
 import { expectSuccess, order, postOrders, runFerry, startFerry, waitForInFlight } from "../../helpers/ferry-process.ts";
 import { BODY_LIMIT, describeIngressContract, TOKEN } from "./ingress.case.ts";
 
@@ -77,15 +77,23 @@ describe("run: table, lake and restarts", () => {
       ["2026-01-01", 25],
       ["2026-01-02", 26],
     ]);
-    expect(listLakeFiles(dataPaths(dataDir).lake, "orders").length).toBeGreaterThanOrEqual(3);
+    // The catalog's offset of the run's sequence moved with the rolled rows; each rollup one snapshot (two runs: at least two).
+    const offset = await runQuery(dataDir, `select max(next_offset) from ferry_lake.ferry_offsets."orders/0"`);
+    expect(offset.rows).toEqual([["53"]]);
+    const rollups = await runQuery(dataDir, "select count(*) from ducklake_snapshots('ferry_lake') where changes::VARCHAR like '%insert%'");
+    expect(Number(rollups.rows[0]![0])).toBeGreaterThanOrEqual(2);
   });
 
-  test("lake columns have the contract's types for other readers", async () => {
+  test("lake columns have the contract's types for other readers (a rollup past the inlining limit writes a Parquet file)", async () => {
     const dataDir = newDataDir();
-    const ferry = await startFerry(runArgs(dataDir));
-    expect((await postOrders(ferry.url, order("types-1", { customer_id: "c" }))).status).toBe(202);
-    expect(await ferry.stop()).toBe(0);
-    const file = listLakeFiles(dataPaths(dataDir).lake, "orders")[0]!.path;
+    const ferry = await startFerry(runArgs(dataDir, "--interval", "1h"));
+    const many = Array.from({ length: INLINE_ROWS + 100 }, (_, i) => order(`types-${i}`, { customer_id: "c" }));
+    expect((await postOrders(ferry.url, many)).status).toBe(202);
+    expect(await ferry.stop()).toBe(0); // one rollup on shutdown: one file
+    const files = await runQuery(dataDir, "select data_file from ducklake_list_files('ferry_lake', 'lake')");
+    expect(files.rows.length).toBe(1);
+    const file = String(files.rows[0]![0]);
+    expect(file.startsWith(`${dataPaths(dataDir).lake}/`)).toBe(true);
     const db = await openDb(":memory:");
     try {
       const s = await db.query(`select name, logical_type from parquet_schema('${file}') where name in ('price', 'ordered_at', 'ingested_at')`);
@@ -95,7 +103,8 @@ describe("run: table, lake and restarts", () => {
         ["ingested_at", "TimestampType(isAdjustedToUTC=1, unit=TimeUnit(MILLIS=<null>, MICROS=MicroSeconds(), NANOS=<null>))"],
       ]);
       const cols = await db.query(`select column_name from (describe select * from read_parquet('${file}', hive_partitioning = false))`);
-      expect(cols.rows.flat()).toEqual(["order_id", "product", "quantity", "price", "customer_id", "ordered_at", "kafka_partition", "kafka_offset", "ingested_at"]);
+      expect(cols.rows.flat()).toEqual(expect.arrayContaining(["order_id", "product", "quantity", "price", "customer_id", "ordered_at", "kafka_topic", "kafka_partition", "kafka_offset", "ingested_at"]));
+      expect(Number((await db.query(`select count(*) from read_parquet('${file}')`)).rows[0]![0])).toBe(INLINE_ROWS + 100);
       const meta = await db.query(`select distinct compression from parquet_metadata('${file}')`);
       expect(meta.rows.flat()).toEqual(["ZSTD"]);
     } finally {
@@ -154,7 +163,7 @@ describe("run: table, lake and restarts", () => {
   test("ferry generate into the data dir of a running ferry run writes through it (no lock error, no token needed)", async () => {
     const dataDir = newDataDir();
     const ferry = await startFerry(runArgs(dataDir, "--auth-token", TOKEN));
-    // In the first seconds, before any rollup: the lake view exists and is empty.
+    // In the first seconds, before any rollup: the lake exists and is empty.
     const lake = await runQuery(dataDir, "select date, count(*) from lake group by 1");
     expect(lake.rows).toEqual([]);
     const gen = await runFerry(["generate", "--count", "1000", "--seed", "4", "--data-dir", dataDir]);
