@@ -28,8 +28,9 @@ import { quoteIdent } from "../schema/ddl.ts";
 import type { DeadLetter } from "../sinks/dead-letters.ts";
 import { rowLayout } from "../sinks/record-rows.ts";
 import { findRefusedLines, mayBeRowFault } from "../sinks/refused-rows.ts";
+import { adoptLegacyLake } from "./adopt.ts";
 import { attachCatalog, type Catalog, type DataPath, LAKE_DB } from "./catalog.ts";
-import { createOffsetsSchema, FencedError, moveOffsets, type OffsetMove, readOffsets } from "./offsets.ts";
+import { createOffsetsSchema, FencedError, moveOffsets, type OffsetMove, readOffset, readOffsets } from "./offsets.ts";
 import { createLakeTables, lakeDateSql, lakeTableOf } from "./tables.ts";
 
 /** Points of a batch where a test can make the process die (kill -9 itself). */
@@ -89,8 +90,14 @@ interface StagedBatch {
   stage: number;
 }
 
-/** Commits that conflict with another writer's on something else than the batch's partitions are tried again this often. */
-const COMMIT_ATTEMPTS = 8;
+/**
+ * Errors after which a batch's commit is tried again (once the offsets say it did not happen and no
+ * other writer moved them): a conflict with another writer's commit on something else than the
+ * batch's partitions, a SQLite catalog busy, the catalog's server unreachable.
+ */
+const TRANSIENT = /conflict|database is locked|connection|server closed|could not connect|terminat|timed? ?out|broken pipe|reset by peer|IO Error/i;
+/** How long a batch's commit is tried again before the sink gives up (and is read again on restart). */
+const COMMIT_PATIENCE_MS = 120_000;
 
 export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logger) {
   const layout = rowLayout(opts.kind);
@@ -103,6 +110,8 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   await attachCatalog(db, opts.catalog, opts.dataPath);
   await createLakeTables(db, opts.kind);
   await createOffsetsSchema(db);
+  // A lake and table of the previous release (files of ferry's own, ferry.duckdb): adopted once.
+  await adoptLegacyLake(db, { dataDir: opts.dataDir, dataPath: opts.dataPath, kind: opts.kind, writer: opts.writer }, log);
   /** The catalog's connection (batch transactions) and the staging connection (loading rows). */
   const stageDb = await db.connect();
   const exclusive = createMutex();
@@ -221,6 +230,8 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     const t0 = performance.now();
     const moves: OffsetMove[] = batch.ranges.map((r) => ({ topic: r.topic, partition: r.partition, from: held.get(tpKey(r.topic, r.partition)), to: r.lastOffset + 1 }));
     try {
+      const started = performance.now();
+      let troubled = false;
       for (let attempt = 1; ; attempt++) {
         try {
           await db.transaction(async () => {
@@ -231,19 +242,22 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
             await db.exec(`CALL ${LAKE_DB}.set_commit_message($1, $2, extra_info => $3)`, [opts.writer, `batch ${batch.sequence}: ${staged.rows} rows`, JSON.stringify({ ranges })]);
             fault("in-commit", batch.sequence);
           });
+          if (troubled) log.notice("the batch committed after all", { batch: batch.sequence, attempts: attempt });
           break;
         } catch (e) {
-          // A conflict with another writer's commit, or a SQLite catalog busy with one: nothing was written.
-          if (e instanceof FencedError || !/conflict|database is locked/i.test(errorMessage(e))) throw e;
-          // Did another writer move one of these partitions? Then this one lost it.
-          const now = await readOffsets(db);
-          for (const m of moves) {
-            const there = now.get(`${m.topic}/${m.partition}`);
-            if (there !== m.from) throw new FencedError(m.topic, m.partition, `partition ${m.topic}/${m.partition} moved on in the lake (to offset ${there}) while this writer held offset ${m.from}: another member holds it now`, { cause: e });
+          // A conflict with another writer's commit, a SQLite catalog busy with one, or the catalog's
+          // server unreachable: what happened is read back from the offsets.
+          if (e instanceof FencedError || !TRANSIENT.test(errorMessage(e))) throw e;
+          const outcome = await commitOutcome(moves).catch(() => "unknown" as const);
+          if (outcome === "committed") {
+            log.notice("the batch's commit answered an error, but the catalog has it", { batch: batch.sequence, error: errorMessage(e) });
+            break;
           }
-          if (attempt >= COMMIT_ATTEMPTS) throw e;
-          log.info("the batch's commit met another writer's; trying again", { batch: batch.sequence, attempt, error: errorMessage(e) });
-          await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * (0.5 + Math.random())));
+          if (outcome instanceof FencedError) throw outcome;
+          if (performance.now() - started > COMMIT_PATIENCE_MS) throw e;
+          if (!troubled) log.warn("the batch's commit failed; trying again", { batch: batch.sequence, error: errorMessage(e), patienceMs: COMMIT_PATIENCE_MS });
+          troubled = true;
+          await new Promise((r) => setTimeout(r, Math.min(5000, 20 * 2 ** attempt) * (0.5 + Math.random())));
         }
       }
     } finally {
@@ -254,6 +268,21 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     const snapshot = Number((await db.query(`SELECT id FROM ${LAKE_DB}.current_snapshot()`)).rows[0]![0]);
     fault("after-commit", batch.sequence);
     return { rows: staged.rows, refused: staged.refused, snapshot, ms: { load: staged.load, stage: staged.stage, commit: Math.round(performance.now() - t0) } };
+  }
+
+  /**
+   * After a commit that failed or whose answer was lost: "committed" (every partition at the
+   * batch's end, moved by this writer), "not committed" (every partition where this writer held
+   * it: trying again is safe), or a FencedError (another writer moved one).
+   */
+  async function commitOutcome(moves: readonly OffsetMove[]): Promise<"committed" | "not committed" | FencedError> {
+    const states = await Promise.all(moves.map((m) => readOffset(db, m.topic, m.partition)));
+    if (moves.every((m, i) => states[i]?.next === m.to && states[i]?.writer === opts.writer)) return "committed";
+    for (const [i, m] of moves.entries()) {
+      const there = states[i]?.next;
+      if (there !== m.from) return new FencedError(m.topic, m.partition, `partition ${m.topic}/${m.partition} moved on in the lake (to offset ${there}, by ${states[i]?.writer}) while this writer held offset ${m.from}: another member holds it now`);
+    }
+    return "not committed";
   }
 
   return {
