@@ -8,6 +8,7 @@
  * Resolved once at the edge (catalogOf); attachCatalog binds a DuckDB connection to it.
  */
 import * as v from "valibot";
+import { mkdirSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { secretOf } from "../config/files.ts";
 import { str } from "../config/fields.ts";
@@ -123,6 +124,9 @@ export async function attachCatalog(db: Db, catalog: Catalog, dataPath: DataPath
     if (catalog.kind === "postgres") await loadExtension(db, "postgres");
     if (catalog.kind === "sqlite") await loadExtension(db, "sqlite");
     if (dataPath?.s3) await useS3(db, dataPath.s3);
+    // DuckLake makes only the last folder of a table's path: the data path must exist (and must
+    // before a query lockdown, which allows the folder's contents, not the folder itself).
+    if (dataPath && !dataPath.url.startsWith("s3://") && !opts.readOnly && !opts.snapshot) mkdirSync(dataPath.url, { recursive: true });
     const options = [
       dataPath && `DATA_PATH ${sqlString(dataPath.url)}`,
       opts.readOnly || opts.snapshot ? "READ_ONLY" : undefined,

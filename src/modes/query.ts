@@ -92,8 +92,8 @@ async function attachForReading(db: Db, catalog: Catalog, place: QueryPlace, ask
   const file = catalogFileOf(catalog);
   if (file !== undefined && !existsSync(file)) {
     if (ask.snapshot) throw new ConfigError(`there is no catalog at ${catalog.description} yet: no snapshot to read (--snapshot, --at)`);
-    // Nothing is written: DuckLake writes files only for rows.
-    await attachCatalog(db, { kind: "duckdb", description: "(an empty catalog in memory)", target: "ducklake::memory:" }, { url: place.lake?.url ?? `${dataPaths(place.dataDir).lake}/` });
+    // Nothing is written (no data path: DuckLake writes files only for rows, and there are none).
+    await attachCatalog(db, { kind: "duckdb", description: "(an empty catalog in memory)", target: "ducklake::memory:" }, undefined);
     await createLakeTables(db, "orders");
     return undefined;
   }

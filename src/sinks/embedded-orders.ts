@@ -334,12 +334,24 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       log.info("rolled journal into the catalog's lake", { rows, next: held });
       return rows;
     });
+  /** The last rollup failure's message: a failure logged once while it lasts (a rollup is tried every interval). */
+  let rollupError: string | undefined;
   const rollInBackground = () => {
     rolling ??= rollup()
-      .catch((e) => {
-        log.error("lake rollup failed; rows stay in the journal and are retried", { error: e });
-        return 0;
-      })
+      .then(
+        (rows) => {
+          if (rollupError !== undefined) log.notice("lake rollups work again", { rows });
+          rollupError = undefined;
+          return rows;
+        },
+        (e: unknown) => {
+          const message = errorMessage(e);
+          if (message !== rollupError) log.error("lake rollup failed; rows stay in the journal and are retried every interval", { error: e });
+          else log.debug("lake rollup failed again", { error: message });
+          rollupError = message;
+          return 0;
+        },
+      )
       .finally(() => (rolling = undefined));
   };
 

@@ -3,6 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { catalogOf } from "../../../src/lake/catalog.ts";
+import { INLINE_ROWS } from "../../../src/lake/tables.ts";
 import { runQuery } from "../../../src/modes/query.ts";
 import { order, postOrders, runFerry, startFerry } from "../../helpers/ferry-process.ts";
 
@@ -87,9 +89,12 @@ describe("run: the query path cannot break the writer", () => {
     }
   }, 60_000);
 
-  test("--query-access locked: no file beyond the data dir and the lake; the table, the lake view and the writer's rollups work", async () => {
+  test("--query-access locked (the catalog and its files outside the data dir): no file beyond the data dir and the lake; the table, the lake and the writer's rollups work", async () => {
     const dataDir = newDataDir();
-    const ferry = await startFerry(runArgs(dataDir, "--query-access", "locked", "--interval", "300ms"));
+    const elsewhere = mkdtempSync(join(tmpdir(), "ferry-run-query-catalog-"));
+    const place = ["--catalog", join(elsewhere, "lake.ducklake"), "--lake", join(elsewhere, "files")];
+    const count = async (dataDir: string, sql = "select count(*) from orders") => Number((await runQuery({ dataDir, catalog: catalogOf({ dataDir, catalog: place[1] }) }, sql)).rows[0]![0]);
+    const ferry = await startFerry(runArgs(dataDir, "--query-access", "locked", "--interval", "300ms", ...place));
     try {
       expect((await postOrders(ferry.url, Array.from({ length: 20 }, (_, i) => order(`l-${i}`)))).status).toBe(202);
       const denied = await runFerry(["query", "--data-dir", dataDir, "select * from read_text('/etc/hostname')"]);
@@ -98,7 +103,7 @@ describe("run: the query path cannot break the writer", () => {
       expect((await runFerry(["query", "--data-dir", dataDir, "select * from read_csv('/etc/passwd')"])).err).toContain("Permission Error");
       expect((await runFerry(["query", "--data-dir", dataDir, "select * from read_text('https://example.com/')"])).err).toContain("Permission Error");
       expect(await count(dataDir)).toBe(20);
-      // The writer rolls into the lake (COPY into the data dir's staging folder) under the lockdown.
+      // The writer rolls into the catalog's lake (DuckLake's commits, a Parquet file past the inlining limit) under the lockdown.
       const deadline = Date.now() + 15_000;
       let lake = 0;
       while (lake < 20 && Date.now() < deadline) {
@@ -108,10 +113,45 @@ describe("run: the query path cannot break the writer", () => {
       expect(lake).toBe(20);
       expect((await postOrders(ferry.url, order("l-after"))).status).toBe(202);
       expect(await count(dataDir)).toBe(21);
+      expect((await postOrders(ferry.url, Array.from({ length: INLINE_ROWS + 1 }, (_, i) => order(`f-${i}`)))).status).toBe(202);
       expect(ferry.stderr()).toContain("queries locked down");
     } finally {
       expect(await ferry.stop()).toBe(0);
     }
-    expect(await count(dataDir, "select count(*) from lake")).toBe(21); // rolled on shutdown, still under the lockdown
+    expect(ferry.stderr()).not.toContain("rollup failed");
+    expect(await count(dataDir, "select count(*) from lake")).toBe(22 + INLINE_ROWS); // rolled on shutdown, still under the lockdown
+    expect(await count(dataDir, "select count(*) from ducklake_list_files('ferry_lake', 'lake') where data_file like '%/files/%'")).toBe(1);
+  }, 60_000);
+
+  test("time travel through ferry.sock: --snapshot and --at read `lake` and `orders` (the catalog's) as of then, while ferry run writes", async () => {
+    const dataDir = newDataDir();
+    const ferry = await startFerry(runArgs(dataDir, "--interval", "300ms"));
+    try {
+      const q = async (sql: string, ...flags: string[]) => {
+        const r = await runFerry(["query", "--data-dir", dataDir, "--format", "csv", ...flags, sql]);
+        expect({ err: r.err, code: r.code }).toEqual({ err: "", code: 0 });
+        return r.out.split("\n")[1]!;
+      };
+      const lakeReaches = async (n: number) => {
+        const deadline = Date.now() + 15_000;
+        while ((await count(dataDir, "select count(*) from lake")) < n && Date.now() < deadline) await Bun.sleep(100);
+        expect(await count(dataDir, "select count(*) from lake")).toBe(n);
+      };
+      expect((await postOrders(ferry.url, [order("t-1", { quantity: 1 }), order("t-2")])).status).toBe(202);
+      await lakeReaches(2);
+      const first = await q("select max(snapshot_id) from ducklake_snapshots('ferry_lake')");
+      const at = await q(`select snapshot_time from ducklake_snapshots('ferry_lake') where snapshot_id = ${first}`);
+      expect((await postOrders(ferry.url, [order("t-1", { quantity: 5 }), order("t-3")])).status).toBe(202);
+      await lakeReaches(4);
+      const both = "select (select count(*) from lake) || ' ' || (select count(*) from orders) || ' ' || (select quantity from orders where order_id = 't-1')";
+      expect(await q(both)).toBe("4 3 5"); // the run's own orders, the catalog's lake
+      expect(await q(both, "--snapshot", first)).toBe("2 2 1"); // both the catalog's, at the first rollup
+      expect(await q(both, "--at", at)).toBe("2 2 1");
+      const missing = await runFerry(["query", "--data-dir", dataDir, "--snapshot", "100000", both]);
+      expect(missing.code).toBe(1);
+      expect(missing.err).toContain("No snapshot found at version 100000");
+    } finally {
+      expect(await ferry.stop()).toBe(0);
+    }
   }, 60_000);
 });
