@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { order, postOrders, runFerry, startFerry } from "../../helpers/ferry-process.ts";
+import { INLINE_ROWS } from "../../../src/lake/tables.ts";
 
 const base = mkdtempSync(join(tmpdir(), "ferry-edge-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -67,11 +68,12 @@ test("a token file with a bad line stops the start with one line naming the line
   expect(r.err).toBe("ferry: --auth-token-file line 2 has characters a bearer token cannot carry (allowed: letters, digits and . _ ~ + / - , then = padding)\n");
 });
 
-test("files and folders ferry run creates (data dir, table, WAL, lake) are not readable by group or others", async () => {
+test("files and folders ferry run creates (data dir, table, WAL, catalog, lake) are not readable by group or others", async () => {
   const dataDir = join(base, "owner-only", "data");
   const ferry = await startFerry(["run", "--data-dir", dataDir, "--port", "0", "--interval", "200ms"]);
   try {
-    expect((await postOrders(ferry.url, [order("m-1"), order("m-2")])).status).toBe(202);
+    // Past the catalog's inlining limit: the rollup writes a Parquet file.
+    expect((await postOrders(ferry.url, Array.from({ length: INLINE_ROWS + 1 }, (_, i) => order(`m-${i}`)))).status).toBe(202);
     const deadline = Date.now() + 20_000;
     while (!walk(dataDir).some((p) => p.endsWith(".parquet")) && Date.now() < deadline) await Bun.sleep(100);
   } finally {
@@ -81,6 +83,7 @@ test("files and folders ferry run creates (data dir, table, WAL, lake) are not r
   expect(paths.some((p) => p.endsWith(".parquet"))).toBe(true);
   expect(paths.some((p) => p.endsWith("ferry.duckdb"))).toBe(true);
   expect(paths.some((p) => p.endsWith("ferry.wal"))).toBe(true);
+  expect(paths.some((p) => p.endsWith("lake.ducklake"))).toBe(true);
   const open = [dataDir, ...paths].map((p) => ({ p, mode: (statSync(p).mode & 0o777).toString(8) })).filter(({ mode }) => !mode.endsWith("00"));
   expect(open).toEqual([]);
 }, 60_000);
