@@ -81,7 +81,26 @@ export async function legacyLakeAdopted(db: Db): Promise<boolean> {
  */
 export async function adoptLegacyLake(db: Db, opts: AdoptOptions, log: Logger): Promise<AdoptionResult> {
   const already: AdoptionResult = { outcome: "already", files: 0, rows: 0, left: 0, offsets: [] };
-  if (await legacyLakeAdopted(db)) return already;
+  for (let attempt = 1; ; attempt++) {
+    if (await legacyLakeAdopted(db)) {
+      if (attempt > 1) log.notice("the previous release's lake was adopted by another writer meanwhile");
+      return already;
+    }
+    try {
+      return await adoptOnce(db, opts, log);
+    } catch (e) {
+      // Another writer adopting at the same time (a conflict at COMMIT), or a SQLite catalog busy with it: nothing was written; look again.
+      if (!/conflict|database is locked/i.test(errorMessage(e)) || attempt >= ATTEMPTS) throw e;
+      log.info("the adoption met another writer's transaction; trying again", { attempt, error: errorMessage(e) });
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
+}
+
+/** Adoptions that meet another writer's transaction are tried again this often. */
+const ATTEMPTS = 8;
+
+async function adoptOnce(db: Db, opts: AdoptOptions, log: Logger): Promise<AdoptionResult> {
   await createOffsetsSchema(db);
   const listed = await listLegacyLake(opts.dataPath);
   const dataDir = await readLegacyDataDir(db, dataPaths(opts.dataDir).database, opts.legacyDb);
@@ -103,36 +122,29 @@ export async function adoptLegacyLake(db: Db, opts: AdoptOptions, log: Logger): 
     log.notice("adopting the previous release's lake into the catalog", { lake: opts.dataPath.url, files: plan.adopt.length, partitions: plan.offsets.length, dataDir: dataDir?.mode });
   }
   let rows = 0;
-  try {
-    await db.transaction(async () => {
-      await db.exec(`CREATE TABLE ${ADOPTED} (adopted_at TIMESTAMPTZ NOT NULL, writer VARCHAR NOT NULL, lake VARCHAR NOT NULL, data_dir VARCHAR NOT NULL, files BIGINT NOT NULL, "rows" BIGINT NOT NULL, left_files BIGINT NOT NULL, offsets VARCHAR NOT NULL)`);
-      let first = true;
-      for (const sql of insertStatements(plan.adopt, opts.kind, opts.chunkFiles ?? 2000)) {
-        const r = await db.query(sql);
-        rows += Number(r.rows[0]?.[0] ?? 0);
-        if (first) opts.fault?.("inserted");
-        first = false;
-      }
-      await moveOffsets(
-        db,
-        plan.offsets.map((o) => ({ topic: o.topic, partition: o.partition, from: undefined, to: o.next })),
-        opts.writer,
-      );
-      const offsets = JSON.stringify(Object.fromEntries(plan.offsets.map((o) => [`${o.topic}/${o.partition}`, o.next])));
-      await db.exec(`INSERT INTO ${ADOPTED} VALUES (now(), $1, $2, $3, $4, $5, $6, $7)`, [opts.writer, opts.dataPath.url, opts.dataDir, plan.adopt.length, rows, plan.left.length, offsets]);
-      await db.exec(`CALL ${LAKE_DB}.set_commit_message($1, $2, extra_info => $3)`, [opts.writer, `adopted the previous release's lake: ${plan.adopt.length} files, ${rows} rows`, offsets]);
-      opts.fault?.("before-commit");
-    });
-  } catch (e) {
-    // Another writer adopting at the same time committed first: its adoption stands.
-    if (/conflict|database is locked/i.test(errorMessage(e)) && (await legacyLakeAdopted(db).catch(() => false))) {
-      log.notice("the previous release's lake was adopted by another writer meanwhile", { error: errorMessage(e) });
-      return already;
+  await db.transaction(async () => {
+    await db.exec(`CREATE TABLE ${ADOPTED} (adopted_at TIMESTAMPTZ NOT NULL, writer VARCHAR NOT NULL, lake VARCHAR NOT NULL, data_dir VARCHAR NOT NULL, files BIGINT NOT NULL, "rows" BIGINT NOT NULL, left_files BIGINT NOT NULL, offsets VARCHAR NOT NULL)`);
+    let first = true;
+    for (const sql of insertStatements(plan.adopt, opts.kind, opts.chunkFiles ?? 2000)) {
+      const r = await db.query(sql);
+      rows += Number(r.rows[0]?.[0] ?? 0);
+      if (first) opts.fault?.("inserted");
+      first = false;
     }
-    throw e;
-  }
+    await moveOffsets(
+      db,
+      plan.offsets.map((o) => ({ topic: o.topic, partition: o.partition, from: undefined, to: o.next })),
+      opts.writer,
+    );
+    const offsets = JSON.stringify(Object.fromEntries(plan.offsets.map((o) => [`${o.topic}/${o.partition}`, o.next])));
+    await db.exec(`INSERT INTO ${ADOPTED} VALUES (now(), $1, $2, $3, $4, $5, $6, $7)`, [opts.writer, opts.dataPath.url, opts.dataDir, plan.adopt.length, rows, plan.left.length, offsets]);
+    await db.exec(`CALL ${LAKE_DB}.set_commit_message($1, $2, extra_info => $3)`, [opts.writer, `adopted the previous release's lake: ${plan.adopt.length} files, ${rows} rows`, offsets]);
+    opts.fault?.("before-commit");
+  });
   logLeft(plan, log);
-  for (const o of plan.overlaps) log.warn("a committed range of the previous release's lake overlaps an earlier one (a writer that lost its partition committed late): its offsets are adopted once", o);
+  for (const o of plan.overlaps) {
+    log.warn("committed ranges of the previous release's lake overlap (a writer that lost its partition committed late, or a batch redone with other boundaries): each of their offsets adopted once", { partition: `${o.topic}/${o.partition}`, ranges: o.ranges });
+  }
   if (plan.adopt.length + plan.offsets.length > 0) {
     log.notice("adopted the previous release's lake: its files stay where they are until the catalog's cleanup of orphaned files removes them", {
       files: plan.adopt.length,
@@ -144,23 +156,27 @@ export async function adoptLegacyLake(db: Db, opts: AdoptOptions, log: Logger): 
   return { outcome: "adopted", files: plan.adopt.length, rows, left: plan.left.length, offsets: plan.offsets };
 }
 
-/** One INSERT per chunk of files of one topic (and offset floor), in date order (DuckLake writes a file per date per statement). */
+/**
+ * One INSERT per chunk of files of one topic, in date order (DuckLake writes a file per date per
+ * statement); the files of an overlap group in one INSERT that keeps each offset once (its first
+ * received row: the rows at one offset are the same record).
+ */
 function* insertStatements(files: AdoptedFile[], kind: RecordKind, chunkFiles: number): Generator<string> {
   const layout = rowLayout(kind);
   const table = `${LAKE_DB}.main.${quoteIdent(lakeTableOf(kind))}`;
-  const groups = Map.groupBy(files, (f) => `${f.fromOffset ?? ""}\u0000${f.topic}`);
-  for (const group of groups.values()) {
-    const { topic, fromOffset } = group[0]!;
-    const sorted = [...group].sort((a, b) => a.date.localeCompare(b.date) || a.partition - b.partition || a.firstOffset - b.firstOffset);
-    for (let i = 0; i < sorted.length; i += chunkFiles) {
-      const list = sorted
-        .slice(i, i + chunkFiles)
-        .map((f) => sqlString(f.path))
-        .join(", ");
-      const where = fromOffset === undefined ? "" : ` WHERE kafka_offset >= ${Math.floor(fromOffset)}`;
-      yield `INSERT INTO ${table} BY NAME SELECT ${layout.lakeColumns}, ${sqlString(topic)} AS kafka_topic, ${lakeDateSql(kind)} AS date ` +
-        `FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true)${where}`;
-    }
+  const insert = (topic: string, chunk: AdoptedFile[], once: boolean) =>
+    `INSERT INTO ${table} BY NAME SELECT ${layout.lakeColumns}, ${sqlString(topic)} AS kafka_topic, ${lakeDateSql(kind)} AS date ` +
+    `FROM read_parquet([${chunk.map((f) => sqlString(f.path)).join(", ")}], hive_partitioning = false, union_by_name = true)` +
+    (once ? " QUALIFY row_number() OVER (PARTITION BY kafka_partition, kafka_offset ORDER BY ingested_at, kafka_offset) = 1" : "");
+  const byDate = (a: AdoptedFile, b: AdoptedFile) => a.date.localeCompare(b.date) || a.partition - b.partition || a.firstOffset - b.firstOffset;
+  for (const [topic, ofTopic] of Map.groupBy(files, (f) => f.topic)) {
+    const plain = ofTopic.filter((f) => f.overlapGroup === undefined).sort(byDate);
+    for (let i = 0; i < plain.length; i += chunkFiles) yield insert(topic, plain.slice(i, i + chunkFiles), false);
+    const groups = Map.groupBy(
+      ofTopic.filter((f) => f.overlapGroup !== undefined),
+      (f) => f.overlapGroup!,
+    );
+    for (const group of groups.values()) yield insert(topic, group.sort(byDate), true);
   }
 }
 

@@ -144,10 +144,14 @@ export function sameLake(recorded: string | undefined, dataPath: DataPath): bool
   return s3 && recorded.replace(/\/+$/, "") === dataPath.url.replace(/\/+$/, "");
 }
 
-/** A file to adopt, and from which offset on (a range partly adopted already through an overlapping one). */
+/** A file to adopt. */
 export interface AdoptedFile extends LegacyFile {
-  /** Only rows at this offset or above (undefined: all of the file). */
-  fromOffset?: number;
+  /**
+   * Files whose committed ranges overlap (a writer that lost its partition committed late, or a
+   * batch redone with other boundaries) share a group: their rows are adopted together, each
+   * offset once (the rows at one offset are the same record). Undefined: no overlap.
+   */
+  overlapGroup?: number;
 }
 
 export interface LeftFile extends LegacyFile {
@@ -160,8 +164,8 @@ export interface AdoptionPlan {
   left: LeftFile[];
   /** Per partition, where it continues (the next offset not in the lake). */
   offsets: { topic: string; partition: number; next: number }[];
-  /** Committed ranges that overlap an earlier one (a writer that lost its partition committed late): their offsets are adopted once. */
-  overlaps: { topic: string; partition: number; firstOffset: number; lastOffset: number; adoptedFrom?: number }[];
+  /** Committed ranges that overlap (by group): their offsets are adopted once. */
+  overlaps: { topic: string; partition: number; group: number; ranges: string[] }[];
 }
 
 /**
@@ -173,8 +177,9 @@ export interface AdoptionPlan {
  *   none if the data dir has no offset for it;
  * - `ferry run`'s partition (orders/0): the files below the journal's first sequence (all, if the
  *   journal is empty); it continues at the journal's first sequence (else at the data dir's).
- * Each offset is adopted once: a committed range overlapping an earlier one adds only its offsets
- * past those.
+ * Each offset is adopted once: committed ranges that overlap form a group whose rows are adopted
+ * together, each offset once (a range's files may hold part of it only, so no range is dropped
+ * for another).
  */
 export function planAdoption(lake: LegacyLake, options: { useDataDirOffsets: boolean }): AdoptionPlan {
   const own = options.useDataDirOffsets ? (lake.dataDir?.offsets ?? new Map<string, number>()) : new Map<string, number>();
@@ -208,29 +213,33 @@ export function planAdoption(lake: LegacyLake, options: { useDataDirOffsets: boo
         next !== undefined && f.lastOffset < next ? undefined : next === undefined ? "no commit marker and no offset in the data dir: its records are read again from Kafka" : "no commit marker and past the data dir's offset: a batch cut short, its records are read again from Kafka";
       continues = next;
     }
-    // Ranges in offset order; each offset once (a range overlapping what is covered adds only what is past it).
     const kept = files.filter((f) => {
       const why = committed(f);
       if (why !== undefined) plan.left.push({ ...f, why });
       return why === undefined;
     });
-    const ranges = [...new Map(kept.map((f) => [`${f.firstOffset}-${f.lastOffset}`, f])).values()].sort((a, b) => a.firstOffset - b.firstOffset || b.lastOffset - a.lastOffset);
-    let covered = -1;
-    const from = new Map<string, number | undefined | null>(); // null: nothing of the range
-    for (const r of ranges) {
-      const id = `${r.firstOffset}-${r.lastOffset}`;
-      if (r.firstOffset > covered) from.set(id, undefined);
-      else {
-        const adoptedFrom = r.lastOffset > covered ? covered + 1 : undefined;
-        from.set(id, adoptedFrom ?? null);
-        plan.overlaps.push({ topic, partition, firstOffset: r.firstOffset, lastOffset: r.lastOffset, adoptedFrom });
+    // Ranges in offset order; those that overlap (transitively) form a group.
+    const ranges = [...new Map(kept.map((f) => [`${f.firstOffset}-${f.lastOffset}`, f])).values()].sort((a, b) => a.firstOffset - b.firstOffset || a.lastOffset - b.lastOffset);
+    const groupOf = new Map<string, number>();
+    let end = -1;
+    let members: string[] = [];
+    const close = () => {
+      if (members.length > 1) {
+        const group = plan.overlaps.length;
+        plan.overlaps.push({ topic, partition, group, ranges: members });
+        for (const id of members) groupOf.set(id, group);
       }
-      covered = Math.max(covered, r.lastOffset);
+      members = [];
+    };
+    for (const r of ranges) {
+      if (r.firstOffset > end) close();
+      members.push(`${r.firstOffset}-${r.lastOffset}`);
+      end = Math.max(end, r.lastOffset);
     }
+    close();
     for (const f of kept) {
-      const fromOffset = from.get(`${f.firstOffset}-${f.lastOffset}`);
-      if (fromOffset === null) plan.left.push({ ...f, why: "its offsets are in an overlapping committed range, adopted once" });
-      else plan.adopt.push(fromOffset === undefined ? f : { ...f, fromOffset });
+      const group = groupOf.get(`${f.firstOffset}-${f.lastOffset}`);
+      plan.adopt.push(group === undefined ? f : { ...f, overlapGroup: group });
     }
     if (continues !== undefined) plan.offsets.push({ topic, partition, next: continues });
   }

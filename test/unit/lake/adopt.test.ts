@@ -61,6 +61,8 @@ const offsets = (first: number, last: number) => Array.from({ length: last - fir
 
 /** A sink's legacy lake with each kind of thing the previous release left (see the expectations below). */
 const SEED = 11;
+/** A second topic, with every kind of character a Kafka topic name may hold. */
+const U = "u.v2_x-Y";
 const sinkPlan = (dataDir: string): LegacyPlan => ({
   mode: "sink",
   dataDir,
@@ -73,7 +75,7 @@ const sinkPlan = (dataDir: string): LegacyPlan => ({
     // Cut short after its first file: that file has no marker.
     { batch: [range("t", 1, 50, 69)], crash: "between-files" },
     // Cut short after its files and marker, before the table: committed in the lake.
-    { batch: [range("u", 0, 0, 29)], crash: "after-rename" },
+    { batch: [range(U, 0, 0, 29)], crash: "after-rename" },
     // A writer that lost its partition committed late: 70–79 twice in the lake.
     { batch: [range("t", 0, 60, 79)] },
     { batch: [range("t", 0, 70, 89)] },
@@ -87,8 +89,8 @@ const sinkPlan = (dataDir: string): LegacyPlan => ({
 });
 /** What the adopted lake must hold: per partition, each committed offset once, and where it continues. */
 const SINK_EXPECTED = {
-  committed: { "t/0": offsets(0, 89), "t/1": offsets(0, 49), "t/2": offsets(0, 9), "t/3": offsets(0, 29), "t/4": offsets(0, 2999), "u/0": offsets(0, 29) } as Record<string, number[]>,
-  next: { "t/0": 90, "t/1": 50, "t/2": 20, "t/3": 30, "t/4": 3000, "u/0": 30 } as Record<string, number>,
+  committed: { "t/0": offsets(0, 89), "t/1": offsets(0, 49), "t/2": offsets(0, 9), "t/3": offsets(0, 29), "t/4": offsets(0, 2999), [`${U}/0`]: offsets(0, 29) } as Record<string, number[]>,
+  next: { "t/0": 90, "t/1": 50, "t/2": 20, "t/3": 30, "t/4": 3000, [`${U}/0`]: 30 } as Record<string, number>,
 };
 
 /** Every row of `lake`, as (topic/partition, offset, the order's fields, date) in order. */
@@ -155,15 +157,15 @@ describe.skipIf(skip !== undefined)("adopting the previous release's lake (its o
       ["t/3", 1],
     ]);
     expect(left[0].files[0]).toMatch(/\/lake\/t\/date=[\d-]+\/part-00001-00000000000000000050-00000000000000000069\.parquet$/);
-    expect(lines.some((l) => l.includes("overlaps an earlier one") && l.includes('"firstOffset":70'))).toBe(true);
-    // `orders` is the previous release's table (the lake's latest per id; time received aside: a copy keeps it), plus u's orders, which it had not yet added.
+    expect(lines.filter((l) => l.includes("overlap")).map((l) => [JSON.parse(l).partition, JSON.parse(l).ranges])).toEqual([["t/0", ["60-79", "70-89"]]]);
+    // `orders` is the previous release's table (the lake's latest per id), plus U's orders, which it had not yet added from the lake.
     const ordersSql = (from: string) => `SELECT order_id, kafka_topic, kafka_partition::INT, kafka_offset::INT, product, quantity::INT, price::DOUBLE, ordered_at::VARCHAR FROM ${from} ORDER BY order_id`;
     await db.exec(`ATTACH '${dataDir}/ferry.duckdb' AS previous (READ_ONLY)`);
     const before = (await db.query(ordersSql("previous.main.orders"))).rows;
     const after = (await db.query(ordersSql("ferry_lake.main.orders"))).rows;
     expect(before.length).toBeGreaterThan(0);
     expect(after.filter((r) => r[1] === "t")).toEqual(before);
-    expect(after.filter((r) => r[1] === "u").length).toBe(13);
+    expect(after.filter((r) => r[1] === U).length).toBe(13);
     db.close();
   });
 
@@ -244,8 +246,8 @@ describe.skipIf(skip !== undefined)("adopting the previous release's lake (its o
     db.close();
     const store = await openLakeBatchStore({ dataDir, catalog: catalogOf({ dataDir }), dataPath: { url: `${dataDir}/lake/` }, writer: "next", kind: "orders", memoryLimitMb: 256, threads: 1 }, memoryLogger().log);
     await store.recover("t", [0, 1, 2, 3, 4]);
-    await store.recover("u", [0]);
-    expect(Object.fromEntries(["t/0", "t/1", "t/2", "t/3", "t/4", "u/0"].map((tp) => [tp, store.storedOffset(tp.split("/")[0]!, Number(tp.split("/")[1]))]))).toEqual(SINK_EXPECTED.next);
+    await store.recover(U, [0]);
+    expect(Object.fromEntries(["t/0", "t/1", "t/2", "t/3", "t/4", `${U}/0`].map((tp) => [tp, store.storedOffset(tp.split("/")[0]!, Number(tp.split("/")[1]))]))).toEqual(SINK_EXPECTED.next);
     // The batch cut short on t/1 (50–69) is read again from Kafka and lands once.
     const b = createDecoder("orders").newBatch();
     await b.add(
