@@ -36,7 +36,7 @@ export type LegacyRunStep =
   | { applied: true };
 
 export type LegacyPlan =
-  | { mode: "sink"; dataDir: string; seed: number; steps: LegacySinkStep[]; lake?: string }
+  | { mode: "sink"; dataDir: string; seed: number; steps: LegacySinkStep[]; lake?: string; s3?: { endpoint: string; accessKeyId: string; secretAccessKey: string } }
   | { mode: "run"; dataDir: string; seed: number; steps: LegacyRunStep[]; end: "close" | "kill" };
 
 const DAY_MS = 86_400_000;
@@ -74,7 +74,9 @@ async function writeSink(plan: Extract<LegacyPlan, { mode: "sink" }>, mod: Impor
   const decoder = createDecoder("orders");
   class Crash extends Error {}
   let crashAt: string | undefined;
-  const lake = plan.lake ? lakeTargetOf({ dataDir: plan.dataDir, lake: plan.lake, s3Region: "us-east-1", s3PathStyle: false }) : undefined;
+  const lake = plan.lake
+    ? lakeTargetOf({ dataDir: plan.dataDir, lake: plan.lake, s3Region: "us-east-1", s3PathStyle: true, s3Endpoint: plan.s3?.endpoint, s3AccessKeyId: plan.s3?.accessKeyId, s3SecretAccessKey: plan.s3?.secretAccessKey })
+    : undefined;
   const open = () =>
     openLakeBatchStore(
       {
@@ -94,6 +96,7 @@ async function writeSink(plan: Extract<LegacyPlan, { mode: "sink" }>, mod: Impor
   let sequence = 0;
   for (const step of plan.steps) {
     if ("dropMarkers" in step) {
+      if (plan.lake) throw new Error("dropMarkers: only for a lake in the data dir");
       rmSync(join(plan.dataDir, "lake", "_ferry", "commits", step.dropMarkers.topic, String(step.dropMarkers.partition)), { recursive: true, force: true });
       continue;
     }
