@@ -19,6 +19,7 @@ import { partitionsByTopic } from "../pipeline/partitions.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
 import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../lake/batch-store.ts";
 import { catalogFields, catalogOf } from "../lake/catalog.ts";
+import { FencedError } from "../lake/offsets.ts";
 import { dataPathOf } from "../lake/data-path.ts";
 import { lakeFields } from "../sinks/lake-target.ts";
 import type { SourceBatch } from "../sources/kafka.ts";
@@ -209,7 +210,10 @@ export const sinkMode = defineMode({
       source.failed,
       config.untilCaughtUp ? source.caughtUp().then(() => "caught up") : new Promise<string>(() => {}),
     ]).catch(async (e: unknown) => {
-      log.error("sink failed; the open batch is not committed and is read again on restart", { error: errorMessage(e) });
+      if (e instanceof FencedError) {
+        // A zombie: dropped by the group (paused past its session timeout), its partition moved on in the catalog.
+        log.error("this member lost a partition to another member: its batch was not committed (none of it is in the lake); stopping — start it again to rejoin the group", { topic: e.topic, partition: e.partition, error: e.message });
+      } else log.error("sink failed; the open batch is not committed and is read again on restart", { error: errorMessage(e) });
       await closeAll().catch(() => {});
       throw e;
     });
