@@ -6,7 +6,7 @@
 import { type Db, sqlString } from "../db/duckdb.ts";
 import type { SnapshotAt } from "../db/query-service.ts";
 import { ConfigError } from "../errors.ts";
-import { LAKE_DB } from "./catalog.ts";
+import { type Catalog, LAKE_DB } from "./catalog.ts";
 import { lakeTableOf, ordersOfSql } from "./tables.ts";
 
 /** DuckLake's time-travel clause for a table reference. */
@@ -40,4 +40,21 @@ export function snapshotAtOf(c: { snapshot?: number; at?: string }): SnapshotAt 
   if (c.snapshot !== undefined) return { version: c.snapshot };
   if (c.at !== undefined) return { time: c.at };
   return undefined;
+}
+
+/**
+ * Why a query lockdown (--access locked, --query-access locked) cannot hold with this catalog, or
+ * undefined when it can. DuckDB's extension for a SQLite or PostgreSQL catalog, once loaded, offers
+ * SQL functions that do not go through DuckDB's file system and so ignore the lockdown (checked
+ * with DuckDB 1.5.5): sqlite_scan reads any SQLite file the user can; postgres_scan connects to any
+ * PostgreSQL server, and postgres_query / postgres_execute pass SQL to the catalog's server.
+ */
+export function lockdownGap(catalog: Catalog): string | undefined {
+  const why =
+    catalog.kind === "sqlite"
+      ? "with a SQLite catalog, SQL can read any SQLite file this user can (sqlite_scan ignores the lockdown)"
+      : catalog.kind === "postgres"
+        ? "with a PostgreSQL catalog, SQL can connect to any PostgreSQL server (postgres_scan) and run its own SQL on the catalog's (postgres_query, postgres_execute): the lockdown stops neither"
+        : undefined;
+  return why && `the locked query setting cannot hold ${why}; it is refused rather than promised: use the default catalog (a DuckDB file) for locked queries, or run them open`;
 }

@@ -10,7 +10,7 @@ import { readOnlyQuery } from "../db/read-only-query.ts";
 import { queryAskFields } from "../config/query.ts";
 import { attachCatalog, type Catalog, catalogFields, catalogFileOf, catalogOf, type DataPath, LAKE_DB } from "../lake/catalog.ts";
 import { dataPathOf } from "../lake/data-path.ts";
-import { catalogDataPath, offerLakeViews, snapshotAtOf } from "../lake/read.ts";
+import { catalogDataPath, lockdownGap, offerLakeViews, snapshotAtOf } from "../lake/read.ts";
 import { createLakeTables } from "../lake/tables.ts";
 import { lakeFields, s3AccessOf } from "../sinks/lake-target.ts";
 import { ConfigError, errorMessage, FerryError } from "../errors.ts";
@@ -59,9 +59,8 @@ export async function runQuery(at: string | QueryPlace, sql: string, ask: QueryA
     }
     const s3Lake = lakePath !== undefined && /^s3:\/\//.test(lakePath);
     if (ask.access === "locked") {
-      if (catalog.kind === "postgres") {
-        throw new ConfigError("--access locked cannot be used with a PostgreSQL catalog: the lockdown turns off DuckDB's external access, which its connection to PostgreSQL needs (query through a running ferry started with --query-access locked, or run open)");
-      }
+      const gap = lockdownGap(catalog);
+      if (gap) throw new ConfigError(`--access locked: ${gap}`);
       await lockDown(db, { dirs: [place.dataDir, ...(lakePath ? [lakePath] : [])], s3: s3Lake ? place.s3 : undefined });
     } else if (s3Lake && place.s3) await useS3(db, place.s3);
     // ferry run's own `orders` (keyed, up to the last acknowledged order) beside the catalog's `lake`;

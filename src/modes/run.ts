@@ -9,6 +9,8 @@ import { queryServiceFields, querySettingsOf } from "../config/query.ts";
 import { httpFields } from "../http/config.ts";
 import { catalogFields, catalogOf } from "../lake/catalog.ts";
 import { dataPathOf } from "../lake/data-path.ts";
+import { lockdownGap } from "../lake/read.ts";
+import { ConfigError } from "../errors.ts";
 import { serveLocal } from "../platform/local-socket.ts";
 import { killSelf } from "../platform/process.ts";
 import { type EmbeddedOrderSink, openEmbeddedOrderSink, ROLLUP_FAULT_POINTS, type RollupFaultPoint } from "../sinks/embedded-orders.ts";
@@ -49,6 +51,8 @@ export const runMode = defineMode({
   async run(config, ctx) {
     const catalog = catalogOf(config);
     const dataPath = dataPathOf(config);
+    const gap = config.queryAccess === "locked" ? lockdownGap(catalog) : undefined;
+    if (gap) throw new ConfigError(`--query-access locked: ${gap}`);
     const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
     const fault = (point: RollupFaultPoint, rollup: number) => {
       if (crash && crash[1] === point && Number(crash[2]) === rollup) {

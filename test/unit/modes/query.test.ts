@@ -149,22 +149,38 @@ test("--catalog sqlite:PATH and a --lake that is not the catalog's", async () =>
   expect(other.err).toContain("does not match existing data path");
 });
 
-for (const kind of ["duckdb", "sqlite"] as const) {
-  test(`--access locked (${kind} catalog, outside the data dir): no other file, while lake files, inlined rows and orders read`, async () => {
-    const dataDir = tempDir();
-    const catalog = kind === "sqlite" ? `sqlite:${join(tempDir(), "lake.sqlite")}` : join(tempDir(), "lake.ducklake");
-    // One commit past the inlining limit (a Parquet file in the data path), one small one (inlined in the catalog).
-    const many = Array.from({ length: 2500 }, (_, i) => lakeRow(i, 1, "2026-01-02"));
-    await catalogWith(dataDir, [many, [lakeRow(2500, 1, "2026-01-03")]], catalog);
-    const q = (sql: string, ...flags: string[]) => cli(["query", "--data-dir", dataDir, "--catalog", catalog, "--format", "csv", ...flags, sql]);
-    expect((await q("select count(*) as n from ducklake_list_files('ferry_lake', 'lake')")).out).toBe("n\n1\n");
-    expect((await q("select count(*) as n from read_text('/etc/hostname')")).out).toBe("n\n1\n"); // open (the default)
-    const locked = await q("select * from read_text('/etc/hostname')", "--access", "locked");
-    expect(locked.code).toBe(1);
-    expect(locked.err).toMatch(/^ferry: duckdb: Permission Error: Cannot access file "\/etc\/hostname" - file system operations are disabled by configuration/);
-    expect((await q("select * from read_csv('/etc/passwd')", "--access", "locked")).err).toContain("Permission Error");
-    expect((await q("select count(*) as n from lake", "--access", "locked")).out).toBe("n\n2501\n");
-    expect((await q("select count(*) as n from orders", "--access", "locked")).out).toBe("n\n2501\n");
-    expect((await q("select count(*) as n from ducklake_snapshots('ferry_lake')", "--access", "locked")).code).toBe(0);
-  });
-}
+test("--access locked (a DuckDB-file catalog outside the data dir): no other file, while lake files, inlined rows and orders read", async () => {
+  const dataDir = tempDir();
+  const catalog = join(tempDir(), "lake.ducklake");
+  // One commit past the inlining limit (a Parquet file in the data path), one small one (inlined in the catalog).
+  const many = Array.from({ length: 2500 }, (_, i) => lakeRow(i, 1, "2026-01-02"));
+  await catalogWith(dataDir, [many, [lakeRow(2500, 1, "2026-01-03")]], catalog);
+  const q = (sql: string, ...flags: string[]) => cli(["query", "--data-dir", dataDir, "--catalog", catalog, "--format", "csv", ...flags, sql]);
+  expect((await q("select count(*) as n from ducklake_list_files('ferry_lake', 'lake')")).out).toBe("n\n1\n");
+  expect((await q("select count(*) as n from read_text('/etc/hostname')")).out).toBe("n\n1\n"); // open (the default)
+  const locked = await q("select * from read_text('/etc/hostname')", "--access", "locked");
+  expect(locked.code).toBe(1);
+  expect(locked.err).toMatch(/^ferry: duckdb: Permission Error: Cannot access file "\/etc\/hostname" - file system operations are disabled by configuration/);
+  expect((await q("select * from read_csv('/etc/passwd')", "--access", "locked")).err).toContain("Permission Error");
+  expect((await q("select count(*) as n from lake", "--access", "locked")).out).toBe("n\n2501\n");
+  expect((await q("select count(*) as n from orders", "--access", "locked")).out).toBe("n\n2501\n");
+  expect((await q("select count(*) as n from ducklake_snapshots('ferry_lake')", "--access", "locked")).code).toBe(0);
+  // The extensions of the other catalogs are not loaded, and none is downloaded.
+  expect((await q(`select * from sqlite_scan('${catalog}', 't')`, "--access", "locked")).err).toContain("Loading external extensions is disabled");
+});
+
+test("--access locked with a SQLite catalog is refused, saying why: its extension reads any SQLite file, lockdown or not", async () => {
+  const dataDir = tempDir();
+  const catalog = `sqlite:${join(tempDir(), "lake.sqlite")}`;
+  await catalogWith(dataDir, [[lakeRow(0, 1, "2026-01-01")]], catalog);
+  // Another SQLite file, outside the data dir and the lake: readable through the catalog's extension.
+  const other = join(tempDir(), "other.sqlite");
+  await catalogWith(tempDir(), [[lakeRow(0, 1, "2026-01-01")]], `sqlite:${other}`);
+  const q = (sql: string, ...flags: string[]) => cli(["query", "--data-dir", dataDir, "--catalog", catalog, "--format", "csv", ...flags, sql]);
+  expect((await q(`select count(*) > 0 as readable from sqlite_scan('${other}', 'ducklake_metadata')`)).out).toBe("readable\ntrue\n");
+  const locked = await q("select count(*) from lake", "--access", "locked");
+  expect(locked.code).toBe(2);
+  expect(locked.err).toBe(
+    "ferry: --access locked: the locked query setting cannot hold with a SQLite catalog, SQL can read any SQLite file this user can (sqlite_scan ignores the lockdown); it is refused rather than promised: use the default catalog (a DuckDB file) for locked queries, or run them open\n",
+  );
+});
