@@ -10,13 +10,9 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { extensionPath, loadDuckDb, type ExtensionName } from "../platform/duckdb-native.ts";
 import type { S3Settings } from "../platform/s3.ts";
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+import type { JsonValue, QueryResult } from "../query-result.ts";
 
-export interface QueryResult {
-  columns: string[];
-  types: string[];
-  rows: JsonValue[][];
-}
+export type { JsonValue, QueryResult };
 
 export interface Db {
   /** Runs statements, returning the last statement's result. */
@@ -92,7 +88,10 @@ async function connectionOf(instance: { connect(): Promise<DuckDBConnection> }, 
     try {
       return await withDriverConnection(db, f);
     } catch (e) {
-      throw e instanceof DownstreamError ? e : new DownstreamError("duckdb", errorMessage(e), { cause: e });
+      if (e instanceof DownstreamError) throw e;
+      const message = redactSecrets(errorMessage(e));
+      // An error that quoted a secret does not travel on as a cause.
+      throw new DownstreamError("duckdb", message, message === errorMessage(e) ? { cause: e } : undefined);
     }
   };
   let closed = false;
@@ -146,6 +145,12 @@ async function connectionOf(instance: { connect(): Promise<DuckDBConnection> }, 
   return db;
 }
 
+/**
+ * DuckDB's messages may quote a connection string with its password (the postgres extension does,
+ * when it cannot reach a catalog's server): every `password=…` is shown as `password=***`.
+ */
+export const redactSecrets = (text: string) => text.replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s'"]+)/gi, "$1***");
+
 /** Serializes async work on one resource (a DuckDB connection takes one statement at a time). */
 export function createMutex() {
   let tail: Promise<unknown> = Promise.resolve();
@@ -181,16 +186,11 @@ export function lakeViewSql(lakeDir: string): string {
 }
 
 /**
- * Runs SQL with the lake offered as the view `lake`: over its files, or, before the first file
- * exists, over `emptyLake` (a SELECT of no rows with the lake's columns), so a query of the lake
- * answers "nothing yet" rather than "no such table".
+ * Creates the temporary view `lake` on this connection: over the lake's Parquet files as ferry
+ * named them before the catalog, or, before the first file exists, over `emptyLake` (a SELECT of
+ * no rows with the lake's columns). Only the file-based sink (src/sinks/lake-batches.ts, being
+ * retired) still offers it; the catalog's readers see its `lake` table (src/lake/read.ts).
  */
-export async function queryWithLake(db: Db, lakeDir: string, sql: string, emptyLake: string, s3?: S3Access): Promise<QueryResult> {
-  await offerLake(db, lakeDir, emptyLake, s3);
-  return db.query(sql);
-}
-
-/** Creates the temporary view `lake` on this connection (see queryWithLake). */
 export async function offerLake(db: Db, lakeDir: string, emptyLake: string, s3?: S3Access): Promise<void> {
   if (/^s3:\/\//.test(lakeDir)) {
     if (!s3) {
@@ -253,14 +253,4 @@ export async function recordLakeLocation(db: Db, location: string): Promise<stri
   const id = crypto.randomUUID();
   await db.exec(`UPDATE ferry_lake SET writer = $1`, [id]);
   return id;
-}
-
-/** The lake a data dir's database recorded (undefined: local, or nothing recorded). */
-export async function recordedLakeLocation(db: Db): Promise<string | undefined> {
-  try {
-    const v = (await db.query(`SELECT location FROM ferry_lake`)).rows[0]?.[0];
-    return v === undefined || v === "local" ? undefined : String(v);
-  } catch {
-    return undefined;
-  }
 }
