@@ -1,5 +1,5 @@
 /** Renders a query result as an aligned table, CSV, or JSON lines. */
-import type { JsonValue, QueryResult } from "./duckdb.ts";
+import type { JsonValue, QueryResult } from "../query-result.ts";
 
 export const OUTPUT_FORMATS = ["table", "csv", "json"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

@@ -11,7 +11,7 @@ import { errorMessage } from "../errors.ts";
 import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC, frameOf, type SchemaCheck, type SchemaRegistry } from "../kafka/registry.ts";
 import { RECORD_KINDS, type RecordKind } from "../schema/kinds.ts";
 import { compileBytesCheck, compileFastCheck, lackingAt } from "../schema/fast-check.ts";
-import type { LineageSegment } from "../sinks/record-rows.ts";
+import type { LineageSegment } from "./lineage.ts";
 import { formatIssue, type RecordIssue, toRecordIssues } from "../schema/issues.ts";
 import { DUPLICATE_MESSAGE, inexactMessage, parseExactJson } from "../schema/json-text.ts";
 import { decodeUtf8 } from "../schema/utf8.ts";

@@ -8,7 +8,7 @@
  */
 import { chmodSync, rmSync } from "node:fs";
 import { DownstreamError, errorMessage, FerryError } from "../errors.ts";
-import type { QueryResult } from "../db/duckdb.ts";
+import type { QueryResult } from "../query-result.ts";
 import type { QueryAccess } from "../db/query-lockdown.ts";
 import type { QueryAsk } from "../db/query-service.ts";
 import { QueryRefusedError, QueryTimeoutError, QueryTooLargeError } from "../db/read-only-query.ts";

@@ -6,6 +6,7 @@
 import { sqlString } from "../db/duckdb.ts";
 import { type Column, columnsOf, quoteIdent } from "../schema/ddl.ts";
 import { RECORD_KINDS, type RecordKind } from "../schema/kinds.ts";
+import type { LineageSegment } from "../pipeline/lineage.ts";
 import { LINEAGE_COLUMNS } from "../schema/orders-table.ts";
 
 export interface RowLayout {
@@ -27,14 +28,6 @@ export interface RowLayout {
   lakeDate: string;
   /** A SELECT of no rows with the lake's columns (and its `date` partition): the `lake` view before any file exists. */
   emptyLake: string;
-}
-
-/** Where a run of records came from: a topic's partition, and when they were received. */
-export interface LineageSegment {
-  topic: string;
-  partition: number;
-  /** ISO 8601 time, UTC. */
-  ingestedAt: string;
 }
 
 export function rowLayout(kind: RecordKind): RowLayout {
