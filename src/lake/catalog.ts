@@ -132,6 +132,10 @@ export async function attachCatalog(db: Db, catalog: Catalog, dataPath: DataPath
       opts.readOnly || opts.snapshot ? "READ_ONLY" : undefined,
       opts.snapshot && "version" in opts.snapshot ? `SNAPSHOT_VERSION ${Math.floor(opts.snapshot.version)}` : undefined,
       opts.snapshot && "time" in opts.snapshot ? `SNAPSHOT_TIME ${sqlString(opts.snapshot.time)}` : undefined,
+      // SQLite's rollback journal wedges the catalog when two transactions overlap (a failed COMMIT
+      // keeps its lock until the process exits); in WAL mode the later commit fails at once
+      // ("database is locked") and is tried again (maintenance.ts).
+      catalog.kind === "sqlite" ? "META_JOURNAL_MODE 'WAL', META_BUSY_TIMEOUT 5000" : undefined,
     ].filter(Boolean);
     await db.exec(`ATTACH ${sqlString(catalog.target)} AS ${LAKE_DB}${options.length ? ` (${options.join(", ")})` : ""}`);
   } catch (e) {
