@@ -378,13 +378,18 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       clearInterval(timer);
       clearTimeout(applyTimer);
       await coalescer.drain();
-      await rollup();
+      // A rollup that fails (the catalog unreachable, another writer's) leaves its rows in the
+      // journal for the next start; the files are closed all the same, and the failure told.
+      let failed: unknown;
+      await rollup().catch((e: unknown) => (failed = e));
       await exclusive(async () => {
-        await wal.clear();
+        // The log is emptied only once everything acknowledged is in the database.
+        if (unapplied.length === 0) await wal.clear();
         await wal.close();
         await rm(applyFile, { force: true });
         db.close();
       });
+      if (failed !== undefined) throw failed;
     },
   };
 }

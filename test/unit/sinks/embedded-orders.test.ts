@@ -129,6 +129,30 @@ test("one ferry run per catalog: another data dir's run is refused on a catalog 
   expect(await lake({ dataDir: shared, catalog: `sqlite:${join(shared, "lake.sqlite")}` })).toEqual([3, 3, 0, 2]);
 });
 
+test("two ferry runs of different data dirs started on one catalog before either rolled up: the later one's rollups fail, saying so, and its rows stay in its journal", async () => {
+  const shared = tempDir();
+  const at = { dataDir: shared, catalog: `sqlite:${join(shared, "lake.sqlite")}` };
+  const catalog = catalogOf(at);
+  const dataPath = { url: `${join(shared, "lake")}/` };
+  const { log } = memoryLogger("error");
+  const a = await openEmbeddedOrderSink({ ...opts(tempDir()), catalog, dataPath }, log);
+  const bDir = tempDir();
+  const b = await openEmbeddedOrderSink({ ...opts(bDir), catalog, dataPath }, log);
+  await a.write(orders(3));
+  await b.write(orders(2, 100));
+  expect(await a.rollup()).toBe(3);
+  await expect(b.rollup()).rejects.toThrow(/started in the lake by another writer/);
+  await expect(b.rollup()).rejects.toThrow(/rolled up from another data dir .*one ferry run per catalog/);
+  expect((await b.query("select count(*)::INT from ferry_journal")).rows).toEqual([[2]]);
+  await a.close();
+  await expect(b.close()).rejects.toThrow(/one ferry run per catalog/);
+  expect(await lake(at)).toEqual([3, 3, 0, 2]);
+  // b closed its files all the same; its rows wait in its journal.
+  const db = await openDb(dataPaths(bDir).database, { readOnly: true });
+  expect((await db.query("select count(*)::INT from ferry_journal")).rows).toEqual([[2]]);
+  db.close();
+});
+
 test("queries through the sink: its own `orders` (every acknowledged order), the catalog's `lake`, and both at an earlier snapshot", async () => {
   const dataDir = tempDir();
   const { log } = memoryLogger("error");
