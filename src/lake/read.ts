@@ -5,13 +5,21 @@
  */
 import { type Db, sqlString } from "../db/duckdb.ts";
 import type { SnapshotAt } from "../db/query-service.ts";
+import { QueryRefusedError } from "../db/read-only-query.ts";
 import { ConfigError } from "../errors.ts";
 import { type Catalog, LAKE_DB } from "./catalog.ts";
 import { lakeTableOf, ordersOfSql } from "./tables.ts";
 
-/** DuckLake's time-travel clause for a table reference. */
+/** A time DuckDB takes as TIMESTAMPTZ: a date, or a date and time with an optional zone (RFC 3339, or a space for the T). */
+export const SNAPSHOT_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+
+/** DuckLake's time-travel clause for a table reference; a time of another form is refused before any SQL is made of it. */
 export function atSnapshotSql(at: SnapshotAt): string {
-  if ("version" in at) return `AT (VERSION => ${Math.floor(at.version)})`;
+  if ("version" in at) {
+    if (!Number.isSafeInteger(at.version) || at.version < 0) throw new QueryRefusedError(`snapshot ${at.version}: expected a snapshot number (an integer ≥ 0)`);
+    return `AT (VERSION => ${at.version})`;
+  }
+  if (!SNAPSHOT_TIME.test(at.time)) throw new QueryRefusedError(`--at ${JSON.stringify(at.time)}: expected a date, or a date and time with an optional zone, e.g. 2026-05-01T12:00:00Z`);
   return `AT (TIMESTAMP => CAST(${sqlString(at.time)} AS TIMESTAMPTZ))`;
 }
 

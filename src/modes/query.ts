@@ -10,7 +10,7 @@ import { readOnlyQuery } from "../db/read-only-query.ts";
 import { queryAskFields } from "../config/query.ts";
 import { attachCatalog, type Catalog, catalogFields, catalogFileOf, catalogOf, type DataPath, LAKE_DB } from "../lake/catalog.ts";
 import { dataPathOf } from "../lake/data-path.ts";
-import { catalogDataPath, lockdownGap, offerLakeViews, snapshotAtOf } from "../lake/read.ts";
+import { catalogDataPath, lockdownGap, offerLakeViews, SNAPSHOT_TIME, snapshotAtOf } from "../lake/read.ts";
 import { createLakeTables } from "../lake/tables.ts";
 import { lakeFields, s3AccessOf } from "../sinks/lake-target.ts";
 import { ConfigError, errorMessage, FerryError } from "../errors.ts";
@@ -105,9 +105,6 @@ async function hasTable(db: Db, database: string, table: string): Promise<boolea
   return Number(r.rows[0]![0]) > 0;
 }
 
-/** A time DuckDB takes as TIMESTAMPTZ: a date, or a date and time with an optional zone (RFC 3339 or with a space). */
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
-
 export const queryMode = defineMode({
   name: "query",
   summary: "Run SQL over the lake and the orders table (no server needed)",
@@ -133,7 +130,7 @@ export const queryMode = defineMode({
         doc: "Read `lake` and `orders` as they were at this time (the catalog's snapshot then), e.g. 2026-05-01T12:00:00Z.",
         placeholder: "TIME",
         min: 1,
-        pattern: TIMESTAMP,
+        pattern: SNAPSHOT_TIME,
         patternHint: "must be a date, or a date and time with an optional zone, e.g. 2026-05-01T12:00:00Z",
       }),
     ),
