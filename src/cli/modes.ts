@@ -8,7 +8,8 @@ import { probeMode } from "../modes/probe.ts";
 import { runMode } from "../modes/run.ts";
 import { serveMode } from "../modes/serve.ts";
 import { queryMode } from "../modes/query.ts";
+import { maintainMode } from "../modes/maintain.ts";
 
-export const MODES: readonly Mode[] = [runMode, serveMode, sinkMode, generateMode, exportMode, consumeMode, queryMode, probeMode] as unknown as Mode[];
+export const MODES: readonly Mode[] = [runMode, serveMode, sinkMode, generateMode, exportMode, consumeMode, queryMode, maintainMode, probeMode] as unknown as Mode[];
 
 export const findMode = (name: string) => MODES.find((m) => m.name === name);
