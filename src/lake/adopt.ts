@@ -13,14 +13,19 @@
  * file into `kafka_topic=<topic>/date=…/` folders first (a copy per object on S3, and not atomic
  * with the catalog) and re-partitioning the table for the time of the transaction; and the
  * previous release wrote one file per batch, partition and date (tens of thousands a day), which
- * adding costs ~2.3 ms each and leaves in the catalog as small files. Measured (1M orders, 300
- * files: copy 0.9–1.1 s, add 0.7 s; 200k orders, 3,000 files: copy 1.4–2.0 s, add 6.8–7.2 s and
- * queries of the adopted table 6–9× slower): copying is as fast or faster, one transaction, and
- * leaves a handful of files per date.
+ * adding costs ~2.3 ms each and leaves in the catalog as small files. Measured, same machine and
+ * window (the add figures without the moves): 1M orders in 300 files, copy 0.9–1.1 s, add
+ * 0.7 s (loaded machine: 1.8–2.2 s vs 0.8 s); 200k orders in 3,000 files, copy 1.4–2.0 s, add
+ * 6.8–7.2 s (loaded: 1.9–3.9 s vs 10.6–13.3 s), and `orders` over the added files 6–9× slower to
+ * query. Copying costs more only for few large files, is one transaction, and leaves a few files
+ * per date; 5M orders in 1,500 files copy in ~6 s (loaded machine).
  *
- * The legacy files stay where they are: nothing reads them any more, and the catalog's cleanup of
- * orphaned files (ducklake_delete_orphaned_files: Parquet files in the data path it does not know)
- * removes them. So that cleanup must never run on a catalog before this (maintenance adopts first).
+ * The legacy files stay where they are (nothing is deleted): nothing of ferry reads them any more,
+ * ferry's maintenance leaves files it did not name alone, and the log says which to remove once
+ * satisfied (`<topic>/date=…/part-….parquet`, `_ferry/`). Until then a reader of raw Parquet
+ * files that globs the whole data path sees their rows twice (it must read `main/lake/`, or the
+ * catalog). DuckLake's own ducklake_delete_orphaned_files (or a CHECKPOINT of the catalog) would
+ * delete them: never before the adoption.
  */
 import { dataPaths, type Db, sqlString } from "../db/duckdb.ts";
 import { errorMessage, FerryError } from "../errors.ts";
@@ -146,7 +151,7 @@ async function adoptOnce(db: Db, opts: AdoptOptions, log: Logger): Promise<Adopt
     log.warn("committed ranges of the previous release's lake overlap (a writer that lost its partition committed late, or a batch redone with other boundaries): each of their offsets adopted once", { partition: `${o.topic}/${o.partition}`, ranges: o.ranges });
   }
   if (plan.adopt.length + plan.offsets.length > 0) {
-    log.notice("adopted the previous release's lake: its files stay where they are until the catalog's cleanup of orphaned files removes them", {
+    log.notice("adopted the previous release's lake: its rows are in the catalog's lake table now; its own files stay where they are, read by nothing (remove <topic>/date=…/part-….parquet and _ferry/ when satisfied)", {
       files: plan.adopt.length,
       rows,
       partitions: plan.offsets.length,
