@@ -53,7 +53,7 @@ test("lake and orders at a snapshot: by version and by time, both tables then; w
   } finally {
     conn.close();
   }
-});
+}, 60_000);
 
 test("hostile snapshot times: read as a time or refused with DuckDB's reason; never SQL of their own", async () => {
   const conn = await db.connect();
@@ -96,10 +96,10 @@ test("atSnapshotSql takes a time's form and a snapshot number only; snapshotAtOf
   expect(snapshotAtOf({ snapshot: 4 })).toEqual({ version: 4 });
   expect(snapshotAtOf({ at: "2026-01-01" })).toEqual({ time: "2026-01-01" });
   expect(() => snapshotAtOf({ snapshot: 4, at: "2026-01-01" })).toThrow(ConfigError);
-});
+}, 60_000);
 
 test("the locked setting holds only with a DuckDB-file catalog", () => {
   expect(lockdownGap(catalogOf({ dataDir: "/d" }))).toBeUndefined();
   expect(lockdownGap(catalogOf({ dataDir: "/d", catalog: "sqlite:/d/c.sqlite" }))).toContain("sqlite_scan");
   expect(lockdownGap(catalogOf({ dataDir: "/d", catalog: "postgres://u@h/db" }))).toContain("postgres_scan");
-});
+}, 60_000);

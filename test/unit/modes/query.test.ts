@@ -57,7 +57,7 @@ test("a sink's data dir: the catalog's `lake` and `orders` (each id's latest), r
     "ferry: refused: queries may only read (SELECT, FROM, WITH, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN), and this SQL holds another kind of statement (a write, a setting, a transaction, ATTACH, COPY, PRAGMA, …); nothing was run\n",
   );
   expect((await q("select count(*) as n from lake")).out).toBe("n\n3\n");
-});
+}, 60_000);
 
 test("ferry run's data dir: its own `orders` (acknowledged, not yet rolled up too) beside the catalog's `lake`", async () => {
   const dataDir = tempDir();
@@ -82,7 +82,7 @@ test("ferry run's data dir: its own `orders` (acknowledged, not yet rolled up to
   // Another start of ferry run rolls `b` up.
   await (await openEmbeddedOrderSink({ dataDir, rollupIntervalMs: 3_600_000, lingerMs: 0, maxBatchRecords: 100 }, memoryLogger("error").log)).close();
   expect((await q("select string_agg(order_id, ' ' order by order_id) as ids from lake")).out).toBe("ids\na b\n");
-});
+}, 60_000);
 
 test("an empty data dir answers from memory: `lake` and `orders` exist, empty, with the catalog's columns; nothing is written", async () => {
   const dataDir = join(tempDir(), "missing");
@@ -99,14 +99,14 @@ test("an empty data dir answers from memory: `lake` and `orders` exist, empty, w
   const travel = await cli(["query", "--data-dir", dataDir, "--snapshot", "1", "select 1"]);
   expect(travel.code).toBe(2);
   expect(travel.err).toContain("no snapshot to read");
-});
+}, 60_000);
 
 test("a SQL error says where it broke, with exit code 1", async () => {
   const r = await cli(["query", "--data-dir", join(tempDir(), "none"), "selec 1"]);
   expect(r.code).toBe(1);
   expect(r.out).toBe("");
   expect(r.err).toMatch(/^ferry: duckdb: Parser Error: syntax error at or near "selec"\n.*LINE 1: selec 1/s);
-});
+}, 60_000);
 
 test("--timeout stops a query that runs too long, with a clear error", async () => {
   const t0 = performance.now();
@@ -114,7 +114,7 @@ test("--timeout stops a query that runs too long, with a clear error", async () 
   expect(r.code).toBe(1);
   expect(r.err).toStartWith("ferry: the query ran longer than its time limit of 300ms and was stopped");
   expect(performance.now() - t0).toBeLessThan(5000);
-});
+}, 60_000);
 
 test("time travel: --snapshot N and --at TIME read `lake` and `orders` as of that snapshot, both", async () => {
   const dataDir = tempDir();
@@ -136,7 +136,7 @@ test("time travel: --snapshot N and --at TIME read `lake` and `orders` as of tha
   const twice = await q("--snapshot", "1", "--at", "2026-01-01", both);
   expect(twice).toMatchObject({ code: 2, err: expect.stringContaining("give --snapshot or --at, not both") });
   expect((await q("--at", "yesterday", both)).code).toBe(2);
-});
+}, 60_000);
 
 test("--catalog sqlite:PATH and a --lake that is not the catalog's", async () => {
   const dataDir = tempDir();
@@ -147,7 +147,7 @@ test("--catalog sqlite:PATH and a --lake that is not the catalog's", async () =>
   const other = await q("--lake", join(tempDir(), "elsewhere"), "select count(*) as n from lake");
   expect(other.code).toBe(1);
   expect(other.err).toContain("does not match existing data path");
-});
+}, 60_000);
 
 test("--access locked (a DuckDB-file catalog outside the data dir): no other file, while lake files, inlined rows and orders read", async () => {
   const dataDir = tempDir();
@@ -167,7 +167,7 @@ test("--access locked (a DuckDB-file catalog outside the data dir): no other fil
   expect((await q("select count(*) as n from ducklake_snapshots('ferry_lake')", "--access", "locked")).code).toBe(0);
   // The extensions of the other catalogs are not loaded, and none is downloaded.
   expect((await q(`select * from sqlite_scan('${catalog}', 't')`, "--access", "locked")).err).toContain("Loading external extensions is disabled");
-});
+}, 60_000);
 
 test("--access locked with a SQLite catalog is refused, saying why: its extension reads any SQLite file, lockdown or not", async () => {
   const dataDir = tempDir();
@@ -183,4 +183,4 @@ test("--access locked with a SQLite catalog is refused, saying why: its extensio
   expect(locked.err).toBe(
     "ferry: --access locked: the locked query setting cannot hold with a SQLite catalog, SQL can read any SQLite file this user can (sqlite_scan ignores the lockdown); it is refused rather than promised: use the default catalog (a DuckDB file) for locked queries, or run them open\n",
   );
-});
+}, 60_000);

@@ -57,7 +57,7 @@ test("every accepted record reaches the catalog's lake once, across restarts; th
     { d: "2026-05-01", n: 15, t: RUN_TOPIC, p: 0 },
     { d: "2026-05-02", n: 15, t: RUN_TOPIC, p: 0 },
   ]);
-});
+}, 60_000);
 
 /** A rollup stopped at each point (an exception where a kill would be: the integration test kills for real). */
 for (const point of ["rollup-start", "in-lake-commit", "lake-committed", "journal-dropped"] as RollupFaultPoint[]) {
@@ -86,7 +86,7 @@ for (const point of ["rollup-start", "in-lake-commit", "lake-committed", "journa
     await sink.close();
     expect(await lake(dataDir)).toEqual([10, 10, 0, 9]);
     expect(await catalogOffsets(dataDir, RUN_TOPIC)).toEqual(new Map([[0, 10]]));
-  });
+  }, 60_000);
 }
 
 test("journal rows the catalog holds already (a kill between the catalog's commit and the journal's drop) are dropped at start, not rolled again", async () => {
@@ -109,7 +109,7 @@ test("journal rows the catalog holds already (a kill between the catalog's commi
   await again.write(orders(1, 15));
   await again.close();
   expect(await lake(dataDir)).toEqual([16, 16, 0, 15]);
-});
+}, 60_000);
 
 test("one ferry run per catalog: another data dir's run is refused on a catalog this one rolls into, before it writes anything", async () => {
   const shared = tempDir();
@@ -127,7 +127,7 @@ test("one ferry run per catalog: another data dir's run is refused on a catalog 
   expect(err).toBeInstanceOf(ConfigError);
   expect(String((err as Error).message)).toMatch(/rolled up from another data dir .*one ferry run per catalog/);
   expect(await lake({ dataDir: shared, catalog: `sqlite:${join(shared, "lake.sqlite")}` })).toEqual([3, 3, 0, 2]);
-});
+}, 60_000);
 
 test("two ferry runs of different data dirs started on one catalog before either rolled up: the later one's rollups fail, saying so, and its rows stay in its journal", async () => {
   const shared = tempDir();
@@ -151,7 +151,7 @@ test("two ferry runs of different data dirs started on one catalog before either
   const db = await openDb(dataPaths(bDir).database, { readOnly: true });
   expect((await db.query("select count(*)::INT from ferry_journal")).rows).toEqual([[2]]);
   db.close();
-});
+}, 60_000);
 
 test("queries through the sink: its own `orders` (every acknowledged order), the catalog's `lake`, and both at an earlier snapshot", async () => {
   const dataDir = tempDir();
@@ -171,7 +171,7 @@ test("queries through the sink: its own `orders` (every acknowledged order), the
   expect(then.rows).toEqual([[4, 4]]);
   await expect(sink.query("select count(*) from lake", {}, { version: first + 100 })).rejects.toThrow(/No snapshot found at version/);
   await sink.close();
-});
+}, 60_000);
 
 test("a record the table refuses is quarantined with its reason; the others are applied; ferry starts again", async () => {
   const dataDir = tempDir();
@@ -202,7 +202,7 @@ test("a record the table refuses is quarantined with its reason; the others are 
   expect((await third.query("select count(*) from rejected")).rows[0]!.map(Number)).toEqual([2]);
   expect((await third.query("select count(*) from orders")).rows[0]!.map(Number)).toEqual([9]);
   await third.close();
-});
+}, 60_000);
 
 test("a refused record still in the write-ahead log at start (a crash before it was applied) is quarantined: ferry starts, the orders around it are applied", async () => {
   const dataDir = tempDir();
@@ -220,7 +220,7 @@ test("a refused record still in the write-ahead log at start (a crash before it 
   await sink.write(orders(1, 3)); // and takes orders after it
   await sink.close();
   expect(await lake(dataDir)).toEqual([3, 3, 0, 3]);
-});
+}, 60_000);
 
 test("a sequence is handed out once: the orders of a failed append (503) never share sequences with later ones", async () => {
   const dataDir = tempDir();
@@ -240,4 +240,4 @@ test("a sequence is handed out once: the orders of a failed append (503) never s
   ]);
   await sink.close();
   expect(await lake(dataDir)).toEqual([4, 4, 0, 5]);
-});
+}, 60_000);
