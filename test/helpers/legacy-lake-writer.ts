@@ -36,7 +36,7 @@ export type LegacyRunStep =
   | { applied: true };
 
 export type LegacyPlan =
-  | { mode: "sink"; dataDir: string; seed: number; steps: LegacySinkStep[]; lake?: string; s3?: { endpoint: string; accessKeyId: string; secretAccessKey: string } }
+  | { mode: "sink"; kind?: "orders" | "cars"; dataDir: string; seed: number; steps: LegacySinkStep[]; lake?: string; s3?: { endpoint: string; accessKeyId: string; secretAccessKey: string } }
   | { mode: "run"; dataDir: string; seed: number; steps: LegacyRunStep[]; end: "close" | "kill" };
 
 const DAY_MS = 86_400_000;
@@ -52,6 +52,12 @@ export function legacyOrder(seed: number, topic: string, partition: number, offs
     price: Number(((k % 100_000) / 100).toFixed(2)),
     ordered_at: new Date(BASE + (k % 5) * DAY_MS + (k % 86_400) * 1000).toISOString(),
   };
+}
+
+/** The car at a source position (a `cars` sink's lake). */
+export function legacyCar(seed: number, partition: number, offset: number) {
+  const k = (offset * 7919 + partition * 104_729 + seed) % 1_000_003;
+  return { id: 1 + partition * 1_000_000 + offset, make: `make-${k % 7}`, model: `model-${k % 11}`, year: 1990 + (k % 30) };
 }
 
 if (import.meta.main) {
@@ -71,7 +77,8 @@ async function writeSink(plan: Extract<LegacyPlan, { mode: "sink" }>, mod: Impor
   const { openLakeBatchStore } = await mod("sinks/lake-batches.ts");
   const { createDecoder } = await mod("pipeline/decode.ts");
   const { lakeTargetOf } = await mod("sinks/lake-target.ts");
-  const decoder = createDecoder("orders");
+  const kind = plan.kind ?? "orders";
+  const decoder = createDecoder(kind);
   class Crash extends Error {}
   let crashAt: string | undefined;
   const lake = plan.lake
@@ -82,7 +89,7 @@ async function writeSink(plan: Extract<LegacyPlan, { mode: "sink" }>, mod: Impor
       {
         dataDir: plan.dataDir,
         lake,
-        kind: "orders",
+        kind,
         memoryLimitMb: 256,
         threads: 1,
         fault: (point: string) => {
@@ -110,7 +117,8 @@ async function writeSink(plan: Extract<LegacyPlan, { mode: "sink" }>, mod: Impor
     for (const r of step.batch) {
       const msgs = [];
       for (let o = r.first; o <= r.last; o++) {
-        const value = step.invalid ? "not json" : JSON.stringify(legacyOrder(plan.seed, r.topic, r.partition, o));
+        const record = kind === "cars" ? legacyCar(plan.seed, r.partition, o) : legacyOrder(plan.seed, r.topic, r.partition, o);
+        const value = step.invalid ? "not json" : JSON.stringify(record);
         msgs.push({ key: null, offset: String(o), timestamp: String(BASE), value: Buffer.from(value) });
       }
       await b.add(r.topic, r.partition, msgs);

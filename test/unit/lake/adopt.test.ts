@@ -17,8 +17,9 @@ import { attachCatalog, type Catalog, catalogOf } from "../../../src/lake/catalo
 import { createOffsetsSchema, moveOffsets, readOffsets } from "../../../src/lake/offsets.ts";
 import { createLakeTables } from "../../../src/lake/tables.ts";
 import { createDecoder } from "../../../src/pipeline/decode.ts";
+import type { RecordKind } from "../../../src/schema/kinds.ts";
 import { legacyFerry, writeLegacy } from "../../helpers/legacy-ferry.ts";
-import { type LegacyPlan, type LegacyRange, legacyOrder } from "../../helpers/legacy-lake-writer.ts";
+import { legacyCar, type LegacyPlan, type LegacyRange, legacyOrder } from "../../helpers/legacy-lake-writer.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
 
 const legacy = legacyFerry();
@@ -46,11 +47,11 @@ function dataDirIn(root: string, name = "data"): string {
 }
 
 /** The catalog a store opens in `dataDir` (default catalog and lake unless given), its tables created. */
-async function openCatalog(dataDir: string, catalog: Catalog = catalogOf({ dataDir })): Promise<Db> {
+async function openCatalog(dataDir: string, catalog: Catalog = catalogOf({ dataDir }), kind: RecordKind = "orders"): Promise<Db> {
   const db = await openDb(":memory:");
   await db.exec("SET threads = 1");
   await attachCatalog(db, catalog, { url: `${dataDir}/lake/` });
-  await createLakeTables(db, "orders");
+  await createLakeTables(db, kind);
   await createOffsetsSchema(db);
   return db;
 }
@@ -300,6 +301,32 @@ describe.skipIf(skip !== undefined)("adopting `ferry run`'s data dir (the previo
     expect([result.outcome, result.left]).toEqual(["adopted", 0]);
     expect(await lakeRows(db)).toEqual(expectedRows(6, { "orders/0": offsets(0, 749) }));
     expect(Object.fromEntries(await readOffsets(db))).toEqual({ "orders/0": 750 });
+    db.close();
+  }, 60_000);
+});
+
+describe.skipIf(skip !== undefined)("adopting a `cars` sink's lake (the previous release's own code wrote it)", () => {
+  test("into car_lake, each car once, its date the UTC day it was received (as its folder says); a cut-short file left", async () => {
+    const dataDir = dataDirIn(tempDir());
+    writeLegacy(legacyDir, {
+      mode: "sink",
+      kind: "cars",
+      dataDir,
+      seed: 2,
+      steps: [{ batch: [range("cars", 0, 0, 99), range("cars", 1, 0, 49)] }, { batch: [range("cars", 1, 50, 59)], crash: "between-files" }],
+    });
+    const db = await openCatalog(dataDir, catalogOf({ dataDir }), "cars");
+    const result = await adoptLegacyLake(db, adoptOptions(dataDir, { kind: "cars" }), memoryLogger().log);
+    expect([result.outcome, result.rows, result.left]).toEqual(["adopted", 150, 1]);
+    const rows = (await db.query("SELECT kafka_topic, kafka_partition::INT, kafka_offset::INT, id::BIGINT::VARCHAR, make, model, year::INT FROM ferry_lake.main.car_lake ORDER BY 2, 3")).rows;
+    const positions = [...offsets(0, 99).map((o) => [0, o] as const), ...offsets(0, 49).map((o) => [1, o] as const)];
+    const car = (p: number, o: number, c = legacyCar(2, p, o)) => ["cars", p, o, String(c.id), c.make, c.model, c.year];
+    expect(rows).toEqual(positions.map(([p, o]) => car(p, o)));
+    const dates = await db.query(
+      `SELECT count(*)::INT, count(*) FILTER (WHERE l.date::VARCHAR = f.folder AND l.date = CAST(timezone('UTC', l.ingested_at) AS DATE))::INT FROM ferry_lake.main.car_lake l JOIN (SELECT kafka_partition, kafka_offset, regexp_extract(filename, 'date=([0-9-]+)/', 1) AS folder FROM read_parquet('${dataDir}/lake/cars/date=*/part-*.parquet', filename = true, hive_partitioning = false)) f USING (kafka_partition, kafka_offset)`,
+    );
+    expect(dates.rows[0]).toEqual([150, 150]);
+    expect(Object.fromEntries(await readOffsets(db))).toEqual({ "cars/0": 100, "cars/1": 50 });
     db.close();
   }, 60_000);
 });
