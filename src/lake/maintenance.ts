@@ -164,8 +164,11 @@ export async function maintain(db: Db, policy: MaintenancePolicy, opts: Maintain
       report.failed.push({ step: name, error: /conflict/i.test(error) ? `another member maintained the lake (${error})` : error });
     }
   };
-  const tables = await lakeTables(db);
-  report.before = count(await lakeFiles(db, tables), await inlined(db, tables));
+  let tables: string[] = [];
+  await step("count", async () => {
+    tables = await lakeTables(db);
+    report.before = count(await lakeFiles(db, tables), await inlined(db, tables));
+  });
   await step("flush", async () => {
     for (const [table, rows] of await inlined(db, tables)) {
       if (rows.rows === 0 || (rows.rows < policy.flushRows && (rows.oldestMs ?? 0) < policy.flushAgeMs)) continue;
@@ -196,7 +199,9 @@ export async function maintain(db: Db, policy: MaintenancePolicy, opts: Maintain
     report.foreignFiles = paths.length - ours.length;
     report.orphansDeleted += await deleteFiles(ours, opts.dataPath);
   });
-  report.after = count(await lakeFiles(db, tables), await inlined(db, tables));
+  await step("count", async () => {
+    report.after = count(await lakeFiles(db, tables), await inlined(db, tables));
+  });
   await finishRun(db, opts.member, claim.started).catch(() => {});
   report.ms = Math.round(performance.now() - t0);
   const fields = {
@@ -261,7 +266,7 @@ export async function inlined(db: Db, tables: readonly string[]): Promise<Map<st
     }
     let oldestMs: number | undefined;
     if (oldest !== undefined) {
-      const t = await db.query(`SELECT epoch_ms(now()) - epoch_ms(snapshot_time) FROM ${META}.ducklake_snapshot WHERE snapshot_id = $1`, [oldest]);
+      const t = await db.query(`SELECT epoch_ms(now()) - epoch_ms(snapshot_time) FROM ducklake_snapshots(${lit(LAKE_DB)}) WHERE snapshot_id = $1`, [oldest]);
       // An expired snapshot: the rows are at least as old as the retention.
       oldestMs = t.rows.length ? Number(t.rows[0]![0]) : Number.MAX_SAFE_INTEGER;
     }
