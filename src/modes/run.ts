@@ -9,6 +9,7 @@ import { queryServiceFields, querySettingsOf } from "../config/query.ts";
 import { httpFields } from "../http/config.ts";
 import { catalogFields, catalogOf } from "../lake/catalog.ts";
 import { dataPathOf } from "../lake/data-path.ts";
+import { maintenanceFields, maintenancePolicyOf } from "../lake/maintenance.ts";
 import { lockdownGap } from "../lake/read.ts";
 import { ConfigError } from "../errors.ts";
 import { serveLocal } from "../platform/local-socket.ts";
@@ -42,6 +43,11 @@ export const runMode = defineMode({
         patternHint: `must be POINT:N with POINT one of ${ROLLUP_FAULT_POINTS.join(", ")}`,
       }),
     ),
+    maintainEvery: v.optional(
+      duration({ doc: "How often the lake is maintained (small files and inlined rows merged, old snapshots expired; see ferry maintain); 0: never.", min: 0 }),
+      3_600_000,
+    ),
+    ...maintenanceFields,
     ...lakeFields,
     ...catalogFields,
     ...queryServiceFields,
@@ -63,7 +69,17 @@ export const runMode = defineMode({
     mkdirSync(config.dataDir, { recursive: true });
     const openSink = (onFlush: FlushObserver) =>
       openEmbeddedOrderSink(
-        { dataDir: config.dataDir, catalog, dataPath, rollupIntervalMs: config.interval, lingerMs: config.linger, maxBatchRecords: config.batchRecords, onFlush, fault },
+        {
+          dataDir: config.dataDir,
+          catalog,
+          dataPath,
+          rollupIntervalMs: config.interval,
+          lingerMs: config.linger,
+          maxBatchRecords: config.batchRecords,
+          onFlush,
+          fault,
+          maintenance: config.maintainEvery > 0 ? { policy: maintenancePolicyOf(config), everyMs: config.maintainEvery } : undefined,
+        },
         ctx.log,
       );
     const localSocket = (sink: EmbeddedOrderSink, ingress: (req: Request) => Response | Promise<Response>) =>

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dataPaths, openDb } from "../../../src/db/duckdb.ts";
 import { catalogOf } from "../../../src/lake/catalog.ts";
+import { DEFAULT_MAINTENANCE } from "../../../src/lake/maintenance.ts";
 import { openEmbeddedOrderSink, RUN_TOPIC, type RollupFaultPoint } from "../../../src/sinks/embedded-orders.ts";
 import { openWriteAheadLog } from "../../../src/sinks/write-ahead-log.ts";
 import { UnavailableError } from "../../../src/pipeline/errors.ts";
@@ -171,6 +172,22 @@ test("queries through the sink: its own `orders` (every acknowledged order), the
   expect(then.rows).toEqual([[4, 4]]);
   await expect(sink.query("select count(*) from lake", {}, { version: first + 100 })).rejects.toThrow(/No snapshot found at version/);
   await sink.close();
+}, 60_000);
+
+test("maintenance runs between rollups when due: the rollups' inlined rows are flushed into a Parquet file, the lake unchanged", async () => {
+  const dataDir = tempDir();
+  const { log, lines } = memoryLogger("info");
+  const policy = { ...DEFAULT_MAINTENANCE, flushRows: 1, flushAgeMs: 0 };
+  const sink = await openEmbeddedOrderSink({ ...opts(dataDir), rollupIntervalMs: 1000, maintenance: { policy, everyMs: 60_000 } }, log);
+  await sink.write(orders(5));
+  const deadline = Date.now() + 20_000;
+  while (!lines.some((l) => l.includes('"msg":"lake maintained"')) && Date.now() < deadline) await Bun.sleep(50);
+  await sink.write(orders(3, 5));
+  await sink.close();
+  expect(lines.filter((l) => l.includes('"msg":"lake maintained"'))).toHaveLength(1); // not again within everyMs
+  expect(await lake(dataDir)).toEqual([8, 8, 0, 7]);
+  const files = await queryCatalog(dataDir, "select count(*)::INT as n from ducklake_list_files('ferry_lake', 'lake')");
+  expect(files.rows[0]!.n).toBeGreaterThanOrEqual(1);
 }, 60_000);
 
 test("a record the table refuses is quarantined with its reason; the others are applied; ferry starts again", async () => {
