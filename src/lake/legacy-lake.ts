@@ -17,6 +17,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Db, sqlString } from "../db/duckdb.ts";
 import { openObjectStore } from "../platform/s3.ts";
+import { quoteIdent } from "../schema/ddl.ts";
 import type { DataPath } from "./catalog.ts";
 
 /** A lake file of the previous release. */
@@ -109,30 +110,33 @@ export async function listLegacyLake(dataPath: DataPath): Promise<Pick<LegacyLak
  */
 export async function readLegacyDataDir(db: Db, path: string, legacyDb?: Db): Promise<LegacyDataDir | undefined> {
   if (legacyDb === undefined && !existsSync(path)) return undefined;
-  const alias = "ferry_previous_release";
   const on = legacyDb ?? db;
-  const prefix = legacyDb ? "" : `${alias}.main.`;
-  const database = legacyDb ? undefined : alias;
-  if (!legacyDb) await db.exec(`ATTACH ${sqlString(path)} AS ${alias} (READ_ONLY)`);
+  let database = "ferry_previous_release";
+  if (legacyDb) {
+    // The caller's connection: the file is attached there under some name (or is its main database).
+    const found = await legacyDb.query(`SELECT database_name FROM duckdb_databases() WHERE path = $1`, [path]);
+    database = found.rows.length > 0 ? String(found.rows[0]![0]) : String((await legacyDb.query("SELECT current_database()")).rows[0]![0]);
+  } else {
+    await db.exec(`ATTACH ${sqlString(path)} AS ${database} (READ_ONLY)`);
+  }
+  const table = (name: string) => `${quoteIdent(database)}.main.${name}`;
   try {
-    const names = new Set(
-      (await on.query(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = ${database ? sqlString(database) : "current_database()"}`)).rows.map((r) => String(r[0])),
-    );
+    const names = new Set((await on.query(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = $1`, [database])).rows.map((r) => String(r[0])));
     if (!names.has("ferry_offsets")) return undefined;
     const offsets = new Map<string, number>();
-    for (const [t, p, n] of (await on.query(`SELECT "topic", "partition", next_offset FROM ${prefix}ferry_offsets`)).rows) offsets.set(`${t}/${p}`, Number(n));
+    for (const [t, p, n] of (await on.query(`SELECT "topic", "partition", next_offset FROM ${table("ferry_offsets")}`)).rows) offsets.set(`${t}/${p}`, Number(n));
     const out: LegacyDataDir = { mode: names.has("ferry_journal") ? "run" : "sink", offsets };
     if (out.mode === "run") {
-      const min = (await on.query(`SELECT min(kafka_offset) FROM ${prefix}ferry_journal`)).rows[0]![0];
+      const min = (await on.query(`SELECT min(kafka_offset) FROM ${table("ferry_journal")}`)).rows[0]![0];
       if (min !== null) out.journalMin = Number(min);
     }
     if (names.has("ferry_lake")) {
-      const at = (await on.query(`SELECT location FROM ${prefix}ferry_lake`)).rows[0]?.[0];
+      const at = (await on.query(`SELECT location FROM ${table("ferry_lake")}`)).rows[0]?.[0];
       if (at !== undefined && at !== null) out.lakeLocation = String(at);
     }
     return out;
   } finally {
-    if (!legacyDb) await db.exec(`DETACH ${alias}`);
+    if (!legacyDb) await db.exec(`DETACH ${database}`);
   }
 }
 

@@ -305,6 +305,23 @@ describe.skipIf(skip !== undefined)("adopting `ferry run`'s data dir (the previo
   }, 60_000);
 });
 
+describe.skipIf(skip !== undefined)("adopting `ferry run`'s data dir through the connection that holds its ferry.duckdb", () => {
+  test("the catalog attached to the run's own database: the same adoption, read through it", async () => {
+    const dataDir = dataDirIn(tempDir());
+    writeLegacy(legacyDir, { mode: "run", dataDir, seed: 8, steps: [{ orders: 300 }, { rollup: true }, { orders: 40 }, { applied: true }], end: "kill" });
+    // As ferry run may open it: ferry.duckdb as the main database, the catalog beside it.
+    const db = await openDb(join(dataDir, "ferry.duckdb"));
+    await attachCatalog(db, catalogOf({ dataDir }), { url: `${dataDir}/lake/` });
+    await createLakeTables(db, "orders");
+    await createOffsetsSchema(db);
+    const result = await adoptLegacyLake(db, adoptOptions(dataDir, { legacyDb: db }), memoryLogger().log);
+    expect([result.outcome, result.left]).toEqual(["adopted", 0]);
+    expect(await lakeRows(db)).toEqual(expectedRows(8, { "orders/0": offsets(0, 299) }));
+    expect(Object.fromEntries(await readOffsets(db))).toEqual({ "orders/0": 300 });
+    db.close();
+  }, 60_000);
+});
+
 describe.skipIf(skip !== undefined)("adopting a `cars` sink's lake (the previous release's own code wrote it)", () => {
   test("into car_lake, each car once, its date the UTC day it was received (as its folder says); a cut-short file left", async () => {
     const dataDir = dataDirIn(tempDir());
