@@ -131,7 +131,13 @@ async function adoptOnce(db: Db, opts: AdoptOptions, log: Logger): Promise<Adopt
     await db.exec(`CREATE TABLE ${ADOPTED} (adopted_at TIMESTAMPTZ NOT NULL, writer VARCHAR NOT NULL, lake VARCHAR NOT NULL, data_dir VARCHAR NOT NULL, files BIGINT NOT NULL, "rows" BIGINT NOT NULL, left_files BIGINT NOT NULL, offsets VARCHAR NOT NULL)`);
     let first = true;
     for (const sql of insertStatements(plan.adopt, opts.kind, opts.chunkFiles ?? 2000)) {
-      const r = await db.query(sql);
+      const r = await db.query(sql).catch((e) => {
+        throw new AdoptionError(
+          `cannot adopt the previous release's lake at ${opts.dataPath.url} (nothing was adopted): ${errorMessage(e)}. ` +
+            `A committed file that cannot be read stops the adoption: restore it, or move it out of the lake to go on without its records (they are read again from Kafka only if the topic still holds them)`,
+          { cause: e },
+        );
+      });
       rows += Number(r.rows[0]?.[0] ?? 0);
       if (first) opts.fault?.("inserted");
       first = false;

@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Db, openDb } from "../../../src/db/duckdb.ts";
@@ -260,6 +260,19 @@ describe.skipIf(skip !== undefined)("adopting the previous release's lake (its o
     const r = await store.query("SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT, min(kafka_offset)::INT, max(kafka_offset)::INT FROM lake WHERE kafka_topic = 't' AND kafka_partition = 1");
     expect(r.rows[0]).toEqual([70, 70, 0, 69]);
     await store.close();
+  });
+
+  test("a committed file that cannot be read stops the adoption with its name, and nothing is adopted", async () => {
+    const dataDir = copyOfLegacy();
+    const damaged = readdirSync(join(dataDir, "lake/t"), { recursive: true }).map(String).find((f) => f.endsWith("part-00000-00000000000000000000-00000000000000000039.parquet"))!;
+    truncateSync(join(dataDir, "lake/t", damaged), 100);
+    const db = await openCatalog(dataDir);
+    const error = await adoptLegacyLake(db, adoptOptions(dataDir), memoryLogger().log).catch((e) => e);
+    expect(error).toBeInstanceOf(AdoptionError);
+    expect(error.message).toContain(damaged);
+    expect(error.message).toContain("nothing was adopted");
+    expect(await catalogState(db)).toEqual({ rows: 0, offsets: {} });
+    db.close();
   });
 
   test("a catalog that already holds offsets for a legacy partition is refused, and nothing is adopted", async () => {
