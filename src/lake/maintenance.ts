@@ -65,6 +65,14 @@ const TIER_RATIO = 8;
 /** A tier is merged once one partition holds this many of its files. */
 export const MERGE_AT = 4;
 
+/** How often a writer (ferry sink, ferry run) maintains the lake, one member at a time. */
+export const maintainEveryField = {
+  maintainEvery: v.optional(
+    duration({ doc: "How often the lake is maintained (inlined rows and small files merged, old snapshots expired, unreferenced files deleted; see ferry maintain), one member at a time; 0: never.", min: 0 }),
+    HOUR,
+  ),
+};
+
 /** Settings of `ferry maintain` (and of the sink's scheduled runs). */
 export const maintenanceFields = {
   snapshotRetention: v.optional(

@@ -9,7 +9,7 @@ import { queryServiceFields, querySettingsOf } from "../config/query.ts";
 import { httpFields } from "../http/config.ts";
 import { catalogFields, catalogOf } from "../lake/catalog.ts";
 import { dataPathOf } from "../lake/data-path.ts";
-import { maintenanceFields, maintenancePolicyOf } from "../lake/maintenance.ts";
+import { maintainEveryField, maintenanceFields, maintenancePolicyOf } from "../lake/maintenance.ts";
 import { lockdownGap } from "../lake/read.ts";
 import { ConfigError } from "../errors.ts";
 import { serveLocal } from "../platform/local-socket.ts";
@@ -43,10 +43,7 @@ export const runMode = defineMode({
         patternHint: `must be POINT:N with POINT one of ${ROLLUP_FAULT_POINTS.join(", ")}`,
       }),
     ),
-    maintainEvery: v.optional(
-      duration({ doc: "How often the lake is maintained (small files and inlined rows merged, old snapshots expired; see ferry maintain); 0: never.", min: 0 }),
-      3_600_000,
-    ),
+    ...maintainEveryField,
     ...maintenanceFields,
     ...lakeFields,
     ...catalogFields,

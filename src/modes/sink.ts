@@ -21,6 +21,7 @@ import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../lake/batch
 import { catalogFields, catalogOf } from "../lake/catalog.ts";
 import { FencedError } from "../lake/offsets.ts";
 import { lockdownGap } from "../lake/read.ts";
+import { maintain, maintainEveryField, maintenanceFields, maintenancePolicyOf } from "../lake/maintenance.ts";
 import { dataPathOf } from "../lake/data-path.ts";
 import { lakeFields } from "../sinks/lake-target.ts";
 import type { SourceBatch } from "../sources/kafka.ts";
@@ -76,6 +77,8 @@ export const sinkMode = defineMode({
     ),
     ...lakeFields,
     ...catalogFields,
+    ...maintainEveryField,
+    ...maintenanceFields,
     ...queryServiceFields,
     ...dataDirField,
     ...logLevelField,
@@ -123,6 +126,21 @@ export const sinkMode = defineMode({
     let rejected = 0;
     const started = performance.now();
 
+    /**
+     * The lake's upkeep, when due: on the catalog's connection between batches (the next batch's
+     * commit waits for it); the catalog's record of runs makes it one member at a time, and a
+     * run skip when any member ran one less than --maintain-every ago.
+     */
+    const policy = maintenancePolicyOf(config);
+    let maintenanceDue = 0;
+    function maintainIfDue(): void {
+      if (config.maintainEvery <= 0 || Date.now() < maintenanceDue) return;
+      maintenanceDue = Date.now() + config.maintainEvery;
+      void store
+        .exclusive((db) => maintain(db, policy, { member: writer, everyMs: config.maintainEvery, dataPath }, log))
+        .catch((e: unknown) => log.error("lake maintenance failed; tried again at its next time", { error: errorMessage(e) }));
+    }
+
     async function processBatch(batch: SourceBatch<DecodingBatch>): Promise<void> {
       const t0 = performance.now();
       const finished = batch.content.finish();
@@ -144,6 +162,7 @@ export const sinkMode = defineMode({
       written += decoded.rows - refused.length;
       rejected += decoded.rejected.length + refused.length;
       log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, snapshot, ms: Math.round(seconds * 1000), ...ms, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) });
+      maintainIfDue();
       if (decoded.rejected.length > 0) {
         const first = decoded.rejected[0]!;
         log.warn("records sent to the dead-letter topic", { count: decoded.rejected.length, first: `${first.topic}/${first.partition}@${first.offset}`, reason: first.reason });
