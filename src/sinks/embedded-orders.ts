@@ -33,6 +33,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
 import { attachCatalog, type Catalog, catalogOf, type DataPath, LAKE_DB } from "../lake/catalog.ts";
+import { adoptLegacyLake } from "../lake/adopt.ts";
 import { createOffsetsSchema, FencedError, moveOffsets, readOffset } from "../lake/offsets.ts";
 import { maintain, type MaintenancePolicy } from "../lake/maintenance.ts";
 import { offerLakeViews } from "../lake/read.ts";
@@ -102,6 +103,8 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     await attachCatalog(db, catalog, dataPath);
     await createLakeTables(db, "orders");
     await createOffsetsSchema(db);
+    // A lake of the previous release (files of ferry's own under the data path): adopted once.
+    await adoptLegacyLake(db, { dataDir: opts.dataDir, dataPath, kind: "orders", writer, legacyDb: db }, log);
   } catch (e) {
     db.close();
     throw e;
@@ -387,8 +390,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     write: (orders) => coalescer.submit(orders),
     // Read your writes: what was acknowledged is applied first; the query then runs on its own connection, outside `exclusive`.
     query: queryService(db, {
-      lake: { dir: dataPath.url, s3: dataPath.s3 },
-      dataDir: opts.dataDir,
+      lockdown: { dirs: [opts.dataDir, dataPath.url], s3: dataPath.s3 },
       before: () => exclusive(applyPending),
       offer: (conn) => offerLakeViews(conn),
       offerAt: (conn, at) => offerLakeViews(conn, at),
