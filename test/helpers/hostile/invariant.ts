@@ -1,14 +1,14 @@
 /**
  * The invariant of issue 19 for one record: accepted and read back unchanged from the table and
- * the lake (strings byte-exact, quantity exact, price exactly the decimal the text said,
- * ordered_at the same instant, the lake's date= the instant's UTC date, a file the lake's own
- * grammar lists), or refused with a reason. Answers the violations (empty: it holds).
+ * the lake of every catalog it was written into (strings byte-exact, quantity exact, price exactly
+ * the decimal the text said, ordered_at the same instant, the lake's date the instant's UTC date),
+ * or refused with a reason. Answers the violations (empty: it holds).
  */
 import { decimalText, EARLIEST_NS, type OrderMeaning, YEAR_10000_NS } from "./oracle.ts";
 
 const EARLIEST_MS = Number(EARLIEST_NS / 1_000_000n);
 const YEAR_10000_MS = Number(YEAR_10000_NS / 1_000_000n);
-import type { StoredRow, StoreResult } from "./store-paths.ts";
+import type { StoredRow, StoreResult, StoreResults } from "./store-paths.ts";
 
 const hexOf = (s: string) => Buffer.from(s, "utf8").toString("hex").toUpperCase();
 
@@ -57,7 +57,6 @@ export function storeViolations(accepted: AcceptedRecord[], store: StoreResult |
   if (!store) return ["accepted, but nothing was stored"];
   if (store.storeError) return [`accepted, then the stores refused it (in ferry: a blocked log or sink): ${store.storeError}`];
   const out: string[] = [];
-  for (const f of store.unlistedLakeFiles) out.push(`lake file ${f} is not seen by the lake's own file listing (listLakeFiles: recovery skips it)`);
   const lakeByOffset = new Map(store.lake.map((r) => [r.kafka_offset, r]));
   const tableByOffset = new Map(store.table.map((r) => [r.kafka_offset, r]));
   const lastOfId = new Map<string, number>();
@@ -75,6 +74,13 @@ export function storeViolations(accepted: AcceptedRecord[], store: StoreResult |
   const expectedTableRows = new Set(lastOfId.values()).size;
   if (store.table.length !== expectedTableRows) out.push(`orders table holds ${store.table.length} rows for ${expectedTableRows} distinct order ids`);
   return out;
+}
+
+/** storeViolations in each catalog the records were written into (each violation names its catalog). */
+export function storesViolations(accepted: AcceptedRecord[], stores: StoreResults | undefined): string[] {
+  if (accepted.length === 0) return [];
+  if (!stores) return ["accepted, but nothing was stored"];
+  return Object.entries(stores).flatMap(([catalog, store]) => storeViolations(accepted, store).map((v) => `${catalog} catalog: ${v}`));
 }
 
 /** A refusal's reason must say which field (or that the record/body itself is wrong). */
@@ -113,7 +119,7 @@ export function httpViolations(meaning: BodyMeaning, answer: import("./store-pat
       }
       return { offset: i, meaning: m, defaultUs };
     });
-    return [...out, ...storeViolations(accepted, answer.store)];
+    return [...out, ...storesViolations(accepted, answer.stores)];
   }
   if (status !== 400 && status !== 422) return [`answered ${status} ${JSON.stringify(body).slice(0, 300)} (expected 202, 400 or 422)`];
   if (typeof error !== "string" || error.length === 0) out.push(`${status} without an error text: ${JSON.stringify(body)}`);
@@ -153,7 +159,7 @@ export function kafkaViolations(meanings: OrderMeaning[], answer: import("./stor
     }
   });
   if (out.length > 0) return out;
-  return storeViolations(accepted, answer.store);
+  return storesViolations(accepted, answer.stores);
 }
 
 /** An accepted record of a running ferry: what its text meant, and when it was posted (for a filled-in ordered_at). */

@@ -1,24 +1,37 @@
 /**
- * ferry's two ways from record text to the stores, run in-process for property tests (no server):
- *  - HTTP (`ferry run`): the ingress app (read-records.ts, the schema) answers; what it accepts is
- *    made into rows the way embedded-orders.ts does (JSON.stringify per row, DuckDB's NDJSON
- *    reader, the journal and the orders upsert), then rolled into lake files (stageLakeFiles,
- *    publishLocal) and read back through the `lake` view.
- *  - Kafka (`ferry sink`): createDecoder's batches (bytes check, JSON.parse + valibot), the rows
- *    loaded the way lake-batches.ts does (tagged NDJSON file, normalizeRows on an Invalid Input
- *    Error), lake files, then the sink's orders table appended from those files.
- * Each path answers what ferry did with every record, and what the stores hold for it.
+ * ferry's two ways from record text to the stores, run in-process for property tests (no server),
+ * through ferry's own code from the decoding to the catalog:
+ *  - HTTP (`ferry run`): the ingress app (read-records.ts, the schema) hands what it accepts to
+ *    ferry run's sink (openEmbeddedOrderSink: the write-ahead log, the journal and its keyed
+ *    `orders` table), whose rollup then inserts the journal into the catalog's `lake`; read back
+ *    through the sink's query service: its `orders` table and the catalog's `lake`.
+ *  - Kafka (`ferry sink`): createDecoder's batches (bytes check, JSON.parse + valibot) written by
+ *    the sink's batch store (openLakeBatchStore: the rows file, its staging SELECT into a memory
+ *    table, normalizeRows when DuckDB refuses the batch as sent, dead letters for rows it still
+ *    refuses, one catalog transaction inserting into `lake`); read back through the store's query
+ *    service: the catalog's `lake` and its `orders` view.
+ * Each path writes every input into two DuckDB-file catalogs (temporary folders): one as ferry
+ * makes it (a small write stays inlined in the catalog database) and one whose lake table's
+ * inlining limit is 0 (every write a Parquet file); each checks after every write that its rows
+ * were kept that way. Each path answers what ferry did with every record, and what each catalog
+ * holds for it.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Db, lakeViewSql, openDb, sqlString } from "../../../src/db/duckdb.ts";
+import { openDb } from "../../../src/db/duckdb.ts";
+import type { QueryService } from "../../../src/db/query-service.ts";
+import { errorMessage } from "../../../src/errors.ts";
 import { createIngress } from "../../../src/http/app.ts";
-import { createDecoder, normalizeRows, type SourceRecord } from "../../../src/pipeline/decode.ts";
+import { openLakeBatchStore } from "../../../src/lake/batch-store.ts";
+import { attachCatalog, catalogOf, LAKE_DB } from "../../../src/lake/catalog.ts";
+import { createLakeTables, INLINE_ROWS, lakeTableOf } from "../../../src/lake/tables.ts";
+import { createDecoder, type SourceRecord } from "../../../src/pipeline/decode.ts";
 import type { OrderSink } from "../../../src/pipeline/record-sink.ts";
 import type { ReceivedOrder } from "../../../src/schema/order.ts";
-import { listLakeFiles, publishLocal, stageLakeFiles } from "../../../src/sinks/lake.ts";
-import { appendOrders, createOrdersTables, createSinkOrdersTables, ORDER_ROWS, type OrderRow, upsertOrdersSql } from "../../../src/sinks/orders-table.ts";
+import type { DeadLetter } from "../../../src/sinks/dead-letters.ts";
+import { openEmbeddedOrderSink } from "../../../src/sinks/embedded-orders.ts";
+import { QUARANTINE_TABLE } from "../../../src/sinks/quarantine.ts";
 import { memoryLogger } from "../logger.ts";
 
 /** A stored row, as the stores answer it: strings as read and as UTF-8 bytes (hex), numbers as exact text. */
@@ -33,7 +46,7 @@ export interface StoredRow {
   ordered_at_us: string;
   ordered_at: string;
   kafka_offset: number;
-  /** The lake's partition folder (lake rows only). */
+  /** The lake's `date` partition (lake rows only). */
   date?: string;
 }
 
@@ -58,21 +71,69 @@ export function toStored(row: unknown[], withDate: boolean): StoredRow {
 }
 
 export interface StoreResult {
-  /** Stores refused what ferry had accepted (in ferry: a blocked write-ahead log or sink). */
+  /** Stores refused what ferry had accepted (in ferry: a blocked write-ahead log or sink, a quarantined order). */
   storeError?: string;
   table: StoredRow[];
   lake: StoredRow[];
-  /** Lake files the lake's own file grammar (listLakeFiles, recovery) does not see. */
-  unlistedLakeFiles: string[];
 }
 
-async function readLake(db: Db, lakeDir: string, topic: string, staged: string[]): Promise<Pick<StoreResult, "lake" | "unlistedLakeFiles">> {
-  if (staged.length === 0) return { lake: [], unlistedLakeFiles: [] };
-  const listed = new Set(listLakeFiles(lakeDir, topic).map((f) => f.path));
-  const unlistedLakeFiles = staged.filter((p) => !listed.has(p));
-  await db.exec(lakeViewSql(lakeDir));
-  const r = await db.query(`SELECT ${READ_COLUMNS}, date::VARCHAR FROM lake ORDER BY kafka_offset`);
-  return { lake: r.rows.map((row) => toStored(row, true)), unlistedLakeFiles };
+/** The two catalogs each input is written into: the lake table as ferry makes it, and one writing every insert as a Parquet file. */
+export const CATALOG_VARIANTS = ["inlined", "parquet"] as const;
+export type CatalogVariant = (typeof CATALOG_VARIANTS)[number];
+/** What each catalog holds for an input, by variant. */
+export type StoreResults = Record<CatalogVariant, StoreResult>;
+
+/** Writes into one catalog start over in a fresh folder after this many (the lake grows by a file per write in the Parquet variant). */
+const WRITES_PER_CATALOG = 100;
+
+/**
+ * A DuckDB-file catalog in `dataDir` (where ferry puts it by default) with its lake table made:
+ * as ferry makes it ("inlined": writes up to INLINE_ROWS rows stay in the catalog), or with an
+ * inlining limit of 0 ("parquet": every write is a Parquet file under <dataDir>/lake/).
+ */
+async function prepareCatalog(dataDir: string, variant: CatalogVariant) {
+  const catalog = catalogOf({ dataDir });
+  const dataPath = { url: `${join(dataDir, "lake")}/` };
+  if (variant === "parquet") {
+    const db = await openDb(":memory:");
+    try {
+      await attachCatalog(db, catalog, dataPath);
+      await createLakeTables(db, "orders");
+      await db.exec(`CALL ${LAKE_DB}.set_option('data_inlining_row_limit', 0, table_name => '${lakeTableOf("orders")}')`);
+    } finally {
+      db.close();
+    }
+  }
+  return { catalog, dataPath };
+}
+
+/** The Parquet files under a lake folder (any depth). */
+function parquetFiles(lakeDir: string): number {
+  try {
+    return readdirSync(lakeDir, { recursive: true }).filter((f) => String(f).endsWith(".parquet")).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * After a write that stored rows: the helper's own check that the catalog kept them as its variant
+ * says (else the property would not test what it claims). Throws: a fault of the test, not of ferry.
+ */
+function checkKeptAs(variant: CatalogVariant, lakeDir: string, filesBefore: number, stored: boolean): number {
+  const files = parquetFiles(lakeDir);
+  if (variant === "inlined" && files !== 0) throw new Error(`test helper: the inlined catalog wrote ${files} Parquet file(s) under ${lakeDir} (batches here are far below INLINE_ROWS = ${INLINE_ROWS})`);
+  if (variant === "parquet" && stored && files <= filesBefore) throw new Error(`test helper: the Parquet catalog wrote no Parquet file for a write (still ${files} under ${lakeDir}): its rows stayed inlined`);
+  return files;
+}
+
+/** Rows of a read through a ferry query service, their offsets counted from `first` (the input's index). */
+async function readBack(query: QueryService, sql: string, first: number, withDate: boolean): Promise<StoredRow[]> {
+  const r = await query(sql);
+  return r.rows.map((row) => {
+    const s = toStored(row, withDate);
+    return { ...s, kafka_offset: s.kafka_offset - first };
+  });
 }
 
 export interface HttpAnswer {
@@ -81,67 +142,81 @@ export interface HttpAnswer {
   /** The orders the ingress accepted (as handed to the sink). */
   accepted: ReceivedOrder[];
   receivedAt?: Date;
-  store?: StoreResult;
+  stores?: StoreResults;
 }
+
+/** One `ferry run` sink on a catalog of the variant, in a data dir of its own. */
+async function openRunSink(root: string, variant: CatalogVariant) {
+  const dataDir = mkdtempSync(join(root, `run-${variant}-`));
+  const { catalog, dataPath } = await prepareCatalog(dataDir, variant);
+  const { log, lines } = memoryLogger("warn");
+  const sink = await openEmbeddedOrderSink({ dataDir, catalog, dataPath, rollupIntervalMs: 3_600_000, lingerMs: 0, maxBatchRecords: 100_000 }, log);
+  return { variant, dataDir, lakeDir: join(dataDir, "lake"), sink, lines, files: 0, writes: 0, /** The sequence of the next order written (ferry run numbers them from 0 in a new data dir). */ nextSeq: 0, broken: false };
+}
+type RunSink = Awaited<ReturnType<typeof openRunSink>>;
 
 /** `ferry run`'s path, in-process. */
 export async function openHttpPath() {
   const root = mkdtempSync(join(tmpdir(), "ferry-fuzz-http-"));
-  const db = await openDb(":memory:");
-  await db.exec("SET TimeZone = 'UTC'");
+  const sinks = new Map<CatalogVariant, RunSink>();
+  for (const v of CATALOG_VARIANTS) sinks.set(v, await openRunSink(root, v));
   let captured: ReceivedOrder[] = [];
-  const sink: OrderSink = {
+  /** The ingress's sink: each sink of the two catalogs takes the orders (202 once both have them durable). */
+  const fanOut: OrderSink = {
     write: async (orders) => {
       captured.push(...orders);
+      await Promise.all(
+        [...sinks.values()].map(async (s) => {
+          s.nextSeq += orders.length;
+          await s.sink.write(orders).catch((e: unknown) => {
+            s.broken = true;
+            throw e;
+          });
+        }),
+      );
     },
     ready: () => true,
     close: async () => {},
   };
   const { log, lines } = memoryLogger("warn");
-  const ingress = createIngress({ sink, bodyLimit: 1 << 20, authTokens: [], auth: undefined, maxInFlight: 1_000_000, log, version: "fuzz" });
-  let run = 0;
+  const ingress = createIngress({ sink: fanOut, bodyLimit: 1 << 20, authTokens: [], auth: undefined, maxInFlight: 1_000_000, log, version: "fuzz" });
 
-  async function store(orders: ReceivedOrder[]): Promise<StoreResult> {
-    const dir = join(root, String(run++));
-    mkdirSync(dir, { recursive: true });
-    const lakeDir = join(dir, "lake");
-    await db.exec("DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS ferry_journal; DROP TABLE IF EXISTS ferry_offsets");
-    await createOrdersTables(db);
-    await db.exec(`CREATE TABLE ferry_journal AS SELECT * FROM orders LIMIT 0`);
-    // As embedded-orders.ts's flush: one JSON line per row; as its apply: DuckDB's NDJSON reader.
-    const ingestedAt = new Date().toISOString();
-    const rows: OrderRow[] = orders.map((o, i) => ({ ...o, kafka_topic: "orders", kafka_partition: 0, kafka_offset: i, ingested_at: ingestedAt }));
-    const file = join(dir, "apply.ndjson");
-    writeFileSync(file, rows.map((r) => JSON.stringify(r)).join("\n"));
+  /** A sink that failed or wrote its share starts over on a fresh catalog. */
+  async function renew(s: RunSink): Promise<void> {
+    if (!s.broken && s.writes < WRITES_PER_CATALOG) return;
+    await s.sink.close().catch(() => {});
+    rmSync(s.dataDir, { recursive: true, force: true });
+    sinks.set(s.variant, await openRunSink(root, s.variant));
+  }
+
+  /** The orders a sink took as sequences first.., rolled into its catalog, read back. */
+  async function readStore(s: RunSink, first: number, count: number): Promise<StoreResult> {
+    const last = first + count - 1;
+    const range = `kafka_offset BETWEEN ${first} AND ${last}`;
     try {
-      await db.transaction(async () => {
-        await db.exec(`INSERT INTO ferry_journal ${ORDER_ROWS.rowsFromNdjsonFile(file)}`);
-        await db.exec(upsertOrdersSql(`SELECT * FROM ferry_journal`));
-      });
+      await s.sink.rollup();
     } catch (e) {
-      rmSync(dir, { recursive: true, force: true });
-      return { storeError: `the table refused the rows: ${(e as Error).message}`, table: [], lake: [], unlistedLakeFiles: [] };
+      s.broken = true;
+      return { storeError: `the rollup into the catalog failed: ${errorMessage(e)}`, table: [], lake: [] };
     }
-    try {
-      const table = (await db.query(`SELECT ${READ_COLUMNS} FROM orders ORDER BY kafka_offset`)).rows.map((r) => toStored(r, false));
-      let published: string[];
-      try {
-        const select = `SELECT ${ORDER_ROWS.lakeColumns}, 'orders' AS __t, 0 AS __p, ${ORDER_ROWS.lakeDate} AS __d FROM ferry_journal ORDER BY kafka_offset`;
-        const staged = await stageLakeFiles(db, join(dir, "staging"), select, () => ({ firstOffset: 0, lastOffset: rows.length - 1 }));
-        published = (await publishLocal(lakeDir, staged)).map((f) => f.path);
-      } catch (e) {
-        return { storeError: `the lake rollup failed: ${(e as Error).message}`, table, lake: [], unlistedLakeFiles: [] };
-      }
-      return { table, ...(await readLake(db, lakeDir, "orders", published)) };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    s.writes++;
+    s.files = checkKeptAs(s.variant, s.lakeDir, s.files, true);
+    const quarantined = (await s.sink.query(`SELECT seq, reason FROM ${QUARANTINE_TABLE} WHERE seq BETWEEN ${first} AND ${last} ORDER BY seq`)).rows;
+    // ferry run's own keyed table (the latest of each order_id), and the catalog's lake.
+    const table = await readBack(s.sink.query, `SELECT ${READ_COLUMNS} FROM orders WHERE ${range} ORDER BY kafka_offset`, first, false);
+    const lake = await readBack(s.sink.query, `SELECT ${READ_COLUMNS}, date::VARCHAR FROM lake WHERE ${range} ORDER BY kafka_offset`, first, true);
+    if (quarantined.length > 0) {
+      s.broken = true;
+      return { storeError: `acknowledged orders were quarantined: ${quarantined.map(([seq, reason]) => `record ${Number(seq) - first}: ${String(reason)}`).join("; ")}`, table, lake };
     }
+    return { table, lake };
   }
 
   return {
-    /** POSTs a body to the ingress; when it answers 202, stores what it accepted and reads it back. */
+    /** POSTs a body to the ingress; when it answers 202, rolls what the sinks took into their catalogs and reads it back. */
     async post(body: string | Uint8Array, contentType = "application/json"): Promise<HttpAnswer> {
       captured = [];
+      const firsts = new Map([...sinks].map(([v, s]) => [v, s.nextSeq]));
       const receivedBefore = new Date();
       const res = await ingress.app.fetch(new Request("http://ferry/orders", { method: "POST", headers: { "content-type": contentType }, body }));
       const text = await res.text();
@@ -150,83 +225,121 @@ export async function openHttpPath() {
         parsed = JSON.parse(text);
       } catch {}
       const accepted = captured;
-      if (res.status !== 202) return { status: res.status, body: parsed, accepted };
-      return { status: res.status, body: parsed, accepted, receivedAt: receivedBefore, store: await store(accepted) };
+      try {
+        if (res.status !== 202) return { status: res.status, body: parsed, accepted };
+        const stores = {} as StoreResults;
+        for (const [v, s] of sinks) stores[v] = await readStore(s, firsts.get(v)!, accepted.length);
+        return { status: res.status, body: parsed, accepted, receivedAt: receivedBefore, stores };
+      } finally {
+        for (const s of [...sinks.values()]) await renew(s);
+      }
     },
     logLines: lines,
-    close() {
-      db.close();
+    async close() {
+      for (const s of sinks.values()) await s.sink.close().catch(() => {});
       rmSync(root, { recursive: true, force: true });
     },
   };
 }
 
 export interface KafkaAnswer {
-  /** Per value: undefined (accepted) or the reason it was rejected (a dead letter in ferry). */
+  /** Per value: undefined (accepted) or the reason it was rejected (a dead letter in ferry: by the decoder, or by the store). */
   rejected: (string | undefined)[];
-  store?: StoreResult;
+  stores?: StoreResults;
 }
+
+/** One `ferry sink` batch store on a catalog of the variant, in a data dir of its own. */
+async function openSinkStore(root: string, variant: CatalogVariant) {
+  const dataDir = mkdtempSync(join(root, `sink-${variant}-`));
+  const { catalog, dataPath } = await prepareCatalog(dataDir, variant);
+  const { log, lines } = memoryLogger("warn");
+  let deadLetters: DeadLetter[] = [];
+  const store = await openLakeBatchStore({ dataDir, catalog, dataPath, writer: `fuzz ${variant}`, kind: "orders", memoryLimitMb: 256, threads: 1, deadLetters: async (d) => void deadLetters.push(...d) }, log);
+  return {
+    variant,
+    dataDir,
+    lakeDir: join(dataDir, "lake"),
+    store,
+    lines,
+    files: 0,
+    writes: 0,
+    broken: false,
+    /** The dead letters of the last write. */
+    takeDeadLetters() {
+      const d = deadLetters;
+      deadLetters = [];
+      return d;
+    },
+  };
+}
+type SinkStore = Awaited<ReturnType<typeof openSinkStore>>;
 
 /** `ferry sink`'s path, in-process: one batch of values from one partition. */
 export async function openKafkaPath() {
   const root = mkdtempSync(join(tmpdir(), "ferry-fuzz-kafka-"));
-  const db = await openDb(":memory:");
-  await db.exec("SET TimeZone = 'UTC'");
   const decoder = createDecoder("orders");
-  const layout = ORDER_ROWS;
-  let run = 0;
   const topic = "fuzz";
+  const stores = new Map<CatalogVariant, SinkStore>();
+  const open = async (v: CatalogVariant) => {
+    const s = await openSinkStore(root, v);
+    await s.store.recover(topic, [0]);
+    stores.set(v, s);
+  };
+  for (const v of CATALOG_VARIANTS) await open(v);
+  /** The batches' offsets go on from batch to batch (the partition's offset in the catalog moves with each); a batch's values are offsets first… */
+  let nextOffset = 0;
+  let sequence = 0;
+
+  async function renew(s: SinkStore): Promise<void> {
+    if (!s.broken && s.writes < WRITES_PER_CATALOG) return;
+    await s.store.close().catch(() => {});
+    rmSync(s.dataDir, { recursive: true, force: true });
+    await open(s.variant);
+  }
 
   return {
     /** Decodes and stores one batch; `timestamp` is the records' Kafka timestamp (ms). */
     async produce(values: (Buffer | null)[], timestamp = Date.UTC(2026, 0, 2, 3, 4, 5, 678)): Promise<KafkaAnswer> {
-      const dir = join(root, String(run++));
-      mkdirSync(dir, { recursive: true });
-      const lakeDir = join(dir, "lake");
+      const first = nextOffset;
+      const last = first + values.length - 1;
+      nextOffset += values.length;
+      const messages: SourceRecord[] = values.map((value, i) => ({ key: null, value, offset: String(first + i), timestamp: String(timestamp) }));
+      const batch = decoder.newBatch();
+      await batch.add(topic, 0, messages, new Date());
+      const decoded = await batch.finish();
+      const rejected: (string | undefined)[] = values.map(() => undefined);
+      for (const r of decoded.rejected) rejected[Number(r.offset) - first] = r.reason;
+      const results = {} as StoreResults;
+      const seq = ++sequence;
       try {
-        const messages: SourceRecord[] = values.map((value, i) => ({ key: null, value, offset: String(i), timestamp: String(timestamp) }));
-        const batch = decoder.newBatch();
-        await batch.add(topic, 0, messages, new Date());
-        const decoded = await batch.finish();
-        const rejected: (string | undefined)[] = values.map(() => undefined);
-        for (const r of decoded.rejected) rejected[Number(r.offset)] = r.reason;
-        if (decoded.rows === 0) return { rejected };
-        // As lake-batches.ts's stageBatch: the rows as sent, and re-encoded once if DuckDB refuses them.
-        const file = join(dir, "batch.ndjson");
-        writeFileSync(file, Buffer.concat(decoded.ndjson));
-        const select = `SELECT ${layout.lakeColumns}, kafka_topic AS __t, kafka_partition AS __p, ${layout.lakeDate} AS __d FROM (${layout.rowsFromTaggedNdjsonFile(file, decoded.segments)})`;
-        const range = () => ({ firstOffset: 0, lastOffset: values.length - 1 });
-        let published: string[];
-        try {
-          let staged;
+        for (const [v, s] of stores) {
+          // A store's write takes the batch's rows out of it (ndjson, sources): each gets its own arrays.
+          const write = { ...decoded, ndjson: [...decoded.ndjson], sources: [...decoded.sources], ranges: [{ topic, partition: 0, firstOffset: first, lastOffset: last }], sequence: seq };
           try {
-            staged = await stageLakeFiles(db, join(dir, "staging"), select, range);
+            await s.store.write(write);
           } catch (e) {
-            if (!/Invalid Input Error/.test((e as Error).message)) throw e;
-            writeFileSync(file, Buffer.concat(normalizeRows(decoded.ndjson)));
-            staged = await stageLakeFiles(db, join(dir, "staging"), select, range);
+            s.broken = true;
+            results[v] = { storeError: `the batch store refused the batch: ${errorMessage(e)}`, table: [], lake: [] };
+            continue;
           }
-          published = (await publishLocal(lakeDir, staged)).map((f) => f.path);
-        } catch (e) {
-          return { rejected, store: { storeError: `the lake refused the batch: ${(e as Error).message}`, table: [], lake: [], unlistedLakeFiles: [] } };
+          s.writes++;
+          // Rows DuckDB refused for a reason of their own went to the dead letters, with that reason.
+          for (const d of s.takeDeadLetters()) rejected[Number(d.offset) - first] ??= `(dead letter of the ${v} catalog's store) ${d.reason}`;
+          s.files = checkKeptAs(v, s.lakeDir, s.files, decoded.rows > 0);
+          const range = `kafka_topic = '${topic}' AND kafka_offset BETWEEN ${first} AND ${last}`;
+          results[v] = {
+            // The catalog's `orders`: each order_id's latest row of the whole lake (this batch's are the latest).
+            table: await readBack(s.store.query, `SELECT ${READ_COLUMNS} FROM orders WHERE ${range} ORDER BY kafka_offset`, first, false),
+            lake: await readBack(s.store.query, `SELECT ${READ_COLUMNS}, date::VARCHAR FROM lake WHERE ${range} ORDER BY kafka_offset`, first, true),
+          };
         }
-        // As commitToTable: the table's rows read back from the lake files.
-        await db.exec("DROP VIEW IF EXISTS orders; DROP TABLE IF EXISTS orders_rows; DROP TABLE IF EXISTS orders_recent_ids; DROP TABLE IF EXISTS ferry_offsets");
-        await createSinkOrdersTables(db);
-        const fromFiles = `SELECT ${layout.rowColumns} FROM (SELECT ${layout.lakeColumns}, ${sqlString(topic)} AS kafka_topic FROM read_parquet([${published.map(sqlString).join(", ")}], hive_partitioning = false))`;
-        try {
-          await db.transaction(() => appendOrders(db, fromFiles));
-        } catch (e) {
-          return { rejected, store: { storeError: `the table refused the batch: ${(e as Error).message}`, table: [], lake: [], unlistedLakeFiles: [] } };
-        }
-        const table = (await db.query(`SELECT ${READ_COLUMNS} FROM orders ORDER BY kafka_offset`)).rows.map((r) => toStored(r, false));
-        return { rejected, store: { table, ...(await readLake(db, lakeDir, topic, published)) } };
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        for (const s of [...stores.values()]) await renew(s);
       }
+      return { rejected, stores: results };
     },
-    close() {
-      db.close();
+    async close() {
+      for (const s of stores.values()) await s.store.close().catch(() => {});
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -180,4 +180,72 @@ describe("lake batch store (DuckLake)", () => {
     expect(await one(store, "SELECT count(*)::INT FROM orders")).toEqual([0]);
     await store.close();
   });
+
+  test("ids repeated across batches, twice in one batch, with offsets never fetched between: `orders` shows each id's latest offset", async () => {
+    const dataDir = tempDir();
+    const store = await openStore(dataDir, memoryLogger().log);
+    await store.recover("t", [0]);
+    const table = async () => (await store.query("SELECT order_id, kafka_offset::INT FROM orders ORDER BY kafka_offset")).rows;
+    await store.write(batch(0, 9, 1, (o) => o)); // all new
+    expect(await table()).toEqual([...Array(10).keys()].map((o) => [`o-${o}`, o]));
+    await store.write(batch(10, 14, 2, (o) => o - 8)); // o-2..o-6 again, no new id
+    expect(await table()).toEqual([0, 1, 7, 8, 9, 10, 11, 12, 13, 14].map((o) => [`o-${o < 10 ? o : o - 8}`, o]));
+    await store.write(batch(30, 33, 3, (o) => 2000 + (o % 2))); // offsets 15..29 never fetched (compacted away, say); one id twice in the batch
+    const rows = await table();
+    expect(rows.slice(-2)).toEqual([["o-2000", 32], ["o-2001", 33]]);
+    expect(rows.length).toBe(12);
+    expect(store.storedOffset("t", 0)).toBe(34);
+    expect(await one(store, "SELECT count(*)::INT FROM lake")).toEqual([10 + 5 + 4]);
+    await store.close();
+  });
+
+  test("a value with a key given twice is rejected naming the key (JSON.parse would keep the last and drop the other); nothing of it is stored, the offsets move on", async () => {
+    const dataDir = tempDir();
+    const store = await openStore(dataDir, memoryLogger().log);
+    await store.recover("t", [0]);
+    const b = decoder.newBatch();
+    const value = '{"order_id":"d-1","product":"p","quantity":-5,"price":1,"quantity":3,"ordered_at":"2026-03-01T00:00:00Z"}';
+    await b.add("t", 0, [{ key: null, offset: "0", timestamp: "0", value: Buffer.from(value) }]);
+    const decoded = await b.finish();
+    expect(decoded.rows).toBe(0);
+    expect(decoded.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/^field quantity: is given twice/)]);
+    await store.write({ ...decoded, ranges: [{ topic: "t", partition: 0, firstOffset: 0, lastOffset: 0 }], sequence: 1 });
+    expect(await one(store, "SELECT (SELECT count(*) FROM lake)::INT, (SELECT count(*) FROM orders)::INT")).toEqual([0, 0]);
+    expect(store.storedOffset("t", 0)).toBe(1);
+    await store.close();
+  });
+
+  test("a refused record's dead letter says why: DuckDB's reason; for a record not kept in memory, also where to read it", async () => {
+    const dataDir = tempDir();
+    const sent: DeadLetter[] = [];
+    const store = await openStore(dataDir, memoryLogger().log, { deadLetters: async (r) => void sent.push(...r) });
+    await store.recover("t", [0]);
+    const b = await batch(0, 2, 1, (o) => o);
+    const bad = (o: number): SourceRecord => ({ key: null, offset: String(o), timestamp: "0", value: Buffer.from(`{"order_id":"bad-${o}","product":"\\udc00","quantity":1,"price":1,"ordered_at":"2026-03-01T00:00:00Z"}`) });
+    const rows = Buffer.concat(b.ndjson).toString().split("\n").filter((l) => l !== "");
+    rows[0] = `${bad(0).value!.toString().slice(0, -1)},"_s":0,"_o":0}`;
+    rows[1] = `${bad(1).value!.toString().slice(0, -1)},"_s":0,"_o":1}`;
+    b.ndjson = [Buffer.from(`${rows.join("\n")}\n`)];
+    b.sources = [{ topic: "t", partition: 0, messages: [bad(0)] }];
+    const result = await store.write(b);
+    expect(result.refused.map((r) => [r.offset, r.record.value?.toString() ?? null])).toEqual([["0", bad(0).value!.toString()], ["1", null]]);
+    expect(result.refused[0]!.reason).toMatch(/^the database refused the record: .*surrogate/);
+    expect(result.refused[1]!.reason).toMatch(/surrogate.*\(a record checked as its bytes; not kept in memory: read it at its source offset\)$/);
+    expect(sent.map((r) => r.offset)).toEqual(["0", "1"]);
+    expect(await one(store, "SELECT list(kafka_offset::INT) FROM lake")).toEqual([[2]]);
+    await store.close();
+  });
+
+  test("without a dead-letter sender, rows DuckDB refuses fail the batch: nothing of it commits, the offsets stay", async () => {
+    const dataDir = tempDir();
+    const store = await openStore(dataDir, memoryLogger("error").log);
+    await store.recover("t", [0]);
+    await store.write(batch(0, 4, 1, (o) => o));
+    const b = await batch(5, 6, 2, (o) => o);
+    b.ndjson = [Buffer.concat(b.ndjson), Buffer.from(`{"order_id":"x","product":"\\ud800","quantity":1,"price":1,"ordered_at":"2026-03-01T00:00:00Z","_s":0,"_o":6}\n`)];
+    await expect(store.write(b)).rejects.toThrow(/surrogate/);
+    expect(store.storedOffset("t", 0)).toBe(5);
+    expect(await one(store, "SELECT count(*)::INT, max(kafka_offset)::INT FROM lake")).toEqual([5, 4]);
+    await store.close();
+  });
 });

@@ -2,8 +2,9 @@
  * Issue 19: every record text ferry accepts is stored unchanged (the orders table and the lake), or
  * refused with a reason. Property-based (fast-check) over hostile JSON, through ferry's own
  * decoding — the HTTP ingress (read-records.ts + the schema) and the Kafka decoder (createDecoder:
- * the bytes check and the JSON.parse + valibot path) — into an in-memory DuckDB and lake files
- * the way `ferry run` and `ferry sink` write them (test/helpers/hostile/store-paths.ts), read back
+ * the bytes check and the JSON.parse + valibot path) — through ferry run's sink and ferry sink's
+ * batch store into DuckLake catalogs, each input into two: rows inlined in the catalog, and rows
+ * in Parquet files (test/helpers/hostile/store-paths.ts), read back through their query services
  * and compared with what the text meant (test/helpers/hostile/oracle.ts: exact decimals, exact
  * instants, exact strings).
  *
@@ -21,10 +22,10 @@ let kafka: Awaited<ReturnType<typeof openKafkaPath>>;
 beforeAll(async () => {
   http = await openHttpPath();
   kafka = await openKafkaPath();
-});
-afterAll(() => {
-  http?.close();
-  kafka?.close();
+}, 60_000);
+afterAll(async () => {
+  await http?.close();
+  await kafka?.close();
 });
 
 const RUNS = 60;
