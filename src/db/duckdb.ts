@@ -3,9 +3,9 @@
  * results (column names, types and JSON-safe rows) so nothing else depends on the driver.
  */
 import { keepByteOrderMarks } from "./node-api-text.ts";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ConfigError, DownstreamError, errorMessage } from "../errors.ts";
+import { DownstreamError, errorMessage } from "../errors.ts";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { extensionPath, loadDuckDb, type ExtensionName } from "../platform/duckdb-native.ts";
 import type { S3Settings } from "../platform/s3.ts";
@@ -174,38 +174,6 @@ export const dataPaths = (dataDir: string) => ({
   wal: join(dataDir, "ferry.wal"),
 });
 
-/** True when the lake folder holds at least one Parquet file (at any depth). */
-export function lakeHasFiles(lakeDir: string): boolean {
-  if (!existsSync(lakeDir)) return false;
-  return readdirSync(lakeDir, { recursive: true }).some((f) => String(f).endsWith(".parquet"));
-}
-
-/** A temporary `lake` view over every Parquet file of the lake: Hive partitions, union by name. */
-export function lakeViewSql(lakeDir: string): string {
-  return `CREATE OR REPLACE TEMP VIEW lake AS SELECT * FROM read_parquet(${sqlString(join(lakeDir, "**", "*.parquet"))}, hive_partitioning = true, union_by_name = true)`;
-}
-
-/**
- * Creates the temporary view `lake` on this connection: over the lake's Parquet files as ferry
- * named them before the catalog, or, before the first file exists, over `emptyLake` (a SELECT of
- * no rows with the lake's columns). Only the file-based sink (src/sinks/lake-batches.ts, being
- * retired) still offers it; the catalog's readers see its `lake` table (src/lake/read.ts).
- */
-export async function offerLake(db: Db, lakeDir: string, emptyLake: string, s3?: S3Access): Promise<void> {
-  if (/^s3:\/\//.test(lakeDir)) {
-    if (!s3) {
-      const why = `the lake is at ${lakeDir}: give ferry query its S3 settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, --s3-path-style) to read it`;
-      await db.exec(`CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake.replace(/ WHERE false$/, ` WHERE error(${sqlString(why)}) IS NULL`)}`);
-    } else {
-      await useS3(db, s3);
-      // <topic>/date=…/part-….parquet: not the files moved under _orphans/.
-      const files = sqlString(`${lakeDir.replace(/\/$/, "")}/*/date=*/*.parquet`);
-      const found = Number((await db.query(`SELECT count(*) FROM glob(${files})`)).rows[0]![0]);
-      await db.exec(found > 0 ? `CREATE OR REPLACE TEMP VIEW lake AS SELECT * FROM read_parquet(${files}, hive_partitioning = true, union_by_name = true)` : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
-    }
-  } else await db.exec(lakeHasFiles(lakeDir) ? lakeViewSql(lakeDir) : `CREATE OR REPLACE TEMP VIEW lake AS ${emptyLake}`);
-}
-
 /** How DuckDB reaches a lake on S3 (through its httpfs extension, embedded in the binary): the store's settings but the bucket. */
 export type S3Access = Omit<S3Settings, "bucket">;
 
@@ -229,28 +197,4 @@ export async function useS3(db: Db, s3: S3Access): Promise<void> {
   ].filter(Boolean);
   // In memory only (secrets are temporary unless PERSISTENT): the key never reaches a file.
   await db.exec(`CREATE OR REPLACE SECRET ferry_lake (${options.join(", ")})`);
-}
-
-/**
- * The lake a data dir's database was written with ("local" or s3://…), recorded on first use:
- * its offsets say what is in that lake, so another lake needs a data dir of its own. Answers the
- * data dir's writer id (random, made once), by which it claims its lake.
- */
-export async function recordLakeLocation(db: Db, location: string): Promise<string> {
-  await db.exec(`CREATE TABLE IF NOT EXISTS ferry_lake (location VARCHAR NOT NULL)`);
-  await db.exec(`ALTER TABLE ferry_lake ADD COLUMN IF NOT EXISTS writer VARCHAR`);
-  const recorded = (await db.query(`SELECT location, writer FROM ferry_lake`)).rows[0];
-  if (recorded === undefined) {
-    const writer = crypto.randomUUID();
-    await db.exec(`INSERT INTO ferry_lake VALUES ($1, $2)`, [location, writer]);
-    return writer;
-  }
-  const [where, writer] = recorded;
-  if (where !== location) {
-    throw new ConfigError(`this data dir was written with the lake ${where === "local" ? "in the data dir" : String(where)}, not ${location === "local" ? "a local one" : location}: its offsets say what is there; use a data dir of its own for another lake`);
-  }
-  if (writer) return String(writer);
-  const id = crypto.randomUUID();
-  await db.exec(`UPDATE ferry_lake SET writer = $1`, [id]);
-  return id;
 }

@@ -7,21 +7,18 @@
  */
 import { errorMessage, FerryError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { type Db, offerLake, type QueryResult, type S3Access } from "./duckdb.ts";
-import { lockDown, type QueryAccess } from "./query-lockdown.ts";
+import type { Db, QueryResult } from "./duckdb.ts";
+import { lockDown, type LockdownPlaces, type QueryAccess } from "./query-lockdown.ts";
 import { formatMs, type QueryLimits, QueryRefusedError, QueryTimeoutError, QueryTooLargeError, readOnlyQuery } from "./read-only-query.ts";
 
 export interface QueryServiceOptions {
   /**
-   * The lake: its folder or s3:// prefix (allowed in locked mode, with its S3 access), and, for a
-   * lake of Parquet files ferry names itself (no catalog), an empty SELECT with its columns: the
-   * view `lake` over the files when `offer` is not given.
+   * What a query may still read once locked down (--query-access locked): the writer's own places,
+   * its data dir and the lake's data path (a folder or s3:// prefix), and the lake's S3 access.
    */
-  lake: { dir: string; emptyLake?: string; s3?: S3Access };
-  /** The data dir (the writer's files: allowed in locked mode). */
-  dataDir: string;
-  /** Prepares a query's connection instead of the lake's view over files (the lake's catalog: `USE` it, or views of it). */
-  offer?: (conn: Db) => Promise<void>;
+  lockdown: LockdownPlaces;
+  /** Prepares a query's connection: the lake's catalog (`USE` it, or views of it). */
+  offer: (conn: Db) => Promise<void>;
   /** Prepares a query's connection to read the lake and `orders` at a snapshot (time travel); without it, such a query is refused. */
   offerAt?: (conn: Db, at: SnapshotAt) => Promise<void>;
   /** Runs before each query (the writer applies what it acknowledged: a query reads its writes). */
@@ -67,7 +64,7 @@ export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
     const deadline = performance.now() + timeoutMs;
     const late = () =>
       new QueryTimeoutError(
-        `the query did not get to run within its time limit of ${formatMs(timeoutMs)} (another query, the writer's work or the lake's listing came first): try again, or allow more time (ferry query --timeout; the running ferry's --query-timeout)`,
+        `the query did not get to run within its time limit of ${formatMs(timeoutMs)} (another query or the writer's work came first): try again, or allow more time (ferry query --timeout; the running ferry's --query-timeout)`,
       );
     let started = false;
     return beforeDeadline(
@@ -79,11 +76,10 @@ export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
         if (opts.before) await beforeDeadline(deadline, late, opts.before());
         const conn = await db.connect();
         try {
-          // Past the deadline, closing the connection interrupts the lake's view (a listing on S3 can be slow).
+          // Past the deadline, closing the connection interrupts the offer (a catalog's server can be slow to answer).
           const stop = setTimeout(() => conn.close(), Math.max(0, deadline - performance.now()));
           try {
-            if (opts.offer) await opts.offer(conn);
-            else await offerLake(conn, opts.lake.dir, opts.lake.emptyLake ?? "SELECT NULL AS nothing WHERE false", opts.lake.s3);
+            await opts.offer(conn);
             if (at) await offerAt!(conn, at);
           } finally {
             clearTimeout(stop);
@@ -100,7 +96,7 @@ export function queryService(db: Db, opts: QueryServiceOptions): QueryService {
     );
   };
   return Object.assign(run, {
-    lockDown: () => lockDown(db, { dirs: [opts.dataDir, opts.lake.dir], s3: opts.lake.s3 }),
+    lockDown: () => lockDown(db, opts.lockdown),
   });
 }
 

@@ -296,8 +296,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     exclusive: <T>(fn: (db: Db) => Promise<T>) => exclusive(() => fn(db)),
     /** `ferry query` while the sink runs: a read on a connection of its own, never under `exclusive`. */
     query: queryService(db, {
-      lake: { dir: opts.dataPath.url, emptyLake: layout.emptyLake, s3: opts.dataPath.s3 },
-      dataDir: opts.dataDir,
+      lockdown: { dirs: [opts.dataDir, opts.dataPath.url], s3: opts.dataPath.s3 },
       offer: (conn) => conn.exec(`USE ${LAKE_DB}`),
     }),
     close: () =>

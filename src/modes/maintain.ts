@@ -7,9 +7,8 @@ import { formatDuration } from "../config/load.ts";
 import { type Db, openDb } from "../db/duckdb.ts";
 import { DownstreamError, errorMessage } from "../errors.ts";
 import { attachCatalog, type Catalog, catalogFields, catalogOf } from "../lake/catalog.ts";
-import { dataPathOf } from "../lake/data-path.ts";
+import { dataPathOf, lakeFields } from "../lake/data-path.ts";
 import { type LakeFile, lakeFiles, lakeTables, maintain, type MaintenanceReport, maintenanceFields, maintenancePolicyOf } from "../lake/maintenance.ts";
-import { lakeFields } from "../sinks/lake-target.ts";
 import { defineMode } from "./mode.ts";
 
 export const maintainMode = defineMode({

@@ -8,7 +8,7 @@ import { servedQueries } from "../db/query-service.ts";
 import { queryServiceFields, querySettingsOf } from "../config/query.ts";
 import { httpFields } from "../http/config.ts";
 import { catalogFields, catalogOf } from "../lake/catalog.ts";
-import { dataPathOf } from "../lake/data-path.ts";
+import { dataPathOf, lakeFields } from "../lake/data-path.ts";
 import { maintainEveryField, maintenanceFields, maintenancePolicyOf } from "../lake/maintenance.ts";
 import { lockdownGap } from "../lake/read.ts";
 import { ConfigError } from "../errors.ts";
@@ -17,7 +17,6 @@ import { killSelf } from "../platform/process.ts";
 import { type EmbeddedOrderSink, openEmbeddedOrderSink, ROLLUP_FAULT_POINTS, type RollupFaultPoint } from "../sinks/embedded-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
-import { lakeFields } from "../sinks/lake-target.ts";
 import { defineMode } from "./mode.ts";
 
 const CRASH_AT = new RegExp(`^(${ROLLUP_FAULT_POINTS.join("|")}):(\\d+)$`);

@@ -22,8 +22,7 @@ import { catalogFields, catalogOf } from "../lake/catalog.ts";
 import { FencedError } from "../lake/offsets.ts";
 import { lockdownGap } from "../lake/read.ts";
 import { maintain, maintainEveryField, maintenanceFields, maintenancePolicyOf } from "../lake/maintenance.ts";
-import { dataPathOf } from "../lake/data-path.ts";
-import { lakeFields } from "../sinks/lake-target.ts";
+import { dataPathOf, lakeFields } from "../lake/data-path.ts";
 import type { SourceBatch } from "../sources/kafka.ts";
 import { defineMode } from "./mode.ts";
 

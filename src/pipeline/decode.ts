@@ -258,7 +258,7 @@ async function schemaLookup(registry: SchemaRegistry, messages: readonly SourceR
  * brace, when the text holds no line break (NDJSON keeps one row per line); -1 otherwise, and the
  * value is written re-encoded. The text as sent is what DuckDB reads, so a row means exactly what
  * the checked value meant — except for a key given twice, where JSON.parse keeps the last and
- * DuckDB refuses the line: normalizeRows re-encodes such a batch (see lake-batches.ts).
+ * DuckDB refuses the line: normalizeRows re-encodes such a batch (see src/lake/batch-store.ts).
  */
 function objectEnd(json: Buffer): number {
   let end = json.length - 1;

@@ -11,9 +11,6 @@ export const LINEAGE_COLUMNS: Column[] = [
 
 export const ORDERS_TABLE_DDL = createTableSql("orders", OrderSchema, LINEAGE_COLUMNS);
 
-/** A table of the orders columns without the primary key (the sink's; see src/sinks/orders-table.ts). */
-export const unkeyedOrdersTableDdl = (table: string) => createTableSql(table, OrderSchema, LINEAGE_COLUMNS, { primaryKey: false });
-
 export const OFFSETS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS ferry_offsets (
   "topic" VARCHAR NOT NULL,
   "partition" INTEGER NOT NULL,

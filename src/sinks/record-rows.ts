@@ -24,10 +24,6 @@ export interface RowLayout {
    * `"_s"` (an index into `segments`: topic, partition, time received) and `"_o"` (the offset).
    */
   rowsFromTaggedNdjsonFile: (path: string, segments: readonly LineageSegment[]) => string;
-  /** SQL expression of a row's lake date, YYYY-MM-DD in UTC. */
-  lakeDate: string;
-  /** A SELECT of no rows with the lake's columns (and its `date` partition): the `lake` view before any file exists. */
-  emptyLake: string;
 }
 
 export function rowLayout(kind: RecordKind): RowLayout {
@@ -56,10 +52,5 @@ export function rowLayout(kind: RecordKind): RowLayout {
         `JOIN (VALUES ${values}) AS segment(_s, kafka_topic, kafka_partition, ingested_at) USING (_s))`
       );
     },
-    lakeDate: `strftime(${quoteIdent(k.timeField)} AT TIME ZONE 'UTC', '%Y-%m-%d')`,
-    emptyLake: `SELECT ${types
-      .filter(([n]) => n !== "kafka_topic")
-      .map(([n, t]) => `CAST(NULL AS ${t}) AS ${quoteIdent(n)}`)
-      .join(", ")}, CAST(NULL AS DATE) AS date WHERE false`,
   };
 }

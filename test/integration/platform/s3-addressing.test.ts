@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dataPaths, openDb, recordLakeLocation } from "../../../src/db/duckdb.ts";
+import { openDb } from "../../../src/db/duckdb.ts";
 import { S3AnswerError } from "../../../src/errors.ts";
 import { openObjectStore } from "../../../src/platform/s3.ts";
-import { s3AccessOf } from "../../../src/sinks/lake-target.ts";
+import { attachCatalog, catalogOf, LAKE_DB } from "../../../src/lake/catalog.ts";
+import { s3AccessOf } from "../../../src/lake/data-path.ts";
+import { createLakeTables } from "../../../src/lake/tables.ts";
 import { runFerry } from "../../helpers/ferry-process.ts";
 import { ownS3 } from "../../helpers/s3.ts";
 import { SERVER_HOOK_TIMEOUT, uniqueName } from "../../helpers/servers.ts";
@@ -48,17 +50,22 @@ describe("automatic addressing", () => {
   test("ferry query reads an S3 lake through DuckDB's httpfs with only AWS_ENDPOINT_URL; forced virtual-host style there is refused, naming the setting", async () => {
     const prefix = uniqueName("lake");
     const dataDir = join(work, prefix);
-    const parquet = join(work, `${prefix}.parquet`);
-    const db = await openDb(dataPaths(dataDir).database);
+    // The data dir's catalog, its lake's files in the bucket: three orders in a Parquet file there (no inlining).
+    const db = await openDb(":memory:");
     try {
-      await recordLakeLocation(db, `s3://${s3.bucket}/${prefix}`);
-      await db.exec(`COPY (SELECT * FROM range(3) t(n)) TO '${parquet}' (FORMAT parquet)`);
+      await attachCatalog(db, catalogOf({ dataDir }), { url: `s3://${s3.bucket}/${prefix}/`, s3: access(s3.endpoint) });
+      await createLakeTables(db, "orders");
+      await db.exec(`CALL ${LAKE_DB}.set_option('data_inlining_row_limit', 0, table_name => 'lake')`);
+      await db.exec(
+        `INSERT INTO ${LAKE_DB}.main.lake BY NAME SELECT 'o-' || n AS order_id, 'p' AS product, n::INTEGER AS quantity, 1 AS price, TIMESTAMPTZ '2026-01-01 00:00:00+00' AS ordered_at, ` +
+          `'orders' AS kafka_topic, 0 AS kafka_partition, n AS kafka_offset, now() AS ingested_at, DATE '2026-01-01' AS date FROM range(3) t(n)`,
+      );
     } finally {
       db.close();
     }
-    await storeAt(s3.endpoint).putFile(`${prefix}/orders/date=2026-01-01/part-00000-00000000000000000000-00000000000000000002.parquet`, parquet);
+    expect((await storeAt(s3.endpoint).list(`${prefix}/`)).filter((o) => o.key.endsWith(".parquet")).length).toBe(1);
     const env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_ENDPOINT_URL: s3.endpoint };
-    const q = await runFerry(["query", "--data-dir", dataDir, "--format", "json", "select count(*)::INT AS n, sum(n)::INT AS s from lake"], 60_000, env);
+    const q = await runFerry(["query", "--data-dir", dataDir, "--format", "json", "select count(*)::INT AS n, sum(quantity)::INT AS s from lake"], 60_000, env);
     expect(q.err).not.toContain(s3.secretAccessKey);
     expect({ code: q.code, out: q.out.trim() }).toEqual({ code: 0, out: JSON.stringify({ n: 3, s: 3 }) });
     const forced = await runFerry(["query", "--data-dir", dataDir, "--no-s3-path-style", "select 1"], 60_000, env);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { secretOf } from "../../../src/config/files.ts";
 import { ConfigError } from "../../../src/errors.ts";
-import { s3AccessOf } from "../../../src/sinks/lake-target.ts";
+import { s3AccessOf } from "../../../src/lake/data-path.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ferry-secret-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,11 +3,14 @@ import { expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { createMutex, openDb, sqlString } from "../../../src/db/duckdb.ts";
+import { createMutex, type Db, openDb, sqlString } from "../../../src/db/duckdb.ts";
 import { servedQueries, queryService } from "../../../src/db/query-service.ts";
 import { QueryRefusedError, QueryTimeoutError } from "../../../src/db/read-only-query.ts";
 
-const EMPTY_LAKE = "SELECT NULL::BIGINT AS kafka_offset WHERE false";
+/** Offers nothing (the writer's own tables only). */
+const NOTHING = async () => {};
+/** The view `lake` over a folder's Parquet files (as a catalog's files would be read). */
+const filesLake = (dir: string) => (conn: Db) => conn.exec(`CREATE OR REPLACE TEMP VIEW lake AS SELECT * FROM read_parquet(${sqlString(join(dir, "**", "*.parquet"))})`);
 const SLOW = "SELECT count(*) FROM range(1000000000) a, range(1000000000) b";
 
 async function writerDb() {
@@ -22,7 +25,7 @@ test("a slow query holds neither the writer's lock nor its connection: writes co
   const { dataDir, db } = await writerDb();
   const exclusive = createMutex();
   let applied = 0;
-  const service = queryService(db, { lake: { dir: join(dataDir, "lake"), emptyLake: EMPTY_LAKE }, dataDir, before: () => exclusive(async () => void applied++) });
+  const service = queryService(db, { lockdown: { dirs: [dataDir] }, offer: NOTHING, before: () => exclusive(async () => void applied++) });
   const slow = service(SLOW, { timeoutMs: 2500 }).catch((e: unknown) => e);
   await Bun.sleep(200);
   const t0 = performance.now();
@@ -39,7 +42,7 @@ test("a slow query holds neither the writer's lock nor its connection: writes co
 
 test("closing the database while a query runs stops the query (no crash), and the writer's close is not held up", async () => {
   const { dataDir, db } = await writerDb();
-  const service = queryService(db, { lake: { dir: join(dataDir, "lake"), emptyLake: EMPTY_LAKE }, dataDir });
+  const service = queryService(db, { lockdown: { dirs: [dataDir] }, offer: NOTHING });
   const slow = service(SLOW, { timeoutMs: 20_000 }).then(
     () => "ran",
     (e: unknown) => String(e),
@@ -60,7 +63,7 @@ test("locked: files beyond the data dir and the lake are refused; the writer sti
   const lakeDir = join(mkdtempSync(join(tmpdir(), "ferry-qs-lake-")), "lake");
   mkdirSync(join(lakeDir, "orders", "date=2026-01-01"), { recursive: true });
   await db.exec(`COPY (SELECT range AS kafka_offset FROM range(3)) TO ${sqlString(join(lakeDir, "orders", "date=2026-01-01", "part-0.parquet"))} (FORMAT parquet)`);
-  const service = queryService(db, { lake: { dir: relative(process.cwd(), lakeDir), emptyLake: EMPTY_LAKE }, dataDir });
+  const service = queryService(db, { lockdown: { dirs: [dataDir, relative(process.cwd(), lakeDir)] }, offer: filesLake(relative(process.cwd(), lakeDir)) });
   const served = servedQueries(service, { timeoutMs: 5000, maxRows: 100, access: "locked" });
   await expect(served("SELECT * FROM read_text('/etc/hostname')")).rejects.toThrow(/Permission Error: Cannot access file "\/etc\/hostname"/);
   expect((await served("SELECT count(*)::INT FROM lake")).rows).toEqual([[3]]);
@@ -77,7 +80,7 @@ test("locked: files beyond the data dir and the lake are refused; the writer sti
 
 test("open: a client asking for the locked setting is refused; its shorter time limit holds; more rows than the bound are refused", async () => {
   const { dataDir, db } = await writerDb();
-  const served = servedQueries(queryService(db, { lake: { dir: join(dataDir, "lake"), emptyLake: EMPTY_LAKE }, dataDir }), { timeoutMs: 30_000, maxRows: 10, access: "open" });
+  const served = servedQueries(queryService(db, { lockdown: { dirs: [dataDir] }, offer: NOTHING }), { timeoutMs: 30_000, maxRows: 10, access: "open" });
   await expect(served("SELECT 1", { access: "locked" })).rejects.toBeInstanceOf(QueryRefusedError);
   const t0 = performance.now();
   await expect(served(SLOW, { timeoutMs: 300 })).rejects.toThrow(/^the query ran longer than its time limit of 300ms/);
@@ -91,8 +94,7 @@ test("a query at a snapshot goes to `offerAt`, after `offer`; a service without 
   const { dataDir, db } = await writerDb();
   const offered: string[] = [];
   const service = queryService(db, {
-    lake: { dir: join(dataDir, "lake") },
-    dataDir,
+    lockdown: { dirs: [dataDir] },
     offer: async (conn) => {
       offered.push("offer");
       await conn.exec("CREATE OR REPLACE TEMP VIEW lake AS SELECT 1 AS now");
@@ -105,7 +107,7 @@ test("a query at a snapshot goes to `offerAt`, after `offer`; a service without 
   expect((await service("SELECT now FROM lake")).rows).toEqual([[1]]);
   expect((await service("SELECT now FROM lake", {}, { version: 7 })).rows).toEqual([[7]]);
   expect(offered).toEqual(["offer", "offer", '{"version":7}']);
-  const served = servedQueries(queryService(db, { lake: { dir: join(dataDir, "lake"), emptyLake: EMPTY_LAKE }, dataDir }), { timeoutMs: 5000, maxRows: 10, access: "open" });
+  const served = servedQueries(queryService(db, { lockdown: { dirs: [dataDir] }, offer: NOTHING }), { timeoutMs: 5000, maxRows: 10, access: "open" });
   await expect(served("SELECT 1", { snapshot: { version: 1 } })).rejects.toThrow(/does not offer the lake at another snapshot/);
   await expect(served("SELECT 1", { snapshot: { version: 1 } })).rejects.toBeInstanceOf(QueryRefusedError);
   expect((await served("SELECT 1")).rows).toEqual([[1]]);

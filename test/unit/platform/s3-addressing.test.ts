@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../../src/errors.ts";
 import { bucketUrl, pathStyleFor } from "../../../src/platform/s3.ts";
-import { s3AccessOf } from "../../../src/sinks/lake-target.ts";
+import { s3AccessOf } from "../../../src/lake/data-path.ts";
 
 describe("pathStyleFor: automatic unless forced", () => {
   test("an IP-address endpoint (v4, v6 in brackets) or localhost: path-style", () => {
