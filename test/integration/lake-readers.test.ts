@@ -126,10 +126,16 @@ let produced: Produced;
 const installMs: Record<string, number> = {};
 let spark: ReturnType<typeof sparkReadFiles>;
 
+/**
+ * Both writers run without maintenance (--maintain-every 0): the test pins which rows are in files
+ * (maintenance would write inlined rows out, and a merge leaves the merged files until they expire).
+ */
+const NO_MAINTENANCE = ["--maintain-every", "0"];
+
 /** ferry run: one POST past the inlining limit rolled up on stop, then a small one. */
 async function makeRunLake(): Promise<void> {
   for (const batch of [FIRST, SECOND]) {
-    const ferry = await startFerry(["run", "--data-dir", runDir, "--port", "0", "--interval", "1h"]);
+    const ferry = await startFerry(["run", "--data-dir", runDir, "--port", "0", "--interval", "1h", ...NO_MAINTENANCE]);
     const res = await postOrders(ferry.url, batch.map((p) => p.order));
     expect({ status: res.status, body: res.status === 202 ? "" : (await res.text()).slice(0, 500) }).toEqual({ status: 202, body: "" });
     expect(await ferry.stop()).toBe(0); // rolled up on stop: one rollup per batch
@@ -150,7 +156,7 @@ async function makeSinkLake(): Promise<void> {
   }
   await startPostgres();
   pgCatalog = await freshDatabase("lake_readers");
-  const run = await runSink(["--topic", topic, "--group", uniqueName("g"), "--data-dir", sinkDir, "--catalog", pgCatalog, "--until-caught-up", "--max-records", "5000", "--interval", "2s"]);
+  const run = await runSink(["--topic", topic, "--group", uniqueName("g"), "--data-dir", sinkDir, "--catalog", pgCatalog, "--until-caught-up", "--max-records", "5000", "--interval", "2s", ...NO_MAINTENANCE]);
   expect({ code: run.code, err: run.code === 0 ? "" : run.stderr.slice(-2000) }).toEqual({ code: 0, err: "" });
 }
 
