@@ -82,7 +82,7 @@ describe("run: table, lake and restarts", () => {
     expect(offset.rows).toEqual([["53"]]);
     const rollups = await runQuery(dataDir, "select count(*) from ducklake_snapshots('ferry_lake') where changes::VARCHAR like '%insert%'");
     expect(Number(rollups.rows[0]![0])).toBeGreaterThanOrEqual(2);
-  });
+  }, 60_000);
 
   test("lake columns have the contract's types for other readers (a rollup past the inlining limit writes a Parquet file)", async () => {
     const dataDir = newDataDir();
@@ -110,7 +110,7 @@ describe("run: table, lake and restarts", () => {
     } finally {
       db.close();
     }
-  });
+  }, 60_000);
 
   test("SIGTERM with requests in flight: every 202 is in the table and the lake, exit 0", async () => {
     const dataDir = newDataDir();
@@ -134,7 +134,7 @@ describe("run: table, lake and restarts", () => {
       expect(inTable.rows.flat()).toContain(id);
       expect(inLake.rows.flat()).toContain(id);
     }
-  });
+  }, 60_000);
 
   test("a port already taken is a clear start-up error, not a shared port", async () => {
     const first = await startFerry(runArgs(newDataDir()));
@@ -146,7 +146,7 @@ describe("run: table, lake and restarts", () => {
     expect(await first.stop()).toBe(0);
     expect(err).toMatch(/ferry exited \(1\) before listening/);
     expect(err).toContain(`ferry: cannot listen on 127.0.0.1:${port}: `);
-  });
+  }, 60_000);
 
   test("ferry query while ferry run holds the database answers through its socket", async () => {
     const dataDir = newDataDir();
@@ -158,7 +158,7 @@ describe("run: table, lake and restarts", () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr.toString()).toStartWith("ferry: duckdb: Catalog Error: Table with name nope does not exist");
     expect(await ferry.stop()).toBe(0);
-  });
+  }, 60_000);
 
   test("ferry generate into the data dir of a running ferry run writes through it (no lock error, no token needed)", async () => {
     const dataDir = newDataDir();
@@ -171,5 +171,5 @@ describe("run: table, lake and restarts", () => {
     expect(gen.err).toContain('"accepted":1000');
     expect(Number((await runQuery(dataDir, "select count(*) from orders")).rows[0]![0])).toBe(1000);
     expect(await ferry.stop()).toBe(0);
-  });
+  }, 60_000);
 });
