@@ -19,7 +19,7 @@ import { catalogOf } from "../../src/lake/catalog.ts";
 import { INLINE_ROWS } from "../../src/lake/tables.ts";
 import { type QueryPlace, runQuery } from "../../src/modes/query.ts";
 import { postOrders, startFerry } from "../helpers/ferry-process.ts";
-import { type Cell, cells, DUCKDB_PYTHON, duckdbPythonRead, installPythonLibs, PYARROW, pyarrowReadFiles, PYSPARK, sparkReadFiles } from "../helpers/lake-readers.ts";
+import { type Cell, cells, DUCKDB_PYTHON, duckdbPythonRead, installPythonLibs, PYARROW, pyarrowReadFiles, PYSPARK, type PythonLibs, sparkReadFiles } from "../helpers/lake-readers.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { connInfoOf, dropDatabase, freshDatabase, startPostgres } from "../helpers/postgres.ts";
 import { TEST_BROKERS, uniqueName } from "../helpers/servers.ts";
@@ -161,7 +161,7 @@ async function makeSinkLake(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const install = async (name: string, libs: typeof PYSPARK) => {
+  const install = async (name: string, libs: PythonLibs) => {
     installMs[name] = await installPythonLibs(libs);
   };
   await Promise.all([install("duckdb", DUCKDB_PYTHON), install("pyarrow", PYARROW), install("pyspark", PYSPARK), makeRunLake(), makeSinkLake()]);
