@@ -192,12 +192,24 @@ export async function maintain(db: Db, policy: MaintenancePolicy, opts: Maintain
     }
   });
   const ago = (ms: number) => `now() - to_milliseconds(${Math.max(0, Math.floor(ms))})`;
+  // Catalogs keeping times as text (SQLite): DuckLake compares them as strings with its cut-off,
+  // so every time of the cut-off's day looks older (checked: a file merged a second ago went with
+  // older_than => now() - 1 hour). Such a catalog gets a cut-off at the end of an earlier day
+  // (14 hours for the widest UTC offset a writer's text may carry): nothing goes too early, some
+  // things up to a day and a half late.
+  let textTimes = false;
+  await step("catalog", async () => {
+    const t = await db.query(`SELECT typeof(snapshot_time) FROM ${META}.ducklake_snapshot LIMIT 1`);
+    textTimes = String(t.rows[0]?.[0]) === "VARCHAR";
+  });
+  const catalogAgo = (ms: number) =>
+    textTimes ? `timezone('UTC', date_trunc('day', timezone('UTC', ${ago(ms)} - INTERVAL 14 HOUR)) - INTERVAL 1 MICROSECOND)` : ago(ms);
   await step("expire", async () => {
-    const r = await db.query(`SELECT count(*)::BIGINT FROM ducklake_expire_snapshots(${lit(LAKE_DB)}, older_than => ${ago(policy.snapshotRetentionMs)})`);
+    const r = await db.query(`SELECT count(*)::BIGINT FROM ducklake_expire_snapshots(${lit(LAKE_DB)}, older_than => ${catalogAgo(policy.snapshotRetentionMs)})`);
     report.snapshotsExpired += Number(r.rows[0]![0]);
   });
   await step("cleanup", async () => {
-    const r = await db.query(`SELECT count(*)::BIGINT FROM ducklake_cleanup_old_files(${lit(LAKE_DB)}, older_than => ${ago(policy.fileGraceMs)})`);
+    const r = await db.query(`SELECT count(*)::BIGINT FROM ducklake_cleanup_old_files(${lit(LAKE_DB)}, older_than => ${catalogAgo(policy.fileGraceMs)})`);
     report.filesDeleted += Number(r.rows[0]![0]);
   });
   await step("orphans", async () => {

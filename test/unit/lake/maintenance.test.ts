@@ -131,6 +131,30 @@ describe("lake maintenance (DuckLake)", () => {
     await store.close();
   });
 
+  test("SQLite catalog (times kept as text): files merged away a moment ago survive the grace, orphans go by their age", async () => {
+    const dataDir = tempDir();
+    const { log } = memoryLogger("warn");
+    const store = await openStore(dataDir, log, { catalog: catalogOf({ dataDir, catalog: `sqlite:${join(dataDir, "catalog.sqlite")}` }) });
+    await store.recover("t", [0]);
+    for (let i = 0; i < 8; i++) await store.write(batch(i * 2100, i * 2100 + 2099, i + 1));
+    const lake = `${dataDir}/lake/`;
+    const orphanDir = join(lake, "main", "lake", "date=2026-03-02");
+    const oldOrphan = join(orphanDir, "ducklake-019a0000-0000-7000-8000-000000000003.parquet");
+    const freshOrphan = join(orphanDir, "ducklake-019a0000-0000-7000-8000-000000000004.parquet");
+    for (const f of [oldOrphan, freshOrphan]) await on(store, (db) => db.exec(`COPY (SELECT 1 AS x) TO '${f}' (FORMAT parquet)`));
+    const twoHoursAgo = new Date(Date.now() - 2 * HOUR);
+    utimesSync(oldOrphan, twoHoursAgo, twoHoursAgo);
+    const first = await on(store, (db) => maintain(db, DEFAULT_MAINTENANCE, { member: "m" }, log));
+    expect(first).toMatchObject({ failed: [], after: { files: 3 }, merged: { files: 24, into: 3 }, orphansDeleted: 1 });
+    // DuckLake compares a text catalog's times as strings: with older_than => now() - 1 hour it took these 24 for old
+    const second = await on(store, (db) => maintain(db, DEFAULT_MAINTENANCE, { member: "m" }, log));
+    expect(second).toMatchObject({ failed: [], filesDeleted: 0, snapshotsExpired: 0, orphansDeleted: 0 });
+    expect(parquetUnder(lake)).toHaveLength(24 + 3 + 1);
+    expect(statSync(freshOrphan).isFile()).toBe(true);
+    expect(await on(store, (db) => rowsOf(db, "SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM ferry_lake.lake"))).toEqual([[8 * 2100, 8 * 2100]]);
+    await store.close();
+  });
+
   test("one member at a time: a run within the schedule of another's is skipped; a running one blocks; a stale claim (a killed member) does not", async () => {
     const dataDir = tempDir();
     const { log, lines } = memoryLogger("info");
