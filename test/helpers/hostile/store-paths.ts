@@ -10,11 +10,11 @@
  *    table, normalizeRows when DuckDB refuses the batch as sent, dead letters for rows it still
  *    refuses, one catalog transaction inserting into `lake`); read back through the store's query
  *    service: the catalog's `lake` and its `orders` view.
- * Each path writes every input into two DuckDB-file catalogs (temporary folders): one as ferry
- * makes it (a small write stays inlined in the catalog database) and one whose lake table's
- * inlining limit is 0 (every write a Parquet file); each checks after every write that its rows
- * were kept that way. Each path answers what ferry did with every record, and what each catalog
- * holds for it.
+ * Each path writes every input into two DuckDB-file catalogs (temporary folders; SQLite ones with
+ * FERRY_FUZZ_CATALOG=sqlite): one as ferry makes it (a small write stays inlined in the catalog
+ * database) and one whose lake table's inlining limit is 0 (every write a Parquet file); each
+ * checks after every write that its rows were kept that way. Each path answers what ferry did with
+ * every record, and what each catalog holds for it.
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -87,12 +87,13 @@ export type StoreResults = Record<CatalogVariant, StoreResult>;
 const WRITES_PER_CATALOG = 100;
 
 /**
- * A DuckDB-file catalog in `dataDir` (where ferry puts it by default) with its lake table made:
+ * A DuckDB-file catalog in `dataDir` (where ferry puts it by default; FERRY_FUZZ_CATALOG=sqlite: a
+ * SQLite one) with its lake table made:
  * as ferry makes it ("inlined": writes up to INLINE_ROWS rows stay in the catalog), or with an
  * inlining limit of 0 ("parquet": every write is a Parquet file under <dataDir>/lake/).
  */
 async function prepareCatalog(dataDir: string, variant: CatalogVariant) {
-  const catalog = catalogOf({ dataDir });
+  const catalog = catalogOf({ dataDir, catalog: process.env.FERRY_FUZZ_CATALOG === "sqlite" ? `sqlite:${join(dataDir, "lake.sqlite")}` : undefined });
   const dataPath = { url: `${join(dataDir, "lake")}/` };
   if (variant === "parquet") {
     const db = await openDb(":memory:");
@@ -127,13 +128,23 @@ function checkKeptAs(variant: CatalogVariant, lakeDir: string, filesBefore: numb
   return files;
 }
 
-/** Rows of a read through a ferry query service, their offsets counted from `first` (the input's index). */
-async function readBack(query: QueryService, sql: string, first: number, withDate: boolean): Promise<StoredRow[]> {
-  const r = await query(sql);
-  return r.rows.map((row) => {
-    const s = toStored(row, withDate);
-    return { ...s, kafka_offset: s.kafka_offset - first };
-  });
+/**
+ * The rows of `orders` and `lake` whose offsets are first..last, read in one query through a ferry
+ * query service, their offsets counted from `first` (the input's index). `where` narrows both.
+ */
+async function readBack(query: QueryService, first: number, last: number, where = "true"): Promise<Pick<StoreResult, "table" | "lake">> {
+  const range = `kafka_offset BETWEEN ${first} AND ${last} AND ${where}`;
+  const r = await query(
+    `SELECT 'lake' AS from_table, ${READ_COLUMNS}, date::VARCHAR FROM lake WHERE ${range} ` +
+      `UNION ALL SELECT 'orders', ${READ_COLUMNS}, NULL FROM orders WHERE ${range} ORDER BY from_table, kafka_offset`,
+  );
+  const out: Pick<StoreResult, "table" | "lake"> = { table: [], lake: [] };
+  for (const [from, ...row] of r.rows) {
+    const lake = from === "lake";
+    const stored = toStored(row, lake);
+    (lake ? out.lake : out.table).push({ ...stored, kafka_offset: stored.kafka_offset - first });
+  }
+  return out;
 }
 
 export interface HttpAnswer {
@@ -192,7 +203,6 @@ export async function openHttpPath() {
   /** The orders a sink took as sequences first.., rolled into its catalog, read back. */
   async function readStore(s: RunSink, first: number, count: number): Promise<StoreResult> {
     const last = first + count - 1;
-    const range = `kafka_offset BETWEEN ${first} AND ${last}`;
     try {
       await s.sink.rollup();
     } catch (e) {
@@ -201,10 +211,10 @@ export async function openHttpPath() {
     }
     s.writes++;
     s.files = checkKeptAs(s.variant, s.lakeDir, s.files, true);
-    const quarantined = (await s.sink.query(`SELECT seq, reason FROM ${QUARANTINE_TABLE} WHERE seq BETWEEN ${first} AND ${last} ORDER BY seq`)).rows;
     // ferry run's own keyed table (the latest of each order_id), and the catalog's lake.
-    const table = await readBack(s.sink.query, `SELECT ${READ_COLUMNS} FROM orders WHERE ${range} ORDER BY kafka_offset`, first, false);
-    const lake = await readBack(s.sink.query, `SELECT ${READ_COLUMNS}, date::VARCHAR FROM lake WHERE ${range} ORDER BY kafka_offset`, first, true);
+    const { table, lake } = await readBack(s.sink.query, first, last);
+    // An acknowledged order the table refused is in the quarantine, not in the journal (nor the lake).
+    const quarantined = lake.length === count ? [] : (await s.sink.query(`SELECT seq, reason FROM ${QUARANTINE_TABLE} WHERE seq BETWEEN ${first} AND ${last} ORDER BY seq`)).rows;
     if (quarantined.length > 0) {
       s.broken = true;
       return { storeError: `acknowledged orders were quarantined: ${quarantined.map(([seq, reason]) => `record ${Number(seq) - first}: ${String(reason)}`).join("; ")}`, table, lake };
@@ -228,7 +238,7 @@ export async function openHttpPath() {
       try {
         if (res.status !== 202) return { status: res.status, body: parsed, accepted };
         const stores = {} as StoreResults;
-        for (const [v, s] of sinks) stores[v] = await readStore(s, firsts.get(v)!, accepted.length);
+        await Promise.all([...sinks].map(async ([v, s]) => (stores[v] = await readStore(s, firsts.get(v)!, accepted.length))));
         return { status: res.status, body: parsed, accepted, receivedAt: receivedBefore, stores };
       } finally {
         for (const s of [...sinks.values()]) await renew(s);
@@ -312,27 +322,26 @@ export async function openKafkaPath() {
       const results = {} as StoreResults;
       const seq = ++sequence;
       try {
-        for (const [v, s] of stores) {
-          // A store's write takes the batch's rows out of it (ndjson, sources): each gets its own arrays.
-          const write = { ...decoded, ndjson: [...decoded.ndjson], sources: [...decoded.sources], ranges: [{ topic, partition: 0, firstOffset: first, lastOffset: last }], sequence: seq };
-          try {
-            await s.store.write(write);
-          } catch (e) {
-            s.broken = true;
-            results[v] = { storeError: `the batch store refused the batch: ${errorMessage(e)}`, table: [], lake: [] };
-            continue;
-          }
-          s.writes++;
-          // Rows DuckDB refused for a reason of their own went to the dead letters, with that reason.
-          for (const d of s.takeDeadLetters()) rejected[Number(d.offset) - first] ??= `(dead letter of the ${v} catalog's store) ${d.reason}`;
-          s.files = checkKeptAs(v, s.lakeDir, s.files, decoded.rows > 0);
-          const range = `kafka_topic = '${topic}' AND kafka_offset BETWEEN ${first} AND ${last}`;
-          results[v] = {
+        // The two catalogs' stores (DuckDB instances of their own) at once.
+        await Promise.all(
+          [...stores].map(async ([v, s]) => {
+            // A store's write takes the batch's rows out of it (ndjson, sources): each gets its own arrays.
+            const write = { ...decoded, ndjson: [...decoded.ndjson], sources: [...decoded.sources], ranges: [{ topic, partition: 0, firstOffset: first, lastOffset: last }], sequence: seq };
+            try {
+              await s.store.write(write);
+            } catch (e) {
+              s.broken = true;
+              results[v] = { storeError: `the batch store refused the batch: ${errorMessage(e)}`, table: [], lake: [] };
+              return;
+            }
+            s.writes++;
+            // Rows DuckDB refused for a reason of their own went to the dead letters, with that reason.
+            for (const d of s.takeDeadLetters()) rejected[Number(d.offset) - first] ??= `(dead letter of the ${v} catalog's store) ${d.reason}`;
+            s.files = checkKeptAs(v, s.lakeDir, s.files, decoded.rows > 0);
             // The catalog's `orders`: each order_id's latest row of the whole lake (this batch's are the latest).
-            table: await readBack(s.store.query, `SELECT ${READ_COLUMNS} FROM orders WHERE ${range} ORDER BY kafka_offset`, first, false),
-            lake: await readBack(s.store.query, `SELECT ${READ_COLUMNS}, date::VARCHAR FROM lake WHERE ${range} ORDER BY kafka_offset`, first, true),
-          };
-        }
+            results[v] = await readBack(s.store.query, first, last, `kafka_topic = '${topic}'`);
+          }),
+        );
       } finally {
         for (const s of [...stores.values()]) await renew(s);
       }
