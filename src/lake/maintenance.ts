@@ -88,6 +88,14 @@ export const maintenanceFields = {
   ),
 };
 
+/** The sink's schedule of maintenance runs. */
+export const maintenanceScheduleFields = {
+  maintainEvery: v.optional(
+    duration({ doc: "Maintain the lake this often (flush small writes into files, merge small files, expire snapshots, delete unused files), one member of the catalog at a time; 0: never (run ferry maintain instead).", min: 0 }),
+    10 * MINUTE,
+  ),
+};
+
 export const maintenancePolicyOf = (c: { snapshotRetention: number; fileGrace: number }): MaintenancePolicy => ({
   ...DEFAULT_MAINTENANCE,
   snapshotRetentionMs: c.snapshotRetention,
@@ -415,3 +423,48 @@ async function finishRun(db: Db, member: string, started: string): Promise<void>
 
 const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const firstLine = (s: string) => s.split("\n").find((l) => /conflict|locked/i.test(l)) ?? s.split("\n")[0]!;
+
+export interface MaintenanceSchedule {
+  /** Maintain this often (0: never). */
+  everyMs: number;
+  policy: MaintenancePolicy;
+  /** Names this member (the writer's name). */
+  member: string;
+  dataPath?: DataPath;
+  /** Runs `fn` on the catalog's connection between batches (the batch store's `exclusive`). */
+  run: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  /** Each run's report (for metrics). */
+  onReport?: (report: MaintenanceReport) => void;
+}
+
+/**
+ * Runs maintenance every `everyMs` — the first run after a random part of it, so members started
+ * together spread out — never two at once; a failed run is logged and the next one comes on time.
+ * `stop()` ends the schedule and waits for a run in progress.
+ */
+export function scheduleMaintenance(s: MaintenanceSchedule, log: Logger): { stop(): Promise<void> } {
+  if (s.everyMs <= 0) return { stop: async () => {} };
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const next = (delay: number) => {
+    timer = setTimeout(() => {
+      running = s
+        .run((db) => maintain(db, s.policy, { member: s.member, everyMs: s.everyMs, dataPath: s.dataPath }, log))
+        .then((r) => s.onReport?.(r))
+        .catch((e) => log.warn("lake maintenance failed (tried again at the next run)", { error: errorMessage(e) }))
+        .finally(() => {
+          if (!stopped) next(s.everyMs);
+        });
+    }, delay);
+    (timer as { unref?: () => void }).unref?.();
+  };
+  next(Math.round(s.everyMs * (0.5 + Math.random() / 2)));
+  return {
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

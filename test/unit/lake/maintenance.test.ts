@@ -12,7 +12,7 @@ import { join, relative } from "node:path";
 import { type Db, openDb } from "../../../src/db/duckdb.ts";
 import { type LakeBatchStoreOptions, type LakeBatchWrite, openLakeBatchStore } from "../../../src/lake/batch-store.ts";
 import { attachCatalog, catalogOf } from "../../../src/lake/catalog.ts";
-import { DEFAULT_MAINTENANCE, lakeFiles, lakeTables, maintain, type MaintenancePolicy, MERGE_AT } from "../../../src/lake/maintenance.ts";
+import { DEFAULT_MAINTENANCE, lakeFiles, lakeTables, maintain, type MaintenancePolicy, type MaintenanceReport, MERGE_AT, scheduleMaintenance } from "../../../src/lake/maintenance.ts";
 import { createLakeTables } from "../../../src/lake/tables.ts";
 import { createDecoder, type SourceRecord } from "../../../src/pipeline/decode.ts";
 import type { Logger } from "../../../src/log/logger.ts";
@@ -178,6 +178,35 @@ describe("lake maintenance (DuckLake)", () => {
     expect(await on(store, (db) => rowsOf(db, "SELECT member, finished_at IS NOT NULL FROM ferry_lake.ferry_maintenance.last_run"))).toEqual([["d", true]]);
     await store.close();
   });
+
+  test("on a schedule: runs between batches through the store, one member per interval across two members; stop() waits for a run and ends it", async () => {
+    const shared = tempDir("ferry-maintain-schedule-");
+    const { log, lines } = memoryLogger("info");
+    const catalog = catalogOf({ dataDir: shared, catalog: `sqlite:${join(shared, "catalog.sqlite")}` });
+    const stores = [await openStore(tempDir(), log, { catalog, dataPath: { url: `${shared}/lake/` } }), await openStore(tempDir(), log, { catalog, dataPath: { url: `${shared}/lake/` } })];
+    const reports: MaintenanceReport[][] = [[], []];
+    const EVERY = 1500;
+    const schedules = stores.map((store, i) =>
+      scheduleMaintenance({ everyMs: EVERY, policy: { ...DEFAULT_MAINTENANCE, flushRows: 1 }, member: `m${i}`, run: store.exclusive, onReport: (r) => reports[i]!.push(r) }, log),
+    );
+    await stores[0]!.recover("t", [0]);
+    await stores[1]!.recover("t", [1]);
+    const started = performance.now();
+    for (let i = 0; i < 15; i++) await Promise.all(stores.map((store, p) => store.write(batch(i * 20, i * 20 + 19, i + 1, p))));
+    while (performance.now() - started < 4 * EVERY) await Bun.sleep(100);
+    await Promise.all(schedules.map((s) => s.stop()));
+    const elapsed = performance.now() - started;
+    const ran = reports.flat().filter((r) => r.ran);
+    expect(ran.length).toBeGreaterThanOrEqual(2);
+    expect(ran.length).toBeLessThanOrEqual(Math.ceil(elapsed / (EVERY * 0.9)) + 1); // not every member every interval
+    expect(reports.flat().filter((r) => !r.ran).every((r) => /another member/.test(r.skipped!))).toBe(true);
+    const count = reports.flat().length;
+    await Bun.sleep(EVERY * 1.5);
+    expect(reports.flat().length).toBe(count); // stopped
+    expect(lines.some((l) => l.includes("lake maintenance failed"))).toBe(false);
+    expect(await on(stores[0]!, (db) => rowsOf(db, "SELECT count(*)::INT, count(DISTINCT (kafka_partition, kafka_offset))::INT FROM ferry_lake.lake"))).toEqual([[600, 600]]);
+    for (const store of stores) await store.close();
+  }, 60_000);
 
   test("SQLite catalog: two sinks' batches commit while a third member maintains the lake again and again; every batch lands, every row once", async () => {
     const shared = tempDir("ferry-maintain-shared-");
