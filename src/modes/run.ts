@@ -52,7 +52,8 @@ export const runMode = defineMode({
   }),
   async run(config, ctx) {
     const catalog = catalogOf(config);
-    const dataPath = dataPathOf(config);
+    // Without --lake, an existing catalog keeps the data path it records (a new one: <data-dir>/lake).
+    const dataPath = config.lake === undefined ? undefined : dataPathOf(config);
     const gap = config.queryAccess === "locked" ? lockdownGap(catalog) : undefined;
     if (gap) throw new ConfigError(`--query-access locked: ${gap}`);
     const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
@@ -80,6 +81,6 @@ export const runMode = defineMode({
       );
     const localSocket = (sink: EmbeddedOrderSink, ingress: (req: Request) => Response | Promise<Response>) =>
       serveLocal(dataPaths(config.dataDir).socket, servedQueries(sink.query, querySettingsOf(config), ctx.log), ingress).stop;
-    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir, catalog: catalog.description, lake: dataPath.url }, localSocket);
+    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir, catalog: catalog.description, lake: dataPath?.url ?? "(the catalog's)" }, localSocket);
   },
 });

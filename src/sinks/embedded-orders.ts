@@ -22,6 +22,7 @@
  * it, under its writer id (kept in ferry.duckdb): a catalog whose orders/0 another writer moved
  * stops the rollups (FencedError), and its rows are never taken for this one's.
  */
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createMutex, dataPaths, type Db, openDb } from "../db/duckdb.ts";
 import { type QueryService, queryService } from "../db/query-service.ts";
@@ -32,11 +33,11 @@ import type { ReceivedOrder } from "../schema/order.ts";
 import { rm, writeFile } from "node:fs/promises";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
-import { attachCatalog, type Catalog, catalogOf, type DataPath, LAKE_DB } from "../lake/catalog.ts";
+import { attachCatalog, type Catalog, catalogFileOf, catalogOf, type DataPath, LAKE_DB } from "../lake/catalog.ts";
 import { adoptLegacyLake } from "../lake/adopt.ts";
 import { createOffsetsSchema, FencedError, moveOffsets, readOffset } from "../lake/offsets.ts";
 import { maintain, type MaintenancePolicy } from "../lake/maintenance.ts";
-import { offerLakeViews } from "../lake/read.ts";
+import { catalogDataPath, offerLakeViews } from "../lake/read.ts";
 import { createLakeTables, lakeDateSql, lakeTableOf } from "../lake/tables.ts";
 import { createOrdersTables, ORDER_ROWS, type OrderRow, storedOffsets, upsertOrdersSql, saveOffsets } from "./orders-table.ts";
 import { type OpenWalFile, openWriteAheadLog } from "./write-ahead-log.ts";
@@ -97,10 +98,15 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   await db.exec(`CREATE TABLE IF NOT EXISTS ferry_journal AS SELECT * FROM orders LIMIT 0`);
   await db.exec(QUARANTINE_DDL);
   const writer = await runWriterId(db);
-  const catalog = opts.catalog ?? catalogOf({ dataDir: opts.dataDir });
-  const dataPath = opts.dataPath ?? { url: `${resolve(paths.lake)}/` };
+  let catalog: Catalog;
+  let dataPath: DataPath;
   try {
-    await attachCatalog(db, catalog, dataPath);
+    catalog = await runCatalog(db, opts);
+    // An existing catalog keeps the data path it was made with (none given: the one it records); a new one gets the default.
+    const file = catalogFileOf(catalog);
+    const given = opts.dataPath ?? (file !== undefined && existsSync(file) ? undefined : { url: `${resolve(paths.lake)}/` });
+    await attachCatalog(db, catalog, given);
+    dataPath = given ?? { url: (await catalogDataPath(db)) ?? `${resolve(paths.lake)}/` };
     await createLakeTables(db, "orders");
     await createOffsetsSchema(db);
     // A lake of the previous release (files of ferry's own under the data path): adopted once.
@@ -414,6 +420,32 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       if (failed !== undefined) throw failed;
     },
   };
+}
+
+/** What ferry_run records of the catalog when it is the data dir's default (so a data dir moved elsewhere keeps it). */
+const DEFAULT_CATALOG = "default";
+
+/**
+ * The catalog this data dir's run rolls into: the one given, checked against the one recorded at
+ * the first start (its journal and offsets belong to that catalog: another would split the lake),
+ * or, when none is given (`ferry generate` into the data dir), the recorded one.
+ */
+async function runCatalog(db: Db, opts: EmbeddedOrderSinkOptions): Promise<Catalog> {
+  await db.exec(`ALTER TABLE ferry_run ADD COLUMN IF NOT EXISTS catalog VARCHAR`);
+  const recorded = (await db.query(`SELECT catalog FROM ferry_run`)).rows[0]?.[0];
+  const byDefault = catalogOf({ dataDir: opts.dataDir });
+  const named = (c: Catalog) => (c.kind === byDefault.kind && c.description === byDefault.description ? DEFAULT_CATALOG : c.description);
+  if (typeof recorded !== "string") {
+    const catalog = opts.catalog ?? byDefault;
+    await db.exec(`UPDATE ferry_run SET catalog = $1`, [named(catalog)]);
+    return catalog;
+  }
+  if (opts.catalog === undefined) return recorded === DEFAULT_CATALOG ? byDefault : catalogOf({ dataDir: opts.dataDir, catalog: recorded });
+  if (named(opts.catalog) !== recorded) {
+    const was = recorded === DEFAULT_CATALOG ? `the data dir's own (${byDefault.description})` : recorded;
+    throw new ConfigError(`this data dir's ferry run rolls its orders into the catalog ${was}, not ${opts.catalog.description}: its journal and offsets belong to that one (another would split the lake); give --catalog ${recorded === DEFAULT_CATALOG ? "(none)" : recorded}, or use a data dir of its own for another catalog`);
+  }
+  return opts.catalog;
 }
 
 /** This data dir's writer id (random, made once, kept in ferry.duckdb): it names the run's offset moves in the catalog. */

@@ -1,6 +1,6 @@
 /** The embedded sink's rollup into the catalog's lake: exactly once, also when a rollup was cut short. */
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dataPaths, openDb } from "../../../src/db/duckdb.ts";
@@ -128,6 +128,26 @@ test("one ferry run per catalog: another data dir's run is refused on a catalog 
   expect(err).toBeInstanceOf(ConfigError);
   expect(String((err as Error).message)).toMatch(/rolled up from another data dir .*one ferry run per catalog/);
   expect(await lake({ dataDir: shared, catalog: `sqlite:${join(shared, "lake.sqlite")}` })).toEqual([3, 3, 0, 2]);
+}, 60_000);
+
+test("the data dir records its catalog: opened without one (ferry generate into it), the recorded one with its data path; another is refused", async () => {
+  const dataDir = tempDir();
+  const sqlite = `sqlite:${join(tempDir(), "lake.sqlite")}`;
+  const { log } = memoryLogger("error");
+  const first = await openEmbeddedOrderSink({ ...opts(dataDir), catalog: catalogOf({ dataDir, catalog: sqlite }), dataPath: { url: `${join(tempDir(), "files")}/` } }, log);
+  await first.write(orders(2));
+  await first.close();
+  const again = await openEmbeddedOrderSink(opts(dataDir), log); // no catalog given: the recorded one, with its data path
+  await again.write(orders(1, 2));
+  await again.close();
+  expect(await lake({ dataDir, catalog: sqlite })).toEqual([3, 3, 0, 2]);
+  expect(existsSync(join(dataDir, "lake.ducklake"))).toBe(false);
+  const other = await openEmbeddedOrderSink({ ...opts(dataDir), catalog: catalogOf({ dataDir }) }, log).then(
+    async (s) => (await s.close(), undefined),
+    (e: unknown) => e,
+  );
+  expect(other).toBeInstanceOf(ConfigError);
+  expect(String((other as Error).message)).toContain(`this data dir's ferry run rolls its orders into the catalog ${sqlite}, not ${join(dataDir, "lake.ducklake")}`);
 }, 60_000);
 
 test("two ferry runs of different data dirs started on one catalog before either rolled up: the later one's rollups fail, saying so, and its rows stay in its journal", async () => {
