@@ -88,14 +88,6 @@ export const maintenanceFields = {
   ),
 };
 
-/** The sink's schedule of maintenance runs. */
-export const maintenanceScheduleFields = {
-  maintainEvery: v.optional(
-    duration({ doc: "Maintain the lake this often (flush small writes into files, merge small files, expire snapshots, delete unused files), one member of the catalog at a time; 0: never (run ferry maintain instead).", min: 0 }),
-    10 * MINUTE,
-  ),
-};
-
 export const maintenancePolicyOf = (c: { snapshotRetention: number; fileGrace: number }): MaintenancePolicy => ({
   ...DEFAULT_MAINTENANCE,
   snapshotRetentionMs: c.snapshotRetention,
@@ -425,7 +417,7 @@ const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const firstLine = (s: string) => s.split("\n").find((l) => /conflict|locked/i.test(l)) ?? s.split("\n")[0]!;
 
 export interface MaintenanceSchedule {
-  /** Maintain this often (0: never). */
+  /** Maintain this often (0: never): --maintain-every (maintainEveryField). */
   everyMs: number;
   policy: MaintenancePolicy;
   /** Names this member (the writer's name). */
