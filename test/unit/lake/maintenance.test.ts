@@ -129,7 +129,7 @@ describe("lake maintenance (DuckLake)", () => {
     await store.write(batch(offset, offset + 9, 31));
     expect(await on(store, (db) => rowsOf(db, "SELECT count(*)::INT FROM ferry_lake.orders"))).toEqual([[offset + 10]]);
     await store.close();
-  });
+  }, 60_000);
 
   test("SQLite catalog (times kept as text): files merged away a moment ago survive the grace, orphans go by their age", async () => {
     const dataDir = tempDir();
@@ -153,7 +153,7 @@ describe("lake maintenance (DuckLake)", () => {
     expect(statSync(freshOrphan).isFile()).toBe(true);
     expect(await on(store, (db) => rowsOf(db, "SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM ferry_lake.lake"))).toEqual([[8 * 2100, 8 * 2100]]);
     await store.close();
-  });
+  }, 60_000);
 
   test("one member at a time: a run within the schedule of another's is skipped; a running one blocks; a stale claim (a killed member) does not", async () => {
     const dataDir = tempDir();
@@ -177,7 +177,7 @@ describe("lake maintenance (DuckLake)", () => {
     expect((await run("d", 600_000)).ran).toBe(true);
     expect(await on(store, (db) => rowsOf(db, "SELECT member, finished_at IS NOT NULL FROM ferry_lake.ferry_maintenance.last_run"))).toEqual([["d", true]]);
     await store.close();
-  });
+  }, 60_000);
 
   test("on a schedule: runs between batches through the store, one member per interval across two members; stop() waits for a run and ends it", async () => {
     const shared = tempDir("ferry-maintain-schedule-");
@@ -219,7 +219,7 @@ describe("lake maintenance (DuckLake)", () => {
     await b.recover("t", [1]);
     const maintainer = await openDb(":memory:");
     await attachCatalog(maintainer, catalog, { url: `${shared}/lake/` });
-    const BATCHES = 40;
+    const BATCHES = 24;
     let writing = true;
     const sink = async (store: Store, partition: number) => {
       for (let i = 1, offset = 0; i <= BATCHES; i++) {
