@@ -95,6 +95,8 @@ async function attachForReading(db: Db, catalog: Catalog, place: QueryPlace, ask
     await createLakeTables(db, "orders");
     return undefined;
   }
+  // DuckLake reaches an S3 data path while attaching: the S3 settings go first.
+  if (place.s3) await useS3(db, place.s3);
   await attachCatalog(db, catalog, place.lake, { readOnly: true, snapshot: ask.snapshot });
   return catalogDataPath(db);
 }

@@ -6,7 +6,7 @@
  * answered and which setting to change; virtual-host style at an IP address is refused up front.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDb } from "../../../src/db/duckdb.ts";
@@ -51,6 +51,7 @@ describe("automatic addressing", () => {
     const prefix = uniqueName("lake");
     const dataDir = join(work, prefix);
     // The data dir's catalog, its lake's files in the bucket: three orders in a Parquet file there (no inlining).
+    mkdirSync(dataDir);
     const db = await openDb(":memory:");
     try {
       await attachCatalog(db, catalogOf({ dataDir }), { url: `s3://${s3.bucket}/${prefix}/`, s3: access(s3.endpoint) });
@@ -67,7 +68,7 @@ describe("automatic addressing", () => {
     const env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_ENDPOINT_URL: s3.endpoint };
     const q = await runFerry(["query", "--data-dir", dataDir, "--format", "json", "select count(*)::INT AS n, sum(quantity)::INT AS s from lake"], 60_000, env);
     expect(q.err).not.toContain(s3.secretAccessKey);
-    expect({ code: q.code, out: q.out.trim() }).toEqual({ code: 0, out: JSON.stringify({ n: 3, s: 3 }) });
+    expect({ code: q.code, out: q.out.trim(), err: q.code === 0 ? "" : q.err }).toEqual({ code: 0, out: JSON.stringify({ n: 3, s: 3 }), err: "" });
     const forced = await runFerry(["query", "--data-dir", dataDir, "--no-s3-path-style", "select 1"], 60_000, env);
     expect(forced.code).toBe(2);
     expect(forced.err).toContain(`--no-s3-path-style (FERRY_S3_PATH_STYLE=false) asks for virtual-host addressing (http://BUCKET.host/key), which an IP-address endpoint (127.0.0.1) cannot serve`);
