@@ -151,7 +151,10 @@ const CLAIM_STALE_MS = HOUR;
 const SCHEDULE_SLACK = 0.9;
 const DUCKLAKE_FILE = /(^|\/)ducklake-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(-delete)?\.parquet$/;
 
-/** One maintenance run; see the file's comment. Logs one line (notice) when it ran. */
+/**
+ * One maintenance run; see the file's comment. Logs one line (notice) when it ran (warn when a
+ * step failed), info when it skipped. Throws only when the catalog cannot be read at all.
+ */
 export async function maintain(db: Db, policy: MaintenancePolicy, opts: MaintainOptions, log: Logger): Promise<MaintenanceReport> {
   const t0 = performance.now();
   const none: FileCount = { files: 0, bytes: 0, inlinedRows: 0 };
@@ -197,13 +200,16 @@ export async function maintain(db: Db, policy: MaintenancePolicy, opts: Maintain
   // older_than => now() - 1 hour). Such a catalog gets a cut-off at the end of an earlier day
   // (14 hours for the widest UTC offset a writer's text may carry): nothing goes too early, some
   // things up to a day and a half late.
-  let textTimes = false;
+  let textTimes: boolean | undefined;
   await step("catalog", async () => {
     const t = await db.query(`SELECT typeof(snapshot_time) FROM ${META}.ducklake_snapshot LIMIT 1`);
     textTimes = String(t.rows[0]?.[0]) === "VARCHAR";
   });
-  const catalogAgo = (ms: number) =>
-    textTimes ? `timezone('UTC', date_trunc('day', timezone('UTC', ${ago(ms)} - INTERVAL 14 HOUR)) - INTERVAL 1 MICROSECOND)` : ago(ms);
+  const catalogAgo = (ms: number) => {
+    // Not known how the catalog keeps its times (the step failed): nothing expires, nothing is deleted.
+    if (textTimes === undefined) throw new Error("skipped: how the catalog keeps its times is not known");
+    return textTimes ? `timezone('UTC', date_trunc('day', timezone('UTC', ${ago(ms)} - INTERVAL 14 HOUR)) - INTERVAL 1 MICROSECOND)` : ago(ms);
+  };
   await step("expire", async () => {
     const r = await db.query(`SELECT count(*)::BIGINT FROM ducklake_expire_snapshots(${lit(LAKE_DB)}, older_than => ${catalogAgo(policy.snapshotRetentionMs)})`);
     report.snapshotsExpired += Number(r.rows[0]![0]);
