@@ -19,7 +19,7 @@ import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, rmSync, wr
 import { join } from "node:path";
 import { createMutex, type Db, openDb } from "../db/duckdb.ts";
 import { queryService } from "../db/query-service.ts";
-import { errorMessage } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type DecodedBatch, normalizeRows, recordsOf } from "../pipeline/decode.ts";
 import { tpKey } from "../pipeline/partitions.ts";
@@ -30,7 +30,8 @@ import { rowLayout } from "../sinks/record-rows.ts";
 import { findRefusedLines, mayBeRowFault } from "../sinks/refused-rows.ts";
 import { adoptLegacyLake } from "./adopt.ts";
 import { attachCatalog, type Catalog, type DataPath, LAKE_DB } from "./catalog.ts";
-import { createOffsetsSchema, FencedError, moveOffsets, type OffsetMove, readOffset, readOffsets } from "./offsets.ts";
+import { createOffsetsSchema, FencedError, moveOffsets, type OffsetMove, readOffset } from "./offsets.ts";
+import { offerLakeViews } from "./read.ts";
 import { createLakeTables, lakeDateSql, lakeTableOf } from "./tables.ts";
 
 /** Points of a batch where a test can make the process die (kill -9 itself). */
@@ -57,6 +58,8 @@ export interface LakeBatchStoreOptions {
   dataPath: DataPath;
   /** Names this writer in the offsets it moves (e.g. "group g member <uuid>"). */
   writer: string;
+  /** Who may write the lake's partitions (e.g. "group g"): a partition last moved by a writer not named "<owner> …" is refused. */
+  owner?: string;
   kind: RecordKind;
   /** DuckDB's memory limit (its caches and working memory; it spills to disk above it). */
   memoryLimitMb: number;
@@ -118,7 +121,6 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   const stageTurn = createMutex();
   /** Per partition, the next offset as this writer holds it (read from the catalog at assignment, moved by its commits). */
   const held = new Map<string, number>();
-  let known = await readOffsets(db);
   const batchFile = join(opts.dataDir, `.batch-${process.pid}.ndjson`);
   const probeFile = join(opts.dataDir, `.batch-${process.pid}.probe.ndjson`);
   // Leftovers of killed processes: never in the lake, safe to drop.
@@ -128,12 +130,16 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   /** Newly assigned partitions: their offsets as the catalog has them now (another member may have moved them). */
   async function recover(topic: string, partitions: number[]): Promise<void> {
     if (partitions.length === 0) return;
-    known = await exclusive(() => readOffsets(db));
-    for (const p of partitions) {
+    const states = await exclusive(() => Promise.all(partitions.map((p) => readOffset(db, topic, p))));
+    for (const [i, p] of partitions.entries()) {
+      const state = states[i];
+      // A partition written by others (another consumer group, a ferry run) would be written twice: refused.
+      if (state && opts.owner && !state.writer.startsWith(`${opts.owner} `) && state.writer !== opts.owner) {
+        throw new ConfigError(`the lake's partition ${topic}/${p} is written by ${state.writer.replace(/ member \S+$/, "")}, not ${opts.owner}: the sinks of one consumer group share a lake; give others a catalog of their own (--catalog)`);
+      }
       const k = tpKey(topic, p);
-      const next = known.get(`${topic}/${p}`);
-      if (next === undefined) held.delete(k);
-      else held.set(k, next);
+      if (state === undefined) held.delete(k);
+      else held.set(k, state.next);
     }
   }
 
@@ -298,6 +304,8 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     query: queryService(db, {
       lockdown: { dirs: [opts.dataDir, opts.dataPath.url], s3: opts.dataPath.s3 },
       offer: (conn) => conn.exec(`USE ${LAKE_DB}`),
+      // Time travel through the socket (ferry query --snapshot/--at): both tables at that snapshot.
+      offerAt: opts.kind === "orders" ? (conn, at) => conn.exec(`USE ${LAKE_DB}`).then(() => offerLakeViews(conn, at)) : undefined,
     }),
     close: () =>
       stageTurn(() =>

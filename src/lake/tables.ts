@@ -16,8 +16,13 @@ import { LAKE_DB } from "./catalog.ts";
 /** The lake table of a record kind (the catalog's default schema). */
 export const lakeTableOf = (kind: RecordKind) => (kind === "orders" ? "lake" : `${RECORD_KINDS[kind].table.replace(/s$/, "")}_lake`);
 
-/** Small writes stay in the catalog (inlined) up to this many rows per insert, until flushed into a file. */
-export const INLINE_ROWS = 2000;
+/**
+ * Small writes stay in the catalog (inlined) up to this many rows per insert, until maintenance
+ * flushes them into a file. Measured (DuckDB-file catalog, DuckDB 1.5.5): an inlined insert costs
+ * ~0.24 ms a row (1,000 rows 150 ms, 2,000 rows 480 ms), a Parquet file ~20–50 ms whatever its
+ * size up to thousands of rows: inlining pays below ~200 rows.
+ */
+export const INLINE_ROWS = 200;
 
 const LATEST_FIRST = (key: string) => `row_number() OVER (PARTITION BY ${quoteIdent(key)} ORDER BY ingested_at DESC, kafka_offset DESC)`;
 

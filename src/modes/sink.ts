@@ -115,7 +115,7 @@ export const sinkMode = defineMode({
     if (gap) throw new ConfigError(`--query-access locked: ${gap}`);
     mkdirSync(config.dataDir, { recursive: true });
     const writer = `group ${config.group} member ${crypto.randomUUID()}`;
-    const store = await openLakeBatchStore({ dataDir: config.dataDir, catalog, dataPath, writer, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
+    const store = await openLakeBatchStore({ dataDir: config.dataDir, catalog, dataPath, writer, owner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
     const kafka = createKafka(config, log);
     const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
     const decoder = createDecoder(config.kind, registryOf(config));

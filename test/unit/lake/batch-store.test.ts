@@ -61,8 +61,9 @@ describe("lake batch store (DuckLake)", () => {
     expect(await one(store, "SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT, min(date)::VARCHAR, max(date)::VARCHAR, any_value(kafka_topic) FROM lake")).toEqual([20, 20, "2026-03-01", "2026-03-02", "t"]);
     // o-0 … o-6, each at its highest offset
     expect((await store.query("SELECT order_id, kafka_offset::INT FROM orders ORDER BY 1")).rows).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => [`o-${i}`, 14 + i - (14 + i > 19 ? 7 : 0)]));
-    // Time travel: the lake as of the first batch's snapshot
+    // Time travel: the lake as of the first batch's snapshot, in SQL and as the socket offers it (both tables)
     expect(await one(store, `SELECT count(*)::INT FROM lake AT (VERSION => ${r1.snapshot})`)).toEqual([10]);
+    expect((await store.query("SELECT (SELECT count(*)::INT FROM lake), (SELECT max(kafka_offset)::INT FROM orders)", {}, { version: r1.snapshot })).rows[0]).toEqual([10, 9]);
     await store.close();
     const again = await openStore(dataDir, memoryLogger().log);
     await again.recover("t", [0]);
@@ -122,6 +123,25 @@ describe("lake batch store (DuckLake)", () => {
     expect(await one(b, "SELECT count(*)::INT FROM lake WHERE kafka_partition = 0")).toEqual([15]);
     await a.close();
     await b.close();
+  });
+
+  test("a partition another consumer group (or a ferry run) wrote is refused: its records would be in the lake twice", async () => {
+    const shared = tempDir("ferry-shared-");
+    const { log } = memoryLogger();
+    const open = (group: string) =>
+      openStore(tempDir(), log, { writer: `group ${group} member ${crypto.randomUUID()}`, owner: `group ${group}`, catalog: catalogOf({ dataDir: shared, catalog: `sqlite:${join(shared, "catalog.sqlite")}` }), dataPath: { url: `${shared}/lake/` } });
+    const a = await open("g");
+    await a.recover("t", [0]);
+    await a.write(batch(0, 9, 1));
+    await a.close();
+    const again = await open("g"); // another member of the same group: resumes
+    await again.recover("t", [0]);
+    expect(again.storedOffset("t", 0)).toBe(10);
+    await again.close();
+    const other = await open("other");
+    await expect(other.recover("t", [0])).rejects.toThrow("the lake's partition t/0 is written by group g, not group other");
+    await other.recover("t", [1]); // a partition nobody wrote yet is fine
+    await other.close();
   });
 
   test("batches are taken in the order written; one whose dead letters fail commits nothing, nor does any after it", async () => {
