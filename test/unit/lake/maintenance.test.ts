@@ -208,6 +208,32 @@ describe("lake maintenance (DuckLake)", () => {
     for (const store of stores) await store.close();
   }, 60_000);
 
+  test("DuckDB-file catalog: maintenance on a connection of its own beside the store's — batches go on committing while it merges, all land", async () => {
+    const dataDir = tempDir();
+    const { log } = memoryLogger("warn");
+    const store = await openStore(dataDir, log);
+    await store.recover("t", [0]);
+    let offset = 0;
+    for (let i = 1; i <= 24; i++, offset += 2100) await store.write(batch(offset, offset + 2099, i));
+    const side = await store.exclusive((db) => db.connect());
+    let sequence = 25;
+    const committedAt: number[] = [];
+    let maintaining = true;
+    const run = maintain(side, DEFAULT_MAINTENANCE, { member: "m" }, log).finally(() => (maintaining = false));
+    const started = performance.now();
+    while (maintaining || committedAt.length < 3) {
+      await store.write(batch(offset, offset + 2099, sequence++));
+      offset += 2100;
+      committedAt.push(performance.now() - started);
+    }
+    const r = await run;
+    expect(r).toMatchObject({ ran: true, failed: [], merged: { into: 3 } });
+    expect(committedAt.filter((t) => t < r.ms).length).toBeGreaterThan(0); // committed while it ran
+    expect(await on(store, (db) => rowsOf(db, "SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM ferry_lake.lake"))).toEqual([[offset, offset]]);
+    side.close();
+    await store.close();
+  }, 120_000);
+
   test("SQLite catalog: two sinks' batches commit while a third member maintains the lake again and again; every batch lands, every row once", async () => {
     const shared = tempDir("ferry-maintain-shared-");
     const { log, lines } = memoryLogger("info");
