@@ -105,8 +105,8 @@ async function scenario(name: string, rowsPerPartition: number, every: number): 
       if ((b + 1) % every === 0 || b === BATCHES - 1) {
         const before = await lakeFiles(db, ["lake"]);
         maxFiles = Math.max(maxFiles, before.length);
-        // The age rule on the simulated clock: inlined rows an hour old are flushed whatever their number.
-        const old = oldestInlined !== undefined && now - oldestInlined >= DEFAULT_MAINTENANCE.flushAgeMs;
+        // The age rule on the simulated clock: inlined rows that would be an hour old by the next run are flushed whatever their number.
+        const old = oldestInlined !== undefined && now - oldestInlined + every * BATCH_MS >= DEFAULT_MAINTENANCE.flushAgeMs;
         const r = await maintain(db, { ...DEFAULT_MAINTENANCE, flushRows: old ? 1 : DEFAULT_MAINTENANCE.flushRows, flushAgeMs: Number.MAX_SAFE_INTEGER }, { member: "bench" }, log);
         if (r.failed.length) throw new Error(`maintenance failed: ${JSON.stringify(r.failed)}`);
         runs.push(r);

@@ -3,8 +3,9 @@
  * (LAKE_DB), for every table of the catalog's `main` schema (the lake tables; the offsets tables
  * stay as they are: a few inlined rows each):
  *  1. flush: a table's inlined rows (small batches are kept in the catalog, tables.ts INLINE_ROWS)
- *     go into Parquet files once there are `flushRows` of them or the oldest is `flushAgeMs` old
- *     (a reader of raw Parquet files sees them only then) — one file per partition (date);
+ *     go into Parquet files once there are `flushRows` of them or the oldest would be `flushAgeMs`
+ *     old by the next scheduled run (a reader of raw Parquet files sees them only then, so within
+ *     about `flushAgeMs`) — one file per partition (date);
  *  2. merge: small files of a partition are merged, in tiers of size (below 1 MiB, 8 MiB, 64 MiB …
  *     up to `targetFileBytes`): a tier is merged once one partition holds MERGE_AT files of it,
  *     so a byte is rewritten about once per tier, not at every run. Time travel still reaches
@@ -45,7 +46,7 @@ export interface MaintenancePolicy {
   fileGraceMs: number;
   /** A table's inlined rows are flushed into files once there are this many… */
   flushRows: number;
-  /** …or once the oldest of them is this old. */
+  /** …or once the oldest of them is this old (on a schedule: would be, by the next run). */
   flushAgeMs: number;
   /** Merged files grow to about this size (DuckLake's target_file_size). */
   targetFileBytes: number;
@@ -182,7 +183,9 @@ export async function maintain(db: Db, policy: MaintenancePolicy, opts: Maintain
   });
   await step("flush", async () => {
     for (const [table, rows] of await inlined(db, tables)) {
-      if (rows.rows === 0 || (rows.rows < policy.flushRows && (rows.oldestMs ?? 0) < policy.flushAgeMs)) continue;
+      // Old enough: by the next scheduled run the oldest would be older than flushAgeMs.
+      const old = (rows.oldestMs ?? 0) + (opts.everyMs ?? 0) >= policy.flushAgeMs;
+      if (rows.rows === 0 || (rows.rows < policy.flushRows && !old)) continue;
       const r = await db.query(`SELECT sum(rows_flushed)::BIGINT FROM ducklake_flush_inlined_data(${lit(LAKE_DB)}, schema_name => 'main', table_name => ${lit(table)})`);
       report.flushedRows += Number(r.rows[0]?.[0] ?? 0);
     }

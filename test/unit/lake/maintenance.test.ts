@@ -155,6 +155,24 @@ describe("lake maintenance (DuckLake)", () => {
     await store.close();
   }, 60_000);
 
+  test("inlined rows are flushed when there are enough, or when they would be flushAgeMs old by the next scheduled run", async () => {
+    const dataDir = tempDir();
+    const { log } = memoryLogger("warn");
+    const store = await openStore(dataDir, log);
+    await store.recover("t", [0]);
+    for (let i = 0; i < 3; i++) await store.write(batch(i * 50, i * 50 + 49, i + 1));
+    const policy: MaintenancePolicy = { ...DEFAULT_MAINTENANCE, flushRows: 1000, flushAgeMs: 10 * 60_000 };
+    const young = await on(store, (db) => maintain(db, policy, { member: "m" }, log));
+    expect(young).toMatchObject({ flushedRows: 0, after: { files: 0, inlinedRows: 150 } });
+    expect((await on(store, (db) => maintain(db, { ...policy, flushRows: 150 }, { member: "m" }, log))).flushedRows).toBe(150);
+    for (let i = 3; i < 5; i++) await store.write(batch(i * 50, i * 50 + 49, i + 1));
+    await on(store, (db) => db.exec("UPDATE ferry_lake.ferry_maintenance.last_run SET started_at = now() - INTERVAL 1 HOUR"));
+    const scheduled = await on(store, (db) => maintain(db, policy, { member: "m", everyMs: 10 * 60_000 }, log));
+    expect(scheduled).toMatchObject({ ran: true, flushedRows: 100, after: { inlinedRows: 0 } });
+    expect(await on(store, (db) => rowsOf(db, "SELECT count(*)::INT FROM ferry_lake.lake"))).toEqual([[250]]);
+    await store.close();
+  }, 60_000);
+
   test("one member at a time: a run within the schedule of another's is skipped; a running one blocks; a stale claim (a killed member) does not", async () => {
     const dataDir = tempDir();
     const { log, lines } = memoryLogger("info");
