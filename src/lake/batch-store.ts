@@ -80,7 +80,7 @@ export interface WriteResult {
   /** Records whose rows DuckDB refused, sent to the dead-letter topic (see stageBatch). */
   refused: DeadLetter[];
   /** The catalog's snapshot right after the batch committed (its own, or a later one of another writer's). */
-  snapshot: number;
+  snapshot: number | undefined;
   /** Milliseconds spent loading the rows and committing them. */
   ms: { load: number; stage: number; commit: number };
 }
@@ -98,7 +98,7 @@ interface StagedBatch {
  * other writer moved them): a conflict with another writer's commit on something else than the
  * batch's partitions, a SQLite catalog busy, the catalog's server unreachable.
  */
-const TRANSIENT = /conflict|database is locked|connection|server closed|could not connect|terminat|timed? ?out|broken pipe|reset by peer|IO Error/i;
+const TRANSIENT = /conflict|database is locked|connection|server closed|could not connect|terminat|timed? ?out|broken pipe|reset by peer|IO Error|Failed to commit|transaction is aborted|unsuccessful query result/i;
 /** How long a batch's commit is tried again before the sink gives up (and is read again on restart). */
 const COMMIT_PATIENCE_MS = 120_000;
 
@@ -253,7 +253,9 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
         } catch (e) {
           // A conflict with another writer's commit, a SQLite catalog busy with one, or the catalog's
           // server unreachable: what happened is read back from the offsets.
-          if (e instanceof FencedError || !TRANSIENT.test(errorMessage(e))) throw e;
+          // A fence is read back too: it may be this writer's own earlier attempt (committed, its
+          // answer lost), or a partition's first move failing for want of the server.
+          if (!(e instanceof FencedError) && !TRANSIENT.test(errorMessage(e))) throw e;
           const outcome = await commitOutcome(moves).catch(() => "unknown" as const);
           if (outcome === "committed") {
             log.notice("the batch's commit answered an error, but the catalog has it", { batch: batch.sequence, error: errorMessage(e) });
@@ -267,11 +269,13 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
         }
       }
     } finally {
-      if (staged.table) await db.exec(`DROP TABLE IF EXISTS ${staged.table}`);
+      // Never in place of the batch's own error (a catalog that broke DuckDB fails this too).
+      if (staged.table) await db.exec(`DROP TABLE IF EXISTS ${staged.table}`).catch(() => {});
     }
     for (const m of moves) held.set(tpKey(m.topic, m.partition), m.to);
     // The catalog's snapshot right after the commit: the batch's own, or a later one of another writer's.
-    const snapshot = Number((await db.query(`SELECT id FROM ${LAKE_DB}.current_snapshot()`)).rows[0]![0]);
+    // The batch is committed: a catalog gone just after it leaves the snapshot unknown, not the batch failed.
+    const snapshot = await db.query(`SELECT id FROM ${LAKE_DB}.current_snapshot()`).then((r) => Number(r.rows[0]![0]), () => undefined);
     fault("after-commit", batch.sequence);
     return { rows: staged.rows, refused: staged.refused, snapshot, ms: { load: staged.load, stage: staged.stage, commit: Math.round(performance.now() - t0) } };
   }

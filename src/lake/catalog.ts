@@ -86,11 +86,17 @@ function postgresCatalog(url: string, passwordFromFile: string | undefined): Cat
     if (k === "password") throw new ConfigError("--catalog: give the password in the URL's user part, PGPASSWORD or --catalog-password-file");
     pairs.push([k, val]);
   }
+  // A writer paused inside its transaction (SIGSTOP, a stalled VM) holds row locks that block
+  // every other member: the server ends such a session after this long (unless the URL says otherwise).
+  if (!pairs.some(([k]) => k === "options")) pairs.push(["options", `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`]);
   const shown = pairs.map(([k, val]) => `${k}=${libpqValue(val)}`).join(" ");
   const all = password === undefined ? shown : `${shown} password=${libpqValue(password)}`;
   const where = `postgres://${u.username ? `${decodeURIComponent(u.username)}@` : ""}${u.host}${u.pathname}`;
   return { kind: "postgres", description: where, target: `ducklake:postgres:${all}`, secret: password };
 }
+
+/** How long the PostgreSQL catalog lets a transaction sit idle (longer than any batch's commit, S3 uploads included). */
+export const IDLE_IN_TRANSACTION_MS = 120_000;
 
 const libpqValue = (s: string) => `'${s.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 const redactUrl = (s: string) => s.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");

@@ -8,7 +8,7 @@
  * its transaction writes nothing.
  */
 import { type Db, sqlString } from "../db/duckdb.ts";
-import { FerryError } from "../errors.ts";
+import { errorMessage, FerryError } from "../errors.ts";
 import { quoteIdent } from "../schema/ddl.ts";
 import { LAKE_DB } from "./catalog.ts";
 
@@ -71,7 +71,9 @@ export async function moveOffsets(db: Db, moves: readonly OffsetMove[], writer: 
   for (const m of moves) {
     const t = tableRef(m.topic, m.partition);
     if (m.from === undefined) {
-      await db.exec(`CREATE TABLE ${t} (next_offset BIGINT NOT NULL, writer VARCHAR NOT NULL, committed_at TIMESTAMPTZ NOT NULL)`).catch((e) => {
+      await db.exec(`CREATE TABLE ${t} (next_offset BIGINT NOT NULL, writer VARCHAR NOT NULL, committed_at TIMESTAMPTZ NOT NULL)`).catch((e: unknown) => {
+        // Only a table made meanwhile is a fence; anything else (the catalog's server gone) is the error it is.
+        if (!/already exists/i.test(errorMessage(e))) throw e;
         throw new FencedError(m.topic, m.partition, `partition ${m.topic}/${m.partition} was started in the lake by another writer meanwhile`, { cause: e });
       });
       await db.exec(`INSERT INTO ${t} VALUES ($1, $2, now())`, [m.to, writer]);

@@ -56,14 +56,14 @@ describe("lake batch store (DuckLake)", () => {
     expect(store.storedOffset("t", 0)).toBeUndefined();
     const r1 = await store.write(batch(0, 9, 1));
     const r2 = await store.write(batch(10, 19, 2));
-    expect(r2.snapshot).toBeGreaterThan(r1.snapshot!);
+    expect(r2.snapshot!).toBeGreaterThan(r1.snapshot!);
     expect(store.storedOffset("t", 0)).toBe(20);
     expect(await one(store, "SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT, min(date)::VARCHAR, max(date)::VARCHAR, any_value(kafka_topic) FROM lake")).toEqual([20, 20, "2026-03-01", "2026-03-02", "t"]);
     // o-0 … o-6, each at its highest offset
     expect((await store.query("SELECT order_id, kafka_offset::INT FROM orders ORDER BY 1")).rows).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => [`o-${i}`, 14 + i - (14 + i > 19 ? 7 : 0)]));
     // Time travel: the lake as of the first batch's snapshot, in SQL and as the socket offers it (both tables)
     expect(await one(store, `SELECT count(*)::INT FROM lake AT (VERSION => ${r1.snapshot})`)).toEqual([10]);
-    expect((await store.query("SELECT (SELECT count(*)::INT FROM lake), (SELECT max(kafka_offset)::INT FROM orders)", {}, { version: r1.snapshot })).rows[0]).toEqual([10, 9]);
+    expect((await store.query("SELECT (SELECT count(*)::INT FROM lake), (SELECT max(kafka_offset)::INT FROM orders)", {}, { version: r1.snapshot! })).rows[0]).toEqual([10, 9]);
     await store.close();
     const again = await openStore(dataDir, memoryLogger().log);
     await again.recover("t", [0]);
