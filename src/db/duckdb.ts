@@ -89,9 +89,10 @@ async function connectionOf(instance: { connect(): Promise<DuckDBConnection> }, 
       return await withDriverConnection(db, f);
     } catch (e) {
       if (e instanceof DownstreamError) throw e;
-      const message = redactSecrets(errorMessage(e));
+      // An INTERNAL error carries DuckDB's native stack trace (kilobytes): the message stops before it.
+      const message = redactSecrets(errorMessage(e)).replace(/\n+\s*Stack Trace:?[\s\S]*$/i, "");
       // An error that quoted a secret does not travel on as a cause.
-      throw new DownstreamError("duckdb", message, message === errorMessage(e) ? { cause: e } : undefined);
+      throw new DownstreamError("duckdb", message, message === errorMessage(e) || !/password\s*=/i.test(errorMessage(e)) ? { cause: e } : undefined);
     }
   };
   let closed = false;
