@@ -30,18 +30,20 @@ const CRASH_AT = new RegExp(`^(${FAULT_POINTS.join("|")}):(\\d+)$`);
 
 export const sinkMode = defineMode({
   name: "sink",
-  summary: "Kafka micro-batches into the Parquet lake and the orders table, exactly once",
+  summary: "Kafka micro-batches into the lake (a DuckLake catalog: Parquet + orders), exactly once",
   details:
     "Reads the topics in a consumer group (offsets managed by ferry, never auto-committed; a partition\n" +
     "without offsets starts at the earliest record). A batch closes after --interval, --max-records or\n" +
-    "--max-bytes; its valid records go to the lake as <topic>/date=YYYY-MM-DD/part-<partition>-<first>-\n" +
-    "<last>.parquet (--lake: <data-dir>/lake, or s3://BUCKET/PREFIX with AWS_ACCESS_KEY_ID,\n" +
-    "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL), then (orders) into the\n" +
-    "orders table in one transaction with the offsets (the view `orders` shows each order_id once: its\n" +
-    "latest record); only then are offsets committed to Kafka. Invalid records go to <topic>.dlq with\n" +
-    "headers ferry.error, ferry.source.topic, ferry.source.partition and ferry.source.offset (at-least-\n" +
-    "once: acknowledged by Kafka before the batch's offsets are committed; a crash can repeat one).\n" +
-    "While it runs, `ferry query` reaches the table and the lake through <data-dir>/ferry.sock.",
+    "--max-bytes; its valid records go to the lake's catalog in one transaction with the batch's offsets:\n" +
+    "the table `lake` (every record once, with kafka_topic/partition/offset, ingested_at and date; Parquet\n" +
+    "under --lake: <data-dir>/lake/ or s3://BUCKET/PREFIX with the AWS_* variables) and the view `orders`\n" +
+    "(each order_id's latest record); only then are offsets committed to Kafka. The catalog (--catalog):\n" +
+    "a DuckDB file <data-dir>/lake.ducklake (one process), sqlite:PATH (one host) or postgres://… (many\n" +
+    "hosts: every member of the group, one lake, one orders). A member that lost its partitions commits\n" +
+    "nothing and stops. Invalid records go to <topic>.dlq with headers ferry.error, ferry.source.topic,\n" +
+    "ferry.source.partition and ferry.source.offset (at-least-once: acknowledged by Kafka before the\n" +
+    "batch commits; a crash can repeat one). Every --maintain-every the lake is maintained (see ferry\n" +
+    "maintain), one member at a time. While it runs, `ferry query` reaches it through <data-dir>/ferry.sock.",
   config: v.object({
     ...kafkaClientFields,
     ...produceTimeoutField,
