@@ -198,4 +198,7 @@ export async function useS3(db: Db, s3: S3Access): Promise<void> {
   ].filter(Boolean);
   // In memory only (secrets are temporary unless PERSISTENT): the key never reaches a file.
   await db.exec(`CREATE OR REPLACE SECRET ferry_lake (${options.join(", ")})`);
+  // httpfs buffers one multipart part per file being written, sized max file size / 10,000 parts:
+  // 80 MiB by default, more than ferry run's whole memory limit. 50 GB files → 5 MiB parts (S3's least).
+  await db.exec(`SET s3_uploader_max_filesize = '50GB'`);
 }

@@ -263,7 +263,13 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
           }
           if (outcome instanceof FencedError) throw outcome;
           if (performance.now() - started > COMMIT_PATIENCE_MS) throw e;
-          if (!troubled) log.warn("the batch's commit failed; trying again", { batch: batch.sequence, error: errorMessage(e), patienceMs: COMMIT_PATIENCE_MS });
+          // Another writer's commit first (a conflict elsewhere, SQLite's lock) is the normal lot of several writers; anything else is news.
+          const contended = /conflict|database is locked/i.test(errorMessage(e));
+          const fields = { batch: batch.sequence, error: errorMessage(e), patienceMs: COMMIT_PATIENCE_MS };
+          if (troubled) {
+            // logged once while it lasts
+          } else if (contended) log.info("the batch's commit met another writer's; trying again", fields);
+          else log.warn("the batch's commit failed; trying again", fields);
           troubled = true;
           await new Promise((r) => setTimeout(r, Math.min(5000, 20 * 2 ** attempt) * (0.5 + Math.random())));
         }

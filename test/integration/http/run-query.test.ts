@@ -94,7 +94,7 @@ describe("run: the query path cannot break the writer", () => {
     const elsewhere = mkdtempSync(join(tmpdir(), "ferry-run-query-catalog-"));
     const place = ["--catalog", join(elsewhere, "lake.ducklake"), "--lake", join(elsewhere, "files")];
     const count = async (dataDir: string, sql = "select count(*) from orders") => Number((await runQuery({ dataDir, catalog: catalogOf({ dataDir, catalog: place[1] }) }, sql)).rows[0]![0]);
-    const ferry = await startFerry(runArgs(dataDir, "--query-access", "locked", "--interval", "300ms", ...place));
+    const ferry = await startFerry(runArgs(dataDir, "--query-access", "locked", "--interval", "300ms", "--maintain-every", "0", ...place));
     try {
       expect((await postOrders(ferry.url, Array.from({ length: 20 }, (_, i) => order(`l-${i}`)))).status).toBe(202);
       const denied = await runFerry(["query", "--data-dir", dataDir, "select * from read_text('/etc/hostname')"]);
