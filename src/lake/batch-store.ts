@@ -117,6 +117,9 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   await adoptLegacyLake(db, { dataDir: opts.dataDir, dataPath: opts.dataPath, kind: opts.kind, writer: opts.writer }, log);
   /** The catalog's connection (batch transactions) and the staging connection (loading rows). */
   const stageDb = await db.connect();
+  /** Maintenance's connection: a merge of minutes runs beside the batches' commits, not before them. */
+  const maintenanceDb = await db.connect();
+  const maintenanceTurn = createMutex();
   const exclusive = createMutex();
   const stageTurn = createMutex();
   /** Per partition, the next offset as this writer holds it (read from the catalog at assignment, moved by its commits). */
@@ -308,8 +311,8 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     },
     recover,
     write,
-    /** The connection holding the catalog (maintenance runs on it, between batches). */
-    exclusive: <T>(fn: (db: Db) => Promise<T>) => exclusive(() => fn(db)),
+    /** Runs `fn` on a connection of its own to the catalog (maintenance: beside the batches' commits, one run at a time). */
+    maintenance: <T>(fn: (db: Db) => Promise<T>) => maintenanceTurn(() => fn(maintenanceDb)),
     /** `ferry query` while the sink runs: a read on a connection of its own, never under `exclusive`. */
     query: queryService(db, {
       lockdown: { dirs: [opts.dataDir, opts.dataPath.url], s3: opts.dataPath.s3 },
@@ -320,6 +323,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     close: () =>
       stageTurn(() =>
         exclusive(async () => {
+          await maintenanceTurn(async () => maintenanceDb.close());
           rmSync(batchFile, { force: true });
           db.close();
         }),

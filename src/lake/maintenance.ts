@@ -432,7 +432,7 @@ export interface MaintenanceSchedule {
   /** Names this member (the writer's name). */
   member: string;
   dataPath?: DataPath;
-  /** Runs `fn` on the catalog's connection between batches (the batch store's `exclusive`). */
+  /** Runs `fn` on a connection to the catalog of its own (the batch store's `maintenance`). */
   run: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
   /** Each run's report (for metrics). */
   onReport?: (report: MaintenanceReport) => void;

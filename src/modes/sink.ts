@@ -21,7 +21,7 @@ import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../lake/batch
 import { catalogFields, catalogOf } from "../lake/catalog.ts";
 import { FencedError } from "../lake/offsets.ts";
 import { lockdownGap } from "../lake/read.ts";
-import { maintain, maintainEveryField, maintenanceFields, maintenancePolicyOf } from "../lake/maintenance.ts";
+import { maintainEveryField, maintenanceFields, maintenancePolicyOf, scheduleMaintenance } from "../lake/maintenance.ts";
 import { dataPathOf, lakeFields } from "../lake/data-path.ts";
 import type { SourceBatch } from "../sources/kafka.ts";
 import { defineMode } from "./mode.ts";
@@ -85,166 +85,166 @@ export const sinkMode = defineMode({
     ...logLevelField,
   }),
   async run(config, ctx) {
-    const [{ createKafka }, { registerCodecs }, { registryOf }, { createDecoder }, { openDeadLetters, pointerOf }, { createKafkaBatchSource }, { configureFetchDecoder }] = await Promise.all([
-      import("../kafka/client.ts"),
-      import("../kafka/codecs/index.ts"),
-      import("../kafka/registry.ts"),
-      import("../pipeline/decode.ts"),
-      import("../sinks/dead-letters.ts"),
-      import("../sources/kafka.ts"),
-      import("../kafka/fetch-response.ts"),
-    ]);
-    const { log } = ctx;
-    registerCodecs();
-    configureFetchDecoder({
-      maxInflatedBytes: config.maxInflatedBytes,
-      onRefused: (b, attempt, skipped) =>
-        log.warn(skipped ? "record batch refused: sent to the dead-letter topic as a pointer" : "record batch refused: fetching it again", { topic: b.topic, partition: b.partition, offsets: `${b.firstOffset}-${b.lastOffset}`, attempt, reason: b.reason }),
-    });
-    const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
-    const fault = (point: FaultPoint, sequence: number) => {
-      if (crash && crash[1] === point && Number(crash[2]) === sequence) {
-        log.notice("crashing on purpose (--crash-at)", { point, batch: sequence });
-        killSelf();
-      }
-    };
-
-    let lastSnapshot = 0;
-    const metrics = sinkMetrics(() => lag(), () => lastSnapshot);
-    const catalog = catalogOf(config);
-    const dataPath = dataPathOf(config);
-    const gap = config.queryAccess === "locked" ? lockdownGap(catalog) : undefined;
-    if (gap) throw new ConfigError(`--query-access locked: ${gap}`);
-    mkdirSync(config.dataDir, { recursive: true });
-    const writer = `group ${config.group} member ${crypto.randomUUID()}`;
-    const store = await openLakeBatchStore({ dataDir: config.dataDir, catalog, dataPath, writer, owner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
-    const kafka = createKafka(config, log);
-    const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
-    const decoder = createDecoder(config.kind, registryOf(config));
-    // DuckDB's share (--db-memory) plus what the runtime, the binary and a few batches in flight need.
-    const governor = memoryGovernor({ softLimitMb: config.dbMemory + 192, everyRecords: 25_000 });
-    let written = 0;
-    let rejected = 0;
-    const started = performance.now();
-
-    /**
-     * The lake's upkeep, when due: on the catalog's connection between batches (the next batch's
-     * commit waits for it); the catalog's record of runs makes it one member at a time, and a
-     * run skip when any member ran one less than --maintain-every ago.
-     */
-    const policy = maintenancePolicyOf(config);
-    let maintenanceDue = 0;
-    function maintainIfDue(): void {
-      if (config.maintainEvery <= 0 || Date.now() < maintenanceDue) return;
-      maintenanceDue = Date.now() + config.maintainEvery;
-      void store
-        .exclusive((db) => maintain(db, policy, { member: writer, everyMs: config.maintainEvery, dataPath }, log))
-        .catch((e: unknown) => log.error("lake maintenance failed; tried again at its next time", { error: errorMessage(e) }));
-    }
-
-    async function processBatch(batch: SourceBatch<DecodingBatch>): Promise<void> {
-      const t0 = performance.now();
-      const finished = batch.content.finish();
-      // The store takes batches in the order of these calls; the table commits once the dead
-      // letters are acknowledged (offsets never move past a dead letter not yet sent).
-      const deadLettersSent = finished.then((d) => deadLetters.send(batch.corrupt.length === 0 ? d.rejected : [...d.rejected, ...batch.corrupt.map(pointerOf)]));
-      const stored = store.write(
-        finished.then((d) => ({ ...d, ranges: batch.ranges, sequence: batch.sequence })),
-        deadLettersSent,
-      );
-      const [decoded, , { refused, snapshot, ms }] = await Promise.all([finished, deadLettersSent, stored]);
-      const seconds = (performance.now() - t0) / 1000;
-      for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
-      for (const x of [...decoded.rejected, ...batch.corrupt]) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
-      for (const x of refused) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
-      metrics.recordsOut.inc({ to: "lake" }, decoded.rows - refused.length);
-      if (snapshot !== undefined) lastSnapshot = snapshot;
-      metrics.batchSeconds.observe(seconds);
-      written += decoded.rows - refused.length;
-      rejected += decoded.rejected.length + refused.length;
-      log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, snapshot, ms: Math.round(seconds * 1000), ...ms, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) });
-      maintainIfDue();
-      if (decoded.rejected.length > 0) {
-        const first = decoded.rejected[0]!;
-        log.warn("records sent to the dead-letter topic", { count: decoded.rejected.length, first: `${first.topic}/${first.partition}@${first.offset}`, reason: first.reason });
-      }
-    }
-
-    const source = createKafkaBatchSource(kafka, {
-      topics: config.topic,
-      groupId: config.group,
-      policy: batchPolicyOf(config),
-      sessionTimeoutMs: config.sessionTimeout,
-      newContent: () => {
-        const batch = decoder.newBatch();
-        return { add: (topic, partition, messages) => (governor.note(messages.length), batch.add(topic, partition, messages)), finish: () => batch.finish() };
-      },
-      untilCaughtUp: config.untilCaughtUp,
-      process: processBatch,
-      storedOffset: (tp) => store.storedOffset(tp.topic, tp.partition),
-      async prepare(assigned) {
-        for (const { topic, partitions } of partitionsByTopic(assigned)) await store.recover(topic, partitions);
-      },
-      onCommitted(batch) {
-        fault("after-kafka-commit", batch.sequence);
-        if (ctx.isTerminal) {
-          const rate = Math.round(written / ((performance.now() - started) / 1000));
-          ctx.progress(`ferry sink: ${written} rows, ${rejected} rejected, ${rate}/s, lag ${lag().reduce((s, [, n]) => s + n, 0)}`);
+    /** One membership of the group: from joining to a stop, a failure, or a fenced batch (then it starts over). */
+    const session = async (): Promise<number | "fenced"> => {
+      const [{ createKafka }, { registerCodecs }, { registryOf }, { createDecoder }, { openDeadLetters, pointerOf }, { createKafkaBatchSource }, { configureFetchDecoder }] = await Promise.all([
+        import("../kafka/client.ts"),
+        import("../kafka/codecs/index.ts"),
+        import("../kafka/registry.ts"),
+        import("../pipeline/decode.ts"),
+        import("../sinks/dead-letters.ts"),
+        import("../sources/kafka.ts"),
+        import("../kafka/fetch-response.ts"),
+      ]);
+      const { log } = ctx;
+      registerCodecs();
+      configureFetchDecoder({
+        maxInflatedBytes: config.maxInflatedBytes,
+        onRefused: (b, attempt, skipped) =>
+          log.warn(skipped ? "record batch refused: sent to the dead-letter topic as a pointer" : "record batch refused: fetching it again", { topic: b.topic, partition: b.partition, offsets: `${b.firstOffset}-${b.lastOffset}`, attempt, reason: b.reason }),
+      });
+      const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
+      const fault = (point: FaultPoint, sequence: number) => {
+        if (crash && crash[1] === point && Number(crash[2]) === sequence) {
+          log.notice("crashing on purpose (--crash-at)", { point, batch: sequence });
+          killSelf();
         }
-      },
-      log,
-    });
+      };
 
-    function lag(): [Record<string, string | number>, number][] {
-      const highs = source.highWatermarks();
-      const out: [Record<string, string | number>, number][] = [];
-      for (const [k, { tp, next }] of source.positions()) {
-        const high = highs.get(k);
-        if (high !== undefined) out.push([{ topic: tp.topic, partition: tp.partition }, Math.max(0, high - (next ?? 0))]);
+      let lastSnapshot = 0;
+      const metrics = sinkMetrics(() => lag(), () => lastSnapshot);
+      const catalog = catalogOf(config);
+      const dataPath = dataPathOf(config);
+      const gap = config.queryAccess === "locked" ? lockdownGap(catalog) : undefined;
+      if (gap) throw new ConfigError(`--query-access locked: ${gap}`);
+      mkdirSync(config.dataDir, { recursive: true });
+      const writer = `group ${config.group} member ${crypto.randomUUID()}`;
+      const store = await openLakeBatchStore({ dataDir: config.dataDir, catalog, dataPath, writer, owner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
+      const kafka = createKafka(config, log);
+      const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
+      const decoder = createDecoder(config.kind, registryOf(config));
+      // DuckDB's share (--db-memory) plus what the runtime, the binary and a few batches in flight need.
+      const governor = memoryGovernor({ softLimitMb: config.dbMemory + 192, everyRecords: 25_000 });
+      let written = 0;
+      let rejected = 0;
+      const started = performance.now();
+
+      async function processBatch(batch: SourceBatch<DecodingBatch>): Promise<void> {
+        const t0 = performance.now();
+        const finished = batch.content.finish();
+        // The store takes batches in the order of these calls; the table commits once the dead
+        // letters are acknowledged (offsets never move past a dead letter not yet sent).
+        const deadLettersSent = finished.then((d) => deadLetters.send(batch.corrupt.length === 0 ? d.rejected : [...d.rejected, ...batch.corrupt.map(pointerOf)]));
+        const stored = store.write(
+          finished.then((d) => ({ ...d, ranges: batch.ranges, sequence: batch.sequence })),
+          deadLettersSent,
+        );
+        const [decoded, , { refused, snapshot, ms }] = await Promise.all([finished, deadLettersSent, stored]);
+        const seconds = (performance.now() - t0) / 1000;
+        for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
+        for (const x of [...decoded.rejected, ...batch.corrupt]) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
+        for (const x of refused) metrics.recordsOut.inc({ topic: x.topic, partition: x.partition, to: "dlq" });
+        metrics.recordsOut.inc({ to: "lake" }, decoded.rows - refused.length);
+        if (snapshot !== undefined) lastSnapshot = snapshot;
+        metrics.batchSeconds.observe(seconds);
+        written += decoded.rows - refused.length;
+        rejected += decoded.rejected.length + refused.length;
+        log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, snapshot, ms: Math.round(seconds * 1000), ...ms, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) });
+        if (decoded.rejected.length > 0) {
+          const first = decoded.rejected[0]!;
+          log.warn("records sent to the dead-letter topic", { count: decoded.rejected.length, first: `${first.topic}/${first.partition}@${first.offset}`, reason: first.reason });
+        }
       }
-      return out;
-    }
 
-    const stopSocket = serveLocal(dataPaths(config.dataDir).socket, servedQueries(store.query, querySettingsOf(config), log)).stop;
-    let server: ReturnType<typeof startHttpServer> | undefined;
-    const closeAll = async () => {
-      await source.stop();
-      await deadLetters.close();
-      await server?.stop();
-      stopSocket();
-      await store.close();
+      const source = createKafkaBatchSource(kafka, {
+        topics: config.topic,
+        groupId: config.group,
+        policy: batchPolicyOf(config),
+        sessionTimeoutMs: config.sessionTimeout,
+        newContent: () => {
+          const batch = decoder.newBatch();
+          return { add: (topic, partition, messages) => (governor.note(messages.length), batch.add(topic, partition, messages)), finish: () => batch.finish() };
+        },
+        untilCaughtUp: config.untilCaughtUp,
+        process: processBatch,
+        storedOffset: (tp) => store.storedOffset(tp.topic, tp.partition),
+        async prepare(assigned) {
+          for (const { topic, partitions } of partitionsByTopic(assigned)) await store.recover(topic, partitions);
+        },
+        onCommitted(batch) {
+          fault("after-kafka-commit", batch.sequence);
+          if (ctx.isTerminal) {
+            const rate = Math.round(written / ((performance.now() - started) / 1000));
+            ctx.progress(`ferry sink: ${written} rows, ${rejected} rejected, ${rate}/s, lag ${lag().reduce((s, [, n]) => s + n, 0)}`);
+          }
+        },
+        log,
+      });
+
+      function lag(): [Record<string, string | number>, number][] {
+        const highs = source.highWatermarks();
+        const out: [Record<string, string | number>, number][] = [];
+        for (const [k, { tp, next }] of source.positions()) {
+          const high = highs.get(k);
+          if (high !== undefined) out.push([{ topic: tp.topic, partition: tp.partition }, Math.max(0, high - (next ?? 0))]);
+        }
+        return out;
+      }
+
+      const stopSocket = serveLocal(dataPaths(config.dataDir).socket, servedQueries(store.query, querySettingsOf(config), log)).stop;
+      let server: ReturnType<typeof startHttpServer> | undefined;
+      // The lake's upkeep every --maintain-every, on a connection of its own beside the batches;
+      // the catalog's record of runs makes it one member at a time.
+      const maintenance = scheduleMaintenance({ everyMs: config.maintainEvery, policy: maintenancePolicyOf(config), member: writer, dataPath, run: store.maintenance }, log);
+      const closeAll = async () => {
+        await maintenance.stop();
+        await source.stop();
+        await deadLetters.close();
+        await server?.stop();
+        stopSocket();
+        await store.close();
+      };
+      try {
+        if (config.metricsPort !== undefined) {
+          const app = new Hono();
+          app.get("/metrics", (c) => c.text(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+          app.get("/healthz", (c) => c.json({ status: "ok" }));
+          server = startHttpServer({ hostname: config.metricsHost, port: config.metricsPort, fetch: app.fetch, bodyLimit: 1024 });
+        }
+        await source.start();
+      } catch (e) {
+        await closeAll().catch(() => {});
+        throw e;
+      }
+      log.notice("sink started", { topics: config.topic, group: config.group, kind: config.kind, dataDir: config.dataDir, catalog: catalog.description, lake: dataPath.url, metrics: server?.url });
+
+      const stopReason = await Promise.race([
+        new Promise<string>((resolve) => (ctx.signal.aborted ? resolve("signal") : ctx.signal.addEventListener("abort", () => resolve("signal"), { once: true }))),
+        source.failed,
+        config.untilCaughtUp ? source.caughtUp().then(() => "caught up") : new Promise<string>(() => {}),
+      ]).catch(async (e: unknown) => {
+        await closeAll().catch(() => {});
+        if (e instanceof FencedError) return e;
+        log.error("sink failed; the open batch is not committed and is read again on restart", { error: errorMessage(e) });
+        throw e;
+      });
+      if (stopReason instanceof FencedError) {
+        // Dropped by the group (paused or slowed past its session or rebalance timeout) while another
+        // member took the partition over: the catalog refused this member's batch. It starts over.
+        log.warn("this member lost a partition to another member: its batch was not committed (none of it is in the lake); rejoining the group", { topic: stopReason.topic, partition: stopReason.partition, error: stopReason.message });
+        return "fenced";
+      }
+      log.info("stopping", { reason: stopReason });
+      await closeAll();
+      if (ctx.isTerminal) ctx.progress("");
+      log.notice("sink stopped", { reason: stopReason, rows: written, rejected, seconds: Math.round((performance.now() - started) / 100) / 10, memoryCollections: governor.stats.collections, collectionMs: Math.round(governor.stats.ms) });
+      return 0;
     };
-    try {
-      if (config.metricsPort !== undefined) {
-        const app = new Hono();
-        app.get("/metrics", (c) => c.text(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
-        app.get("/healthz", (c) => c.json({ status: "ok" }));
-        server = startHttpServer({ hostname: config.metricsHost, port: config.metricsPort, fetch: app.fetch, bodyLimit: 1024 });
-      }
-      await source.start();
-    } catch (e) {
-      await closeAll().catch(() => {});
-      throw e;
+    for (;;) {
+      const ended = await session();
+      if (ended !== "fenced") return ended;
+      if (ctx.signal.aborted) return 0;
     }
-    log.notice("sink started", { topics: config.topic, group: config.group, kind: config.kind, dataDir: config.dataDir, catalog: catalog.description, lake: dataPath.url, metrics: server?.url });
-
-    const stopReason = await Promise.race([
-      new Promise<string>((resolve) => (ctx.signal.aborted ? resolve("signal") : ctx.signal.addEventListener("abort", () => resolve("signal"), { once: true }))),
-      source.failed,
-      config.untilCaughtUp ? source.caughtUp().then(() => "caught up") : new Promise<string>(() => {}),
-    ]).catch(async (e: unknown) => {
-      if (e instanceof FencedError) {
-        // A zombie: dropped by the group (paused past its session timeout), its partition moved on in the catalog.
-        log.error("this member lost a partition to another member: its batch was not committed (none of it is in the lake); stopping — start it again to rejoin the group", { topic: e.topic, partition: e.partition, error: e.message });
-      } else log.error("sink failed; the open batch is not committed and is read again on restart", { error: errorMessage(e) });
-      await closeAll().catch(() => {});
-      throw e;
-    });
-    log.info("stopping", { reason: stopReason });
-    await closeAll();
-    if (ctx.isTerminal) ctx.progress("");
-    log.notice("sink stopped", { reason: stopReason, rows: written, rejected, seconds: Math.round((performance.now() - started) / 100) / 10, memoryCollections: governor.stats.collections, collectionMs: Math.round(governor.stats.ms) });
-    return 0;
   },
 });
 

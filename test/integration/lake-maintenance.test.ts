@@ -58,7 +58,7 @@ describe("lake maintenance on the real servers", () => {
     const client = s3Client(s3);
     const orphan = `${prefix}/main/lake/date=2026-03-01/ducklake-019a0000-0000-7000-8000-000000000005.parquet`;
     const foreign = `${prefix}/orders/date=2026-03-01/part-0-0-9.parquet`;
-    const parquet = await store.exclusive(async (db) => {
+    const parquet = await store.maintenance(async (db) => {
       await db.exec(`COPY (SELECT 1 AS x) TO '${join(catalogDir, "x.parquet")}' (FORMAT parquet)`);
       return Bun.file(join(catalogDir, "x.parquet")).arrayBuffer();
     });
@@ -66,14 +66,14 @@ describe("lake maintenance on the real servers", () => {
     await client.write(foreign, new Uint8Array(parquet));
     await Bun.sleep(2500); // S3 keeps its own time of each object: past a grace of 1 s
     const policy = { ...DEFAULT_MAINTENANCE, fileGraceMs: 1000 };
-    const first = await store.exclusive((db) => maintain(db, policy, { member: "m", dataPath }, log));
+    const first = await store.maintenance((db) => maintain(db, policy, { member: "m", dataPath }, log));
     expect(first).toMatchObject({ failed: [], before: { files: 18 }, after: { files: 3 }, orphansDeleted: 1, foreignFiles: 1 });
     await Bun.sleep(1500);
-    const second = await store.exclusive((db) => maintain(db, policy, { member: "m", dataPath }, log));
+    const second = await store.maintenance((db) => maintain(db, policy, { member: "m", dataPath }, log));
     expect(second).toMatchObject({ failed: [], filesDeleted: 18 });
-    const current = await store.exclusive(async (db) => (await lakeFiles(db, ["lake"])).map((f) => f.path.replace(`s3://${s3.bucket}/`, "")));
+    const current = await store.maintenance(async (db) => (await lakeFiles(db, ["lake"])).map((f) => f.path.replace(`s3://${s3.bucket}/`, "")));
     expect((await listKeys(s3, `${prefix}/`)).filter((k) => k.endsWith(".parquet"))).toEqual([...current, foreign].sort());
-    expect(await store.exclusive((db) => rowsOf(db, "SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM ferry_lake.lake"))).toEqual([[6 * 2100, 6 * 2100]]);
+    expect(await store.maintenance((db) => rowsOf(db, "SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM ferry_lake.lake"))).toEqual([[6 * 2100, 6 * 2100]]);
     await store.close();
   }, 120_000);
 
@@ -111,7 +111,7 @@ describe("lake maintenance on the real servers", () => {
       await maintaining;
       expect(sinks.map((s) => (s.status === "rejected" ? String(s.reason) : "ok"))).toEqual(["ok", "ok"]);
       const perPartition = (BATCHES / 3) * 2100 + ((BATCHES * 2) / 3) * 30;
-      expect(await a.exclusive((db) => rowsOf(db, "SELECT kafka_partition, count(*)::INT, count(DISTINCT kafka_offset)::INT FROM ferry_lake.lake GROUP BY 1 ORDER BY 1"))).toEqual([
+      expect(await a.maintenance((db) => rowsOf(db, "SELECT kafka_partition, count(*)::INT, count(DISTINCT kafka_offset)::INT FROM ferry_lake.lake GROUP BY 1 ORDER BY 1"))).toEqual([
         [0, perPartition, perPartition],
         [1, perPartition, perPartition],
       ]);

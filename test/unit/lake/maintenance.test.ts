@@ -44,7 +44,7 @@ async function batch(first: number, last: number, sequence: number, partition = 
   return { ...(await b.finish()), ranges: [{ topic: "t", partition, firstOffset: first, lastOffset: last }], sequence };
 }
 
-const on = <T>(store: Store, fn: (db: Db) => Promise<T>) => store.exclusive(fn);
+const on = <T>(store: Store, fn: (db: Db) => Promise<T>) => store.maintenance(fn);
 const rowsOf = async (db: Db, sql: string) => (await db.query(sql)).rows;
 /** Every Parquet file under a folder, relative to it. */
 const parquetUnder = (dir: string): string[] =>
@@ -205,7 +205,7 @@ describe("lake maintenance (DuckLake)", () => {
     const reports: MaintenanceReport[][] = [[], []];
     const EVERY = 1500;
     const schedules = stores.map((store, i) =>
-      scheduleMaintenance({ everyMs: EVERY, policy: { ...DEFAULT_MAINTENANCE, flushRows: 1 }, member: `m${i}`, run: store.exclusive, onReport: (r) => reports[i]!.push(r) }, log),
+      scheduleMaintenance({ everyMs: EVERY, policy: { ...DEFAULT_MAINTENANCE, flushRows: 1 }, member: `m${i}`, run: store.maintenance, onReport: (r) => reports[i]!.push(r) }, log),
     );
     await stores[0]!.recover("t", [0]);
     await stores[1]!.recover("t", [1]);
@@ -233,11 +233,11 @@ describe("lake maintenance (DuckLake)", () => {
     await store.recover("t", [0]);
     let offset = 0;
     for (let i = 1; i <= 24; i++, offset += 2100) await store.write(batch(offset, offset + 2099, i));
-    const side = await store.exclusive((db) => db.connect());
     let sequence = 25;
     const committedAt: number[] = [];
     let maintaining = true;
-    const run = maintain(side, DEFAULT_MAINTENANCE, { member: "m" }, log).finally(() => (maintaining = false));
+    // The store's own maintenance connection, as the sink's schedule uses it.
+    const run = store.maintenance((db) => maintain(db, DEFAULT_MAINTENANCE, { member: "m" }, log)).finally(() => (maintaining = false));
     const started = performance.now();
     while (maintaining || committedAt.length < 3) {
       await store.write(batch(offset, offset + 2099, sequence++));
@@ -248,7 +248,6 @@ describe("lake maintenance (DuckLake)", () => {
     expect(r).toMatchObject({ ran: true, failed: [], merged: { into: 3 } });
     expect(committedAt.filter((t) => t < r.ms).length).toBeGreaterThan(0); // committed while it ran
     expect(await on(store, (db) => rowsOf(db, "SELECT count(*)::INT, count(DISTINCT kafka_offset)::INT FROM ferry_lake.lake"))).toEqual([[offset, offset]]);
-    side.close();
     await store.close();
   }, 120_000);
 
