@@ -95,7 +95,7 @@ export async function adoptLegacyLake(db: Db, opts: AdoptOptions, log: Logger): 
       return await adoptOnce(db, opts, log);
     } catch (e) {
       // Another writer adopting at the same time (a conflict at COMMIT), or a SQLite catalog busy with it: nothing was written; look again.
-      if (!/conflict|database is locked/i.test(errorMessage(e)) || attempt >= ATTEMPTS) throw e;
+      if (!/conflict|database is locked|already exists/i.test(errorMessage(e)) || attempt >= ATTEMPTS) throw e;
       log.info("the adoption met another writer's transaction; trying again", { attempt, error: errorMessage(e) });
       await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * (0.5 + Math.random())));
     }

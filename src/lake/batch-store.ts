@@ -110,11 +110,27 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
   await db.exec(`SET memory_limit = '${Math.floor(opts.memoryLimitMb)}MB'`);
   await db.exec(`SET threads = ${Math.max(1, Math.floor(opts.threads))}`);
   await db.exec(`SET temp_directory = '${join(opts.dataDir, ".duckdb-spill").replaceAll("'", "''")}'`);
-  await attachCatalog(db, opts.catalog, opts.dataPath);
-  await createLakeTables(db, opts.kind);
-  await createOffsetsSchema(db);
-  // A lake and table of the previous release (files of ferry's own, ferry.duckdb): adopted once.
-  await adoptLegacyLake(db, { dataDir: opts.dataDir, dataPath: opts.dataPath, kind: opts.kind, writer: opts.writer }, log);
+  // Members starting together on a new catalog make it and its tables at the same time: the later
+  // one's transaction conflicts (or finds them made) and looks again.
+  let attached = false;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (!attached) await attachCatalog(db, opts.catalog, opts.dataPath);
+      attached = true;
+      await createLakeTables(db, opts.kind);
+      await createOffsetsSchema(db);
+      // A lake and table of the previous release (files of ferry's own, ferry.duckdb): adopted once.
+      await adoptLegacyLake(db, { dataDir: opts.dataDir, dataPath: opts.dataPath, kind: opts.kind, writer: opts.writer }, log);
+      break;
+    } catch (e) {
+      if (attempt >= 8 || !/conflict|database is locked|already exists|Failed to initialize DuckLake/i.test(errorMessage(e))) {
+        db.close();
+        throw e;
+      }
+      log.info("making the catalog's tables met another writer's; trying again", { attempt, error: errorMessage(e) });
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
   /** The catalog's connection (batch transactions) and the staging connection (loading rows). */
   const stageDb = await db.connect();
   /** Maintenance's connection: a merge of minutes runs beside the batches' commits, not before them. */

@@ -114,7 +114,7 @@ describe("ferry sink --lake s3://…", () => {
     // takes its partitions once the session times out, and resumes from the catalog's offsets.
     const a1 = startSink([...common, "--data-dir", dirA, "--crash-at", "after-commit:6"], s3Env());
     const b = startSink([...common, "--data-dir", dirB], s3Env());
-    expect(await waitExit(a1, 60_000)).toBe("SIGKILL");
+    expect({ exit: await waitExit(a1, 60_000), errors: a1.stderr().split("\n").filter((l) => /"level":"error"|^ferry:/.test(l)) }).toEqual({ exit: "SIGKILL", errors: [] });
     await Bun.sleep(8000);
     // a comes back and dies again inside its 3rd batch's transaction (data files written, not committed).
     const a2 = startSink([...common, "--data-dir", dirA, "--crash-at", "in-commit:3"], s3Env());
@@ -126,7 +126,7 @@ describe("ferry sink --lake s3://…", () => {
     await producerLoop;
     await waitCommittedToEnd(kafka, group, topic, 90_000);
     const stopped = [await a3.stop(), await b.stop()];
-    for (const s of stopped) expect({ code: s.code, errors: s.stderr.split("\n").filter((l) => /"level":"error"/.test(l)) }).toEqual({ code: 0, errors: [] });
+    for (const s of stopped) expect({ code: s.code, errors: s.stderr.split("\n").filter((l) => /"level":"error"|^ferry:/.test(l)) }).toEqual({ code: 0, errors: [] });
     expect(stopped.map((s) => s.stderr).join("")).not.toContain('"level":"error"');
 
     const lake = await readS3Lake(shared);
