@@ -19,7 +19,8 @@
  * of ferry and of the rest of the machine (Kafka's broker serving the fetches included) during it.
  * Each run: wall time from spawn to exit, peak RSS (VmHWM, sampled every 50 ms), the
  * counts checked through the binary's own `ferry query` (lake and orders), the per-batch split
- * from the sink's "batch written" lines (release: load, lake, table; catalog: load, stage, commit).
+ * from the sink's "batch written" lines (release: load, lake, table; catalog: load, stage, commit),
+ * the startup (spawn to "sink started") and the rate from the first batch to the last.
  * Then the catalog's own cost per batch: a batch's transaction (6 partitions' offsets moved, one
  * row inserted: inlined, no data file) timed on a DuckDB-file and on a PostgreSQL catalog.
  * With --big M: M more orders (other ids) into a second topic, drained by this tree's binary into
@@ -145,6 +146,30 @@ interface SinkRun {
   /** Cores busy with other work in the second before the run (after waiting for a quiet machine). */
   busy_cores_before: number;
   phases: Phases;
+  /** Spawn to the "sink started" line (the catalog attached, its tables made), seconds. */
+  startup_s?: number;
+  /** Records/s from the first "batch written" line to the last (startup and the first batch left out). */
+  steady_records_per_sec?: number;
+}
+
+/** When the sink said it started, and the rate between its first and last batch (from the log's timestamps). */
+function timingOf(stderr: string, spawnedAt: number): { startup_s?: number; steady_records_per_sec?: number } {
+  let started: number | undefined;
+  const batches: { at: number; records: number }[] = [];
+  for (const line of stderr.split("\n")) {
+    if (line.includes('"msg":"sink started"')) started = Date.parse((JSON.parse(line) as { ts: string }).ts);
+    if (line.includes('"msg":"batch written"')) {
+      const b = JSON.parse(line) as { ts: string; records: number };
+      batches.push({ at: Date.parse(b.ts), records: b.records });
+    }
+  }
+  const out: { startup_s?: number; steady_records_per_sec?: number } = {};
+  if (started !== undefined) out.startup_s = round((started - spawnedAt) / 1000, 2);
+  if (batches.length >= 2) {
+    const records = batches.slice(1).reduce((n, b) => n + b.records, 0);
+    out.steady_records_per_sec = round(records / ((batches.at(-1)!.at - batches[0]!.at) / 1000));
+  }
+  return out;
 }
 
 const TIMING_FIELDS = ["ms", "load", "stage", "commit", "lake", "table"];
@@ -192,6 +217,7 @@ async function drain(label: string, t: Target, topic: string, count: number, dat
   const loadBefore = loadAverage();
   const busy0 = machineBusySeconds();
   const s0 = performance.now();
+  const spawnedAt = Date.now();
   // One consumer group per data dir (its lake belongs to that group), new to Kafka: from the start.
   const group = `ferry-bench-${stamp}-${dataDir.split("/").at(-1)}`;
   const proc = Bun.spawn([t.bin, "sink", "--brokers", brokers, "--topic", topic, "--group", group, "--data-dir", dataDir, "--until-caught-up", "--log-level", "info", ...t.args], {
@@ -230,12 +256,16 @@ async function drain(label: string, t: Target, topic: string, count: number, dat
     load_before: loadBefore,
     busy_cores_before: round(othersBefore, 2),
     phases,
+    ...timingOf(await stderr, spawnedAt),
   };
   const s = phases.sums;
   const c = phases.per_batch_commit_ms;
   console.log(
     `${label}: ${count} records in ${run.seconds} s = ${run.records_per_sec} records/s, peak RSS ${run.peak_rss_mb} MB; lake and orders ${expectRows} rows; ` +
       `CPU ferry ${run.ferry_cpu_s} s, rest of machine ${run.other_cpu_s} s; before: ${run.busy_cores_before} cores busy, load ${loadBefore}`,
+  );
+  console.log(
+    `  startup (spawn → "sink started") ${run.startup_s ?? "-"} s; first to last batch ${run.steady_records_per_sec ?? "-"} records/s`,
   );
   console.log(
     `  ${phases.batches} batches, sums: ${Object.entries(s).map(([k, v]) => `${k} ${v}`).join(", ")} ms` +
@@ -284,6 +314,13 @@ async function catalogCost(catalogArg: string | undefined, dataDir: string, n: n
   }
 }
 
+// Stopped midway (^C, kill): the data dirs and binaries go too (a killed run's PostgreSQL databases,
+// bench_sink_*, and S3 prefixes, bench-sink-*, stay).
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, () => {
+    rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  });
 const stopKafka = ensureKafka();
 const cleanups: (() => void)[] = [];
 try {
@@ -364,15 +401,15 @@ try {
   const ratio = (a: SinkRun | undefined, b: number | undefined) => (a && b ? round(a.records_per_sec / b, 3) : undefined);
   const rows: [string, string][] = [["release", `release (${release?.what ?? "-"})`], ...variants.map((v): [string, string] => [v.key, `${v.key}: ${v.label}`])];
   console.log(`\n${records} orders, medians of ${RUNS} (every run above)`);
-  console.log(`${"variant".padEnd(52)} ${"records/s".padStart(10)} ${"peak RSS".padStart(9)} ${"commit/batch".padStart(13)} ${"×release".padStart(9)} ${"×ConsPerf".padStart(9)}  runs`);
-  if (perfRate) console.log(`${"Kafka ConsumerPerformance".padEnd(52)} ${String(round(perfRate)).padStart(10)} ${"".padStart(9)} ${"".padStart(13)} ${"".padStart(9)} ${"1".padStart(9)}  ${perfRates.map((x) => round(x)).join(", ")}`);
+  console.log(`${"variant".padEnd(52)} ${"records/s".padStart(10)} ${"peak RSS".padStart(9)} ${"commit/batch".padStart(13)} ${"startup".padStart(8)} ${"steady/s".padStart(9)} ${"×release".padStart(9)} ${"×ConsPerf".padStart(9)}  runs`);
+  if (perfRate) console.log(`${"Kafka ConsumerPerformance".padEnd(52)} ${String(round(perfRate)).padStart(10)} ${"".padStart(9)} ${"".padStart(13)} ${"".padStart(8)} ${"".padStart(9)} ${"".padStart(9)} ${"1".padStart(9)}  ${perfRates.map((x) => round(x)).join(", ")}`);
   for (const [key, name] of rows) {
     const m = med[key];
     if (!m) continue;
     const all = runs[key]!;
     const c = m.phases.per_batch_commit_ms;
     console.log(
-      `${name.padEnd(52)} ${String(m.records_per_sec).padStart(10)} ${`${Math.max(...all.map((x) => x.peak_rss_mb))} MB`.padStart(9)} ${(c ? `${c.median} ms` : "").padStart(13)} ${String(ratio(m, med.release?.records_per_sec) ?? "").padStart(9)} ${String(ratio(m, perfRate) ?? "").padStart(9)}  ${all.map((x) => x.records_per_sec).join(", ")}`,
+      `${name.padEnd(52)} ${String(m.records_per_sec).padStart(10)} ${`${Math.max(...all.map((x) => x.peak_rss_mb))} MB`.padStart(9)} ${(c ? `${c.median} ms` : "").padStart(13)} ${(m.startup_s !== undefined ? `${m.startup_s} s` : "").padStart(8)} ${String(m.steady_records_per_sec ?? "").padStart(9)} ${String(ratio(m, med.release?.records_per_sec) ?? "").padStart(9)} ${String(ratio(m, perfRate) ?? "").padStart(9)}  ${all.map((x) => x.records_per_sec).join(", ")}`,
     );
   }
   const checks = {
