@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Db, openDb } from "../../src/db/duckdb.ts";
-import { type LakeBatchStoreOptions, type LakeBatchWrite, openLakeBatchStore } from "../../src/lake/batch-store.ts";
+import { type LakeBatchStoreOptions, openLakeBatchStore } from "../../src/lake/batch-store.ts";
 import { attachCatalog, catalogOf, type DataPath } from "../../src/lake/catalog.ts";
 import { DEFAULT_MAINTENANCE, lakeFiles, maintain, type MaintenanceReport } from "../../src/lake/maintenance.ts";
-import { createDecoder, type SourceRecord } from "../../src/pipeline/decode.ts";
 import type { Logger } from "../../src/log/logger.ts";
+import { orderBatch } from "../helpers/lake-batches.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { dropDatabase, freshDatabase, startPostgres } from "../helpers/postgres.ts";
 import { listKeys, ownS3, s3Client } from "../helpers/s3.ts";
@@ -32,16 +32,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 }, SERVER_HOOK_TIMEOUT);
 
-const decoder = createDecoder("orders");
-async function batch(first: number, last: number, sequence: number, partition = 0): Promise<LakeBatchWrite> {
-  const b = decoder.newBatch();
-  const msgs: SourceRecord[] = [];
-  for (let o = first; o <= last; o++) {
-    msgs.push({ key: null, offset: String(o), timestamp: "0", value: Buffer.from(JSON.stringify({ order_id: `o-${partition}-${o}`, product: "p", quantity: 1 + (o % 50), price: 1, ordered_at: `2026-03-0${1 + (o % 3)}T00:00:00Z` })) });
-  }
-  await b.add("t", partition, msgs);
-  return { ...(await b.finish()), ranges: [{ topic: "t", partition, firstOffset: first, lastOffset: last }], sequence };
-}
+const batch = (first: number, last: number, sequence: number, partition = 0) => orderBatch(first, last, sequence, { partition, id: (o) => `${partition}-${o}`, quantity: (o) => 1 + (o % 50), dates: 3 });
 const openStore = (log: Logger, more: Partial<LakeBatchStoreOptions> & Pick<LakeBatchStoreOptions, "catalog" | "dataPath">) =>
   openLakeBatchStore({ dataDir: dir(), writer: "test", kind: "orders", memoryLimitMb: 256, threads: 1, ...more }, log);
 const rowsOf = async (db: Db, sql: string) => (await db.query(sql)).rows;

@@ -13,6 +13,7 @@ import { type FaultPoint, type LakeBatchStoreOptions, type LakeBatchWrite, openL
 import { catalogOf } from "../../../src/lake/catalog.ts";
 import { FencedError } from "../../../src/lake/offsets.ts";
 import type { Logger } from "../../../src/log/logger.ts";
+import { orderBatch } from "../../helpers/lake-batches.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
 
 const dirs: string[] = [];
@@ -32,15 +33,8 @@ const openStore = (dataDir: string, log: Logger, more: Partial<LakeBatchStoreOpt
 
 const decoder = createDecoder("orders");
 /** A batch of orders o-<id(offset)> at offsets first..last of partition `partition` of topic t. */
-async function batch(first: number, last: number, sequence: number, id = (o: number) => o % 7, partition = 0): Promise<LakeBatchWrite> {
-  const b = decoder.newBatch();
-  const msgs: SourceRecord[] = [];
-  for (let o = first; o <= last; o++) {
-    msgs.push({ key: null, offset: String(o), timestamp: "0", value: Buffer.from(JSON.stringify({ order_id: `o-${id(o)}`, product: "p", quantity: 1 + o, price: 1, ordered_at: `2026-03-0${1 + (o % 2)}T00:00:00Z` })) });
-  }
-  await b.add("t", partition, msgs);
-  return { ...(await b.finish()), ranges: [{ topic: "t", partition, firstOffset: first, lastOffset: last }], sequence };
-}
+/** A batch of orders o-<id(offset)> at offsets first..last of partition `partition` of topic t. */
+const batch = (first: number, last: number, sequence: number, id: (o: number) => number = (o) => o % 7, partition = 0) => orderBatch(first, last, sequence, { id, partition });
 
 class Crash extends Error {}
 const crashAt = (at: FaultPoint) => (point: FaultPoint) => {

@@ -10,12 +10,12 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writ
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { type Db, openDb } from "../../../src/db/duckdb.ts";
-import { type LakeBatchStoreOptions, type LakeBatchWrite, openLakeBatchStore } from "../../../src/lake/batch-store.ts";
+import { type LakeBatchStoreOptions, openLakeBatchStore } from "../../../src/lake/batch-store.ts";
 import { attachCatalog, catalogOf } from "../../../src/lake/catalog.ts";
 import { DEFAULT_MAINTENANCE, lakeFiles, lakeTables, maintain, type MaintenancePolicy, type MaintenanceReport, MERGE_AT, scheduleMaintenance } from "../../../src/lake/maintenance.ts";
 import { createLakeTables } from "../../../src/lake/tables.ts";
-import { createDecoder, type SourceRecord } from "../../../src/pipeline/decode.ts";
 import type { Logger } from "../../../src/log/logger.ts";
+import { orderBatch } from "../../helpers/lake-batches.ts";
 import { memoryLogger } from "../../helpers/logger.ts";
 
 const dirs: string[] = [];
@@ -32,17 +32,8 @@ const openStore = (dataDir: string, log: Logger, more: Partial<LakeBatchStoreOpt
   openLakeBatchStore({ dataDir, catalog: catalogOf({ dataDir }), dataPath: { url: `${dataDir}/lake/` }, writer: "test", kind: "orders", memoryLimitMb: 256, threads: 1, ...more }, log);
 type Store = Awaited<ReturnType<typeof openStore>>;
 
-const decoder = createDecoder("orders");
 /** Orders at offsets first..last of partition `partition`, over three dates. */
-async function batch(first: number, last: number, sequence: number, partition = 0): Promise<LakeBatchWrite> {
-  const b = decoder.newBatch();
-  const msgs: SourceRecord[] = [];
-  for (let o = first; o <= last; o++) {
-    msgs.push({ key: null, offset: String(o), timestamp: "0", value: Buffer.from(JSON.stringify({ order_id: `o-${partition}-${o}`, product: "p", quantity: 1 + (o % 50), price: 1, ordered_at: `2026-03-0${1 + (o % 3)}T00:00:00Z` })) });
-  }
-  await b.add("t", partition, msgs);
-  return { ...(await b.finish()), ranges: [{ topic: "t", partition, firstOffset: first, lastOffset: last }], sequence };
-}
+const batch = (first: number, last: number, sequence: number, partition = 0) => orderBatch(first, last, sequence, { partition, id: (o) => `${partition}-${o}`, quantity: (o) => 1 + (o % 50), dates: 3 });
 
 const on = <T>(store: Store, fn: (db: Db) => Promise<T>) => store.maintenance(fn);
 const rowsOf = async (db: Db, sql: string) => (await db.query(sql)).rows;
