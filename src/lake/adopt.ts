@@ -34,6 +34,7 @@ import type { RecordKind } from "../schema/kinds.ts";
 import { quoteIdent } from "../schema/ddl.ts";
 import { rowLayout } from "../sinks/record-rows.ts";
 import { type DataPath, LAKE_DB } from "./catalog.ts";
+import { backOff, metAnotherWriter } from "./contention.ts";
 import { type AdoptedFile, type AdoptionPlan, listLegacyLake, planAdoption, readLegacyDataDir, sameLake } from "./legacy-lake.ts";
 import { createOffsetsSchema, moveOffsets, OFFSETS_SCHEMA, readOffsets } from "./offsets.ts";
 import { hasTable, lakeDateSql, lakeTableOf } from "./tables.ts";
@@ -95,9 +96,9 @@ export async function adoptLegacyLake(db: Db, opts: AdoptOptions, log: Logger): 
       return await adoptOnce(db, opts, log);
     } catch (e) {
       // Another writer adopting at the same time (a conflict at COMMIT), or a SQLite catalog busy with it: nothing was written; look again.
-      if (!/conflict|database is locked|already exists/i.test(errorMessage(e)) || attempt >= ATTEMPTS) throw e;
+      if (!(metAnotherWriter(e) || /already exists/i.test(errorMessage(e))) || attempt >= ATTEMPTS) throw e;
       log.info("the adoption met another writer's transaction; trying again", { attempt, error: errorMessage(e) });
-      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * (0.5 + Math.random())));
+      await backOff(attempt, 50);
     }
   }
 }

@@ -29,8 +29,9 @@ import type { DeadLetter } from "../sinks/dead-letters.ts";
 import { rowLayout } from "../sinks/record-rows.ts";
 import { findRefusedLines, mayBeRowFault } from "../sinks/refused-rows.ts";
 import { adoptLegacyLake } from "./adopt.ts";
+import { backOff, metAnotherWriter } from "./contention.ts";
 import { attachCatalog, type Catalog, type DataPath, LAKE_DB } from "./catalog.ts";
-import { createOffsetsSchema, FencedError, moveOffsets, type OffsetMove, readOffset } from "./offsets.ts";
+import { createOffsetsSchema, FencedError, movedOn, moveOffsets, type OffsetMove, readOffset } from "./offsets.ts";
 import { offerLakeViews } from "./read.ts";
 import { createLakeTables, lakeDateSql, lakeTableOf } from "./tables.ts";
 
@@ -98,7 +99,8 @@ interface StagedBatch {
  * other writer moved them): a conflict with another writer's commit on something else than the
  * batch's partitions, a SQLite catalog busy, the catalog's server unreachable.
  */
-const TRANSIENT = /conflict|database is locked|connection|server closed|could not connect|terminat|timed? ?out|broken pipe|reset by peer|IO Error|Failed to commit|transaction is aborted|unsuccessful query result/i;
+const SERVER_GONE = /connection|server closed|could not connect|terminat|timed? ?out|broken pipe|reset by peer|IO Error|Failed to commit|transaction is aborted|unsuccessful query result/i;
+const passing = (e: unknown) => metAnotherWriter(e) || SERVER_GONE.test(errorMessage(e));
 /** How long a batch's commit is tried again before the sink gives up (and is read again on restart). */
 const COMMIT_PATIENCE_MS = 120_000;
 
@@ -123,12 +125,12 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
       await adoptLegacyLake(db, { dataDir: opts.dataDir, dataPath: opts.dataPath, kind: opts.kind, writer: opts.writer }, log);
       break;
     } catch (e) {
-      if (attempt >= 8 || !/conflict|database is locked|already exists|Failed to initialize DuckLake/i.test(errorMessage(e))) {
+      if (attempt >= 8 || !(metAnotherWriter(e) || /already exists|Failed to initialize DuckLake/i.test(errorMessage(e)))) {
         db.close();
         throw e;
       }
       log.info("making the catalog's tables met another writer's; trying again", { attempt, error: errorMessage(e) });
-      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * (0.5 + Math.random())));
+      await backOff(attempt, 50);
     }
   }
   /** The catalog's connection (batch transactions) and the staging connection (loading rows). */
@@ -274,7 +276,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
           // server unreachable: what happened is read back from the offsets.
           // A fence is read back too: it may be this writer's own earlier attempt (committed, its
           // answer lost), or a partition's first move failing for want of the server.
-          if (!(e instanceof FencedError) && !TRANSIENT.test(errorMessage(e))) throw e;
+          if (!(e instanceof FencedError) && !passing(e)) throw e;
           const outcome = await commitOutcome(moves).catch(() => "unknown" as const);
           if (outcome === "committed") {
             log.notice("the batch's commit answered an error, but the catalog has it", { batch: batch.sequence, error: errorMessage(e) });
@@ -283,14 +285,14 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
           if (outcome instanceof FencedError) throw outcome;
           if (performance.now() - started > COMMIT_PATIENCE_MS) throw e;
           // Another writer's commit first (a conflict elsewhere, SQLite's lock) is the normal lot of several writers; anything else is news.
-          const contended = /conflict|database is locked/i.test(errorMessage(e));
+          const contended = metAnotherWriter(e);
           const fields = { batch: batch.sequence, error: errorMessage(e), patienceMs: COMMIT_PATIENCE_MS };
           if (troubled) {
             // logged once while it lasts
           } else if (contended) log.info("the batch's commit met another writer's; trying again", fields);
           else log.warn("the batch's commit failed; trying again", fields);
           troubled = true;
-          await new Promise((r) => setTimeout(r, Math.min(5000, 20 * 2 ** attempt) * (0.5 + Math.random())));
+          await backOff(attempt, 20, 5000);
         }
       }
     } finally {
@@ -315,7 +317,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
     if (moves.every((m, i) => states[i]?.next === m.to && states[i]?.writer === opts.writer)) return "committed";
     for (const [i, m] of moves.entries()) {
       const there = states[i]?.next;
-      if (there !== m.from) return new FencedError(m.topic, m.partition, `partition ${m.topic}/${m.partition} moved on in the lake (to offset ${there}, by ${states[i]?.writer}) while this writer held offset ${m.from}: another member holds it now`);
+      if (there !== m.from) return movedOn(m, there, String(states[i]?.writer));
     }
     return "not committed";
   }

@@ -33,6 +33,7 @@ import type { Logger } from "../log/logger.ts";
 import { openObjectStore } from "../platform/s3.ts";
 import { quoteIdent } from "../schema/ddl.ts";
 import { type DataPath, LAKE_DB } from "./catalog.ts";
+import { backOff, metAnotherWriter } from "./contention.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -363,7 +364,7 @@ async function retryingLocked<T>(fn: () => Promise<T>, attempts = 6): Promise<T>
       return await fn();
     } catch (e) {
       if (attempt >= attempts || !/database is locked/i.test(errorMessage(e))) throw e;
-      await new Promise((r) => setTimeout(r, 25 * 2 ** attempt * (0.5 + Math.random())));
+      await backOff(attempt, 25);
     }
   }
 }
@@ -396,7 +397,7 @@ async function claimRun(db: Db, opts: MaintainOptions): Promise<Claim> {
   } catch (e) {
     if (e instanceof Skip) return { ok: false, why: e.message };
     // Two claims at once: DuckLake's conflict (or a SQLite catalog still locked).
-    if (/conflict|database is locked/i.test(errorMessage(e))) return { ok: false, why: `another member maintained the lake (${firstLine(errorMessage(e))})` };
+    if (metAnotherWriter(e)) return { ok: false, why: `another member maintained the lake (${firstLine(errorMessage(e))})` };
     throw e;
   }
 }

@@ -35,6 +35,10 @@ export class FencedError extends FerryError {
   }
 }
 
+/** The fence of a move whose partition another writer moved on (to `there`, by `by` when known). */
+export const movedOn = (m: OffsetMove, there: unknown, by?: string) =>
+  new FencedError(m.topic, m.partition, `partition ${m.topic}/${m.partition} moved on in the lake (to offset ${there}${by === undefined ? "" : `, by ${by}`}) while this writer held offset ${m.from}: another member holds it now`);
+
 const tableName = (topic: string, partition: number) => `${topic}/${partition}`;
 const tableRef = (topic: string, partition: number) => `${LAKE_DB}.${OFFSETS_SCHEMA}.${quoteIdent(tableName(topic, partition))}`;
 
@@ -82,7 +86,7 @@ export async function moveOffsets(db: Db, moves: readonly OffsetMove[], writer: 
     const r = await db.query(`UPDATE ${t} SET next_offset = $1, writer = $2, committed_at = now() WHERE next_offset = $3`, [m.to, writer, m.from]);
     if (Number(r.rows[0]?.[0] ?? 0) !== 1) {
       const now = await db.query(`SELECT max(next_offset) FROM ${t}`);
-      throw new FencedError(m.topic, m.partition, `partition ${m.topic}/${m.partition} moved on in the lake (to offset ${now.rows[0]?.[0]}) while this writer held offset ${m.from}: another member holds it now`);
+      throw movedOn(m, now.rows[0]?.[0]);
     }
   }
 }
