@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
-import { duration, str } from "../config/fields.ts";
+import { duration } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
 import { servedQueries } from "../db/query-service.ts";
 import { queryServiceFields, querySettingsOf } from "../config/query.ts";
@@ -13,13 +13,13 @@ import { maintainEveryField, maintenanceFields, maintenancePolicyOf } from "../l
 import { lockdownGap } from "../lake/read.ts";
 import { ConfigError } from "../errors.ts";
 import { serveLocal } from "../platform/local-socket.ts";
-import { killSelf } from "../platform/process.ts";
-import { type EmbeddedOrderSink, openEmbeddedOrderSink, ROLLUP_FAULT_POINTS, type RollupFaultPoint } from "../sinks/embedded-orders.ts";
+import { type EmbeddedOrderSink, openEmbeddedOrderSink, ROLLUP_FAULT_POINTS } from "../sinks/embedded-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
+import { crashAtSetting } from "../config/crash-at.ts";
 import { defineMode } from "./mode.ts";
 
-const CRASH_AT = new RegExp(`^(${ROLLUP_FAULT_POINTS.join("|")}):(\\d+)$`);
+const CRASH_AT = crashAtSetting(ROLLUP_FAULT_POINTS, "rollup");
 
 export const runMode = defineMode({
   name: "run",
@@ -34,14 +34,7 @@ export const runMode = defineMode({
   config: v.object({
     ...httpFields,
     interval: v.optional(duration({ doc: "How often accepted records are rolled into the lake.", min: 100 }), 10_000),
-    crashAt: v.optional(
-      str({
-        doc: `Testing: kill -9 this process at POINT of rollup N (${ROLLUP_FAULT_POINTS.join(", ")}).`,
-        placeholder: "POINT:N",
-        pattern: CRASH_AT,
-        patternHint: `must be POINT:N with POINT one of ${ROLLUP_FAULT_POINTS.join(", ")}`,
-      }),
-    ),
+    crashAt: CRASH_AT.field,
     ...maintainEveryField,
     ...maintenanceFields,
     ...lakeFields,
@@ -56,13 +49,7 @@ export const runMode = defineMode({
     const dataPath = config.lake === undefined ? undefined : dataPathOf(config);
     const gap = config.queryAccess === "locked" ? lockdownGap(catalog) : undefined;
     if (gap) throw new ConfigError(`--query-access locked: ${gap}`);
-    const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
-    const fault = (point: RollupFaultPoint, rollup: number) => {
-      if (crash && crash[1] === point && Number(crash[2]) === rollup) {
-        ctx.log.notice("crashing on purpose (--crash-at)", { point, rollup });
-        killSelf();
-      }
-    };
+    const fault = CRASH_AT.hook(config.crashAt, ctx.log);
     mkdirSync(config.dataDir, { recursive: true });
     const openSink = (onFlush: FlushObserver) =>
       openEmbeddedOrderSink(

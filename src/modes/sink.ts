@@ -12,21 +12,22 @@ import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
 import { startHttpServer } from "../platform/http-server.ts";
 import { serveLocal } from "../platform/local-socket.ts";
-import { killSelf, memoryGovernor } from "../platform/process.ts";
+import { memoryGovernor } from "../platform/process.ts";
 import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
 import type { DecodingBatch } from "../pipeline/decode.ts";
 import { partitionsByTopic } from "../pipeline/partitions.ts";
 import { RECORD_KIND_NAMES } from "../schema/kinds.ts";
-import { FAULT_POINTS, type FaultPoint, openLakeBatchStore } from "../lake/batch-store.ts";
+import { FAULT_POINTS, openLakeBatchStore } from "../lake/batch-store.ts";
 import { catalogFields, catalogOf } from "../lake/catalog.ts";
 import { FencedError } from "../lake/offsets.ts";
 import { lockdownGap } from "../lake/read.ts";
 import { maintainEveryField, maintenanceFields, maintenancePolicyOf, scheduleMaintenance } from "../lake/maintenance.ts";
 import { dataPathOf, lakeFields } from "../lake/data-path.ts";
 import type { SourceBatch } from "../sources/kafka.ts";
+import { crashAtSetting } from "../config/crash-at.ts";
 import { defineMode } from "./mode.ts";
 
-const CRASH_AT = new RegExp(`^(${FAULT_POINTS.join("|")}):(\\d+)$`);
+const CRASH_AT = crashAtSetting(FAULT_POINTS, "batch");
 
 export const sinkMode = defineMode({
   name: "sink",
@@ -68,14 +69,7 @@ export const sinkMode = defineMode({
     dbThreads: v.optional(int({ doc: "DuckDB worker threads (records are decoded on another thread beside them).", min: 1, max: 64 }), 1),
     metricsPort: v.optional(int({ doc: "Serve /metrics and /healthz on this port (0: any free port; default: none).", placeholder: "PORT", min: 0, max: 65535 })),
     metricsHost: v.optional(str({ doc: "Address of the metrics server.", placeholder: "HOST", min: 1 }), "127.0.0.1"),
-    crashAt: v.optional(
-      str({
-        doc: `Testing: kill -9 this process at POINT of batch N (${FAULT_POINTS.join(", ")}).`,
-        placeholder: "POINT:N",
-        pattern: CRASH_AT,
-        patternHint: `must be POINT:N with POINT one of ${FAULT_POINTS.join(", ")}`,
-      }),
-    ),
+    crashAt: CRASH_AT.field,
     ...lakeFields,
     ...catalogFields,
     ...maintainEveryField,
@@ -103,13 +97,7 @@ export const sinkMode = defineMode({
         onRefused: (b, attempt, skipped) =>
           log.warn(skipped ? "record batch refused: sent to the dead-letter topic as a pointer" : "record batch refused: fetching it again", { topic: b.topic, partition: b.partition, offsets: `${b.firstOffset}-${b.lastOffset}`, attempt, reason: b.reason }),
       });
-      const crash = config.crashAt ? CRASH_AT.exec(config.crashAt) : null;
-      const fault = (point: FaultPoint, sequence: number) => {
-        if (crash && crash[1] === point && Number(crash[2]) === sequence) {
-          log.notice("crashing on purpose (--crash-at)", { point, batch: sequence });
-          killSelf();
-        }
-      };
+      const fault = CRASH_AT.hook(config.crashAt, log);
 
       let lastSnapshot = 0;
       const metrics = sinkMetrics(() => lag(), () => lastSnapshot);
