@@ -9,7 +9,8 @@ import { runMode } from "../modes/run.ts";
 import { serveMode } from "../modes/serve.ts";
 import { queryMode } from "../modes/query.ts";
 import { maintainMode } from "../modes/maintain.ts";
+import { topMode } from "../modes/top.ts";
 
-export const MODES: readonly Mode[] = [runMode, serveMode, sinkMode, generateMode, exportMode, consumeMode, queryMode, maintainMode, probeMode] as unknown as Mode[];
+export const MODES: readonly Mode[] = [runMode, serveMode, sinkMode, generateMode, exportMode, consumeMode, queryMode, maintainMode, topMode, probeMode] as unknown as Mode[];
 
 export const findMode = (name: string) => MODES.find((m) => m.name === name);
