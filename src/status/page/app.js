@@ -10,6 +10,7 @@
   const LOGIN_URL = "login";
   const STALE_MS = 5000; // no snapshot for this long on an open stream: say so, reconnect
   const POLL_MS = 1000;
+  const SIGNED_IN = "ferry-signed-in"; // sessionStorage: this tab signed in with the form (the cookie itself is HttpOnly)
   const CHART_SECONDS = 300;
   const CHART_W = 600;
   const CHART_H = 160;
@@ -413,11 +414,21 @@
     lastSnapshotAt = Date.now();
     $("login").hidden = true;
     $("status").hidden = false;
-    render(snapshot);
+    $("logout").hidden = sessionStorage.getItem(SIGNED_IN) !== "1";
+    try {
+      render(snapshot);
+      return true;
+    } catch (e) {
+      // e.g. a ferry of another version whose snapshot lacks a part: say so instead of a blank page
+      setConn("error", `Cannot show this snapshot: ${e instanceof Error ? e.message : e}`);
+      return false;
+    }
   }
 
   function showLogin() {
     closeSource();
+    sessionStorage.removeItem(SIGNED_IN);
+    $("logout").hidden = true;
     setConn("error", "Sign in needed");
     $("status").hidden = true;
     $("login").hidden = false;
@@ -455,9 +466,8 @@
         return; // not a snapshot (e.g. a comment line's event): ignore
       }
       failures = 0;
-      setConn("live", "Live");
       armStale();
-      show(s);
+      if (show(s)) setConn("live", "Live");
     };
     es.addEventListener("message", onSnapshot);
     es.addEventListener("status", onSnapshot);
@@ -548,11 +558,21 @@
       return;
     }
     $("token").value = "";
+    sessionStorage.setItem(SIGNED_IN, "1");
     failures = 0;
     const answer = await poll();
     if (answer === "ok") connect();
     else if (answer === "login") error.textContent = "Signed in, but status.json still asks for the token (are cookies blocked?).";
     else error.textContent = "ferry does not answer.";
+  });
+
+  $("logout").addEventListener("click", async () => {
+    try {
+      await fetch("logout", { method: "POST", headers: { accept: "application/json" }, credentials: "same-origin" });
+    } catch {
+      // the session ends with the process anyway
+    }
+    showLogin();
   });
 
   connect();
