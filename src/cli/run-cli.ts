@@ -9,6 +9,7 @@ import { globalHelp, modeHelp } from "./help.ts";
 import { findMode, MODES } from "./modes.ts";
 import { parseArgs } from "./parse-args.ts";
 import { VERSION } from "../version.ts";
+import { effectiveConfig } from "../status/config.ts";
 
 
 export interface CliIo {
@@ -72,6 +73,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       log,
       isTerminal: io.isTerminal,
       progress: (text) => io.isTerminal && io.err(`\r\x1b[2K${text}`),
+      effectiveConfig: effectiveConfig(mode.config, config),
     });
   } catch (e) {
     if (e instanceof FerryError) {

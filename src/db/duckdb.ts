@@ -6,6 +6,7 @@ import { keepByteOrderMarks } from "./node-api-text.ts";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DownstreamError, errorMessage } from "../errors.ts";
+import { redactSecrets } from "../log/redact.ts";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { extensionPath, loadDuckDb, type ExtensionName } from "../platform/duckdb-native.ts";
 import type { S3Settings } from "../platform/s3.ts";
@@ -146,11 +147,7 @@ async function connectionOf(instance: { connect(): Promise<DuckDBConnection> }, 
   return db;
 }
 
-/**
- * DuckDB's messages may quote a connection string with its password (the postgres extension does,
- * when it cannot reach a catalog's server): every `password=…` is shown as `password=***`.
- */
-export const redactSecrets = (text: string) => text.replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s'"]+)/gi, "$1***");
+export { redactSecrets } from "../log/redact.ts";
 
 /** Serializes async work on one resource (a DuckDB connection takes one statement at a time). */
 export function createMutex() {

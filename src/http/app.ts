@@ -12,6 +12,7 @@ import { formatIssue, type RecordIssue, validateRecord } from "../schema/issues.
 import { OrderSchema, type ReceivedOrder, withReceiveTime } from "../schema/order.ts";
 import type { MiddlewareHandler } from "hono";
 import { HttpError } from "./http-error.ts";
+import { Refusals } from "../status/collectors/refusals.ts";
 import { ingressMetrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { readRecords } from "./read-records.ts";
@@ -35,6 +36,8 @@ const MAX_REPORTED_ISSUES = 1000;
 export function createIngress(opts: IngressOptions) {
   const state = { draining: false, inFlight: 0 };
   const metrics = ingressMetrics(() => state.inFlight);
+  /** POST /orders answers other than 202 by reason and field (the status page's). */
+  const refusals = new Refusals();
   const checkAuth = opts.auth;
   const retryAfter = String(opts.retryAfterSeconds ?? 1);
   const openapi = JSON.stringify(openApiDocument(opts.version));
@@ -46,6 +49,7 @@ export function createIngress(opts: IngressOptions) {
     const started = performance.now();
     await next();
     metrics.requests.inc({ route: c.req.routePath, status: c.res.status });
+    if (c.req.path === "/orders") refusals.noteAnswer(c.res.status, c.error);
     if (opts.log.enabled("info")) {
       opts.log.info("request", { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 });
     }
@@ -122,6 +126,8 @@ export function createIngress(opts: IngressOptions) {
       state.draining = true;
     },
     inFlight: () => state.inFlight,
+    draining: () => state.draining,
+    refusals,
     /**
      * The app for requests over the data dir's local socket (only its owner reaches it): they
      * count as authenticated, so `ferry generate` needs no token.

@@ -12,13 +12,26 @@ interface Metric {
 
 export class Counter implements Metric {
   private readonly values = new Map<string, number>();
+  private readonly labelSets = new Map<string, Labels>();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
   inc(labels: Labels = {}, by = 1): void {
     const k = key(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
+    const was = this.values.get(k);
+    if (was === undefined) this.labelSets.set(k, labels);
+    this.values.set(k, (was ?? 0) + by);
+  }
+  /** Every label set counted so far, with its value (the status page reads the same counts as /metrics). */
+  *entries(): IterableIterator<[Labels, number]> {
+    for (const [k, n] of this.values) yield [this.labelSets.get(k)!, n];
+  }
+  /** The sum over every label set. */
+  total(): number {
+    let sum = 0;
+    for (const n of this.values.values()) sum += n;
+    return sum;
   }
   get(labels: Labels = {}): number {
     return this.values.get(key(labels)) ?? 0;
@@ -37,6 +50,10 @@ export class Gauge implements Metric {
     readonly help: string,
     private readonly read: () => number | [Labels, number][],
   ) {}
+  /** What /metrics would show now. */
+  value(): number | [Labels, number][] {
+    return this.read();
+  }
   render(): string {
     const value = this.read();
     const samples = typeof value === "number" ? [`${this.name} ${value}`] : value.map(([l, n]) => `${this.name}{${key(l)}} ${n}`);
@@ -59,6 +76,13 @@ export class Histogram implements Metric {
     this.sum += value;
     this.count++;
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.counts[i]!++;
+  }
+  /** The upper bound of the bucket holding the q-quantile (the last bound when it lies beyond), or undefined before any observation. */
+  quantile(q: number): number | undefined {
+    if (this.count === 0) return undefined;
+    const rank = q * this.count;
+    for (let i = 0; i < this.buckets.length; i++) if (this.counts[i]! >= rank) return this.buckets[i]!;
+    return this.buckets[this.buckets.length - 1];
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];

@@ -11,7 +11,18 @@ import { startHttpServer } from "../platform/http-server.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import { VERSION } from "../version.ts";
+import { accessWarnings, statusAccess } from "../status/access.ts";
+import type { IngressView } from "../status/collectors/ingress.ts";
+import type { Dependencies } from "../status/dependencies.ts";
+import { statusRoutes } from "../status/routes.ts";
+import { createStatus, type StatusCollector } from "../status/status.ts";
 import type { ModeContext } from "./mode.ts";
+
+/** The mode's part of the status page: its dependencies (told by the sink as it learns) and its collector over the sink and the ingress. */
+export interface StatusWiring<S> {
+  dependencies: Dependencies;
+  collector(sink: S, ingress: IngressView): StatusCollector;
+}
 
 export interface HttpModeConfig {
   host: string;
@@ -35,7 +46,8 @@ export async function serveUntilStopped<S extends OrderSink>(
   openSink: (observeFlush: FlushObserver) => Promise<S>,
   ctx: ModeContext,
   describe: Record<string, unknown>,
-  alongside?: (sink: S, fetch: (req: Request) => Response | Promise<Response>) => () => void,
+  alongside: ((sink: S, fetch: (req: Request) => Response | Promise<Response>) => () => void) | undefined,
+  status: StatusWiring<S>,
 ): Promise<number> {
   let observe: FlushObserver = () => {};
   // Bad certificates or tokens fail before anything is opened.
@@ -45,12 +57,22 @@ export async function serveUntilStopped<S extends OrderSink>(
   const sink = await openSink((size, ms, error) => observe(size, ms, error));
   const ingress = createIngress({ sink, bodyLimit: config.bodyLimit, authTokens: tokens, auth, maxInFlight: config.maxInFlight, log: ctx.log, version: VERSION });
   observe = ingress.observeFlush;
+  const access = statusAccess({ tokens, bearer: auth, tls: tls !== undefined });
+  const live = createStatus({
+    version: VERSION,
+    config: ctx.effectiveConfig ?? {},
+    collector: status.collector(sink, ingress),
+    dependencies: status.dependencies,
+    warnings: accessWarnings(access.open, isLoopback(config.host), config.host),
+  });
+  statusRoutes(ingress.app, live, access);
   const stopAlongside = alongside?.(sink, ingress.localFetch);
   let server: ReturnType<typeof startHttpServer>;
   try {
     server = startHttpServer({ hostname: config.host, port: config.port, fetch: ingress.app.fetch, bodyLimit: config.bodyLimit, drainBytes: DRAIN_BYTES, tls });
   } catch (e) {
     // e.g. the port is taken: release what was opened before saying so.
+    live.close();
     await sink.close();
     stopAlongside?.();
     throw e;
@@ -65,6 +87,8 @@ export async function serveUntilStopped<S extends OrderSink>(
   await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener("abort", () => resolve(), { once: true })));
   ctx.log.notice("draining", { inFlight: ingress.inFlight() });
   ingress.startDraining();
+  // The status's event streams end first: the server's stop waits for every open response.
+  live.close();
   await server.stop();
   await sink.close();
   stopAlongside?.();

@@ -12,6 +12,8 @@ export interface ModeContext {
   /** Progress and summaries meant for a person: a terminal line, not a log record. */
   isTerminal: boolean;
   progress: (text: string) => void;
+  /** The validated config as the status page shows it: secrets removed (src/status/config.ts). */
+  effectiveConfig?: Record<string, unknown>;
 }
 
 export interface Mode<S extends ConfigSchema = ConfigSchema> {

@@ -16,6 +16,11 @@ import { serveLocal } from "../platform/local-socket.ts";
 import { type EmbeddedOrderSink, openEmbeddedOrderSink, ROLLUP_FAULT_POINTS } from "../sinks/embedded-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
+import { lakeDependencies } from "../status/collectors/lake.ts";
+import { RunRollups, runCollector } from "../status/collectors/run.ts";
+import { Dependencies } from "../status/dependencies.ts";
+import { fileSizes } from "../status/file-sizes.ts";
+import { catalogFileOf } from "../lake/catalog.ts";
 import { crashAtSetting } from "../config/crash-at.ts";
 import { defineMode } from "./mode.ts";
 
@@ -51,6 +56,14 @@ export const runMode = defineMode({
     if (gap) throw new ConfigError(`--query-access locked: ${gap}`);
     const fault = CRASH_AT.hook(config.crashAt, ctx.log);
     mkdirSync(config.dataDir, { recursive: true });
+    const dependencies = new Dependencies();
+    const lake = lakeDependencies(dependencies, catalog.description, config.lake);
+    const rollups = new RunRollups();
+    const onRollup = (r: { rows: number; ms: number; error?: unknown }) => {
+      rollups.note(r);
+      if (r.error === undefined) lake.committed();
+      else lake.failed(r.error);
+    };
     const openSink = (onFlush: FlushObserver) =>
       openEmbeddedOrderSink(
         {
@@ -61,6 +74,7 @@ export const runMode = defineMode({
           lingerMs: config.linger,
           maxBatchRecords: config.batchRecords,
           onFlush,
+          onRollup,
           fault,
           maintenance: config.maintainEvery > 0 ? { policy: maintenancePolicyOf(config), everyMs: config.maintainEvery } : undefined,
         },
@@ -68,6 +82,23 @@ export const runMode = defineMode({
       );
     const localSocket = (sink: EmbeddedOrderSink, ingress: (req: Request) => Response | Promise<Response>) =>
       serveLocal(dataPaths(config.dataDir).socket, servedQueries(sink.query, querySettingsOf(config), ctx.log), ingress).stop;
-    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir, catalog: catalog.description, lake: dataPath?.url ?? "(the catalog's)" }, localSocket);
+    const paths = dataPaths(config.dataDir);
+    const catalogFile = catalogFileOf(catalog);
+    const status = {
+      dependencies,
+      collector: (sink: EmbeddedOrderSink, ingress: Parameters<typeof runCollector>[0]["ingress"]) => {
+        lake.catalog.up(); // attached
+        return runCollector({
+          ingress,
+          maxInFlight: config.maxInFlight,
+          waiting: () => sink.waiting(),
+          journalRows: () => sink.journalRows(),
+          walBytes: fileSizes([paths.wal]),
+          dbBytes: fileSizes([paths.database, `${paths.database}.wal`, ...(catalogFile ? [catalogFile, `${catalogFile}.wal`] : [])]),
+          rollups,
+        });
+      },
+    };
+    return serveUntilStopped(config, openSink, ctx, { dataDir: config.dataDir, catalog: catalog.description, lake: dataPath?.url ?? "(the catalog's)" }, localSocket, status);
   },
 });

@@ -5,7 +5,11 @@ import { bool, duration, int, str } from "../config/fields.ts";
 import { httpFields } from "../http/config.ts";
 import { compressionField, kafkaClientFields, registryProducerFields } from "../kafka/config.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
+import type { OrderSink } from "../pipeline/record-sink.ts";
+import { redactUrlPassword } from "../log/redact.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
+import { serveCollector } from "../status/collectors/serve.ts";
+import { Dependencies } from "../status/dependencies.ts";
 import { defineMode } from "./mode.ts";
 
 export const serveMode = defineMode({
@@ -53,6 +57,17 @@ export const serveMode = defineMode({
         },
         ctx.log,
       );
-    return serveUntilStopped(config, openSink, ctx, { topic: config.topic, brokers: config.brokers.join(",") });
+    const dependencies = new Dependencies();
+    const status = {
+      dependencies,
+      collector: (sink: OrderSink, ingress: Parameters<typeof serveCollector>[0]["ingress"]) => {
+        // Kafka as the sink sees it (failed produce requests, a metadata probe every second).
+        dependencies.add("kafka", "kafka", config.brokers.join(","), () => (sink.ready() ? { up: true } : { up: false, reason: sink.notReadyReason ?? "unreachable" }));
+        // Reached at start (ferry's schema registered or looked up); asked again only by a restart.
+        if (config.schemaRegistry) dependencies.add("schema registry", "registry", redactUrlPassword(config.schemaRegistry)).up();
+        return serveCollector({ ingress, maxInFlight: config.maxInFlight, topic: config.topic });
+      },
+    };
+    return serveUntilStopped(config, openSink, ctx, { topic: config.topic, brokers: config.brokers.join(",") }, undefined, status);
   },
 });

@@ -44,6 +44,11 @@ export class Coalescer<T> {
     return this.items.length + this.queued.reduce((n, b) => n + b.items.length, 0) + this.inFlightItems;
   }
 
+  /** Of those, items waiting for a write slot (not yet being written). */
+  get waiting(): number {
+    return this.pending - this.inFlightItems;
+  }
+
   submit(items: readonly T[]): Promise<void> {
     if (items.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {

@@ -68,6 +68,8 @@ export interface EmbeddedOrderSinkOptions {
   maintenance?: { policy: MaintenancePolicy; everyMs: number };
   /** Called at each point of a rollup with rows (numbered from 1 in this process): tests kill the process there. */
   fault?: (point: RollupFaultPoint, rollup: number) => void;
+  /** Told after each rollup that moved rows or failed (the status page's last rollups). */
+  onRollup?: (rollup: { rows: number; ms: number; error?: unknown }) => void;
 }
 
 export interface EmbeddedOrderSink extends OrderSink {
@@ -75,6 +77,10 @@ export interface EmbeddedOrderSink extends OrderSink {
   query: QueryService;
   /** Rolls the journal into the catalog's lake now; resolves with the number of rows written. */
   rollup(): Promise<number>;
+  /** Orders acknowledged-to-be waiting for a write slot (in the write-ahead log's queue). */
+  waiting(): number;
+  /** Rows acknowledged and not yet rolled into the lake (sequences handed out past the catalog's offset). */
+  journalRows(): number;
 }
 
 /** Rows acknowledged but not yet in DuckDB, past this many, make new writes wait for the database. */
@@ -362,7 +368,12 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
     await exclusive(() => maintain(db, m.policy, { member: writer, everyMs: m.everyMs, dataPath }, log)).catch((e: unknown) => log.error("lake maintenance failed; tried again at its next time", { error: e }));
   };
   const rollInBackground = () => {
+    const t0 = performance.now();
     rolling ??= rollup()
+      .then((rows) => {
+        if (rows > 0) opts.onRollup?.({ rows, ms: Math.round(performance.now() - t0) });
+        return rows;
+      })
       .then(async (rows) => {
         await maintainIfDue();
         return rows;
@@ -375,6 +386,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
         },
         (e: unknown) => {
           const message = errorMessage(e);
+          opts.onRollup?.({ rows: 0, ms: Math.round(performance.now() - t0), error: e });
           if (message !== rollupError) log.error("lake rollup failed; rows stay in the journal and are retried every interval", { error: e });
           else log.debug("lake rollup failed again", { error: message });
           rollupError = message;
@@ -394,6 +406,8 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
       return applyError === undefined ? undefined : "the database refused acknowledged orders (see the log)";
     },
     write: (orders) => coalescer.submit(orders),
+    waiting: () => coalescer.waiting,
+    journalRows: () => Math.max(0, nextSeq - (held ?? 0)),
     // Read your writes: what was acknowledged is applied first; the query then runs on its own connection, outside `exclusive`.
     query: queryService(db, {
       lockdown: { dirs: [opts.dataDir, dataPath.url], s3: dataPath.s3 },

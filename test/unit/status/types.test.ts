@@ -6,6 +6,7 @@ import Ajv from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import * as v from "valibot";
 import { jsonSchemaOf } from "../../../src/schema/json-schema.ts";
+import { openApiDocument } from "../../../src/http/openapi.ts";
 import { STATUS_MODES, StatusSnapshotSchema } from "../../../src/status/types.ts";
 
 const fixture = (mode: string) => JSON.parse(readFileSync(join(import.meta.dir, "../../fixtures/status", `${mode}.json`), "utf8"));
@@ -38,5 +39,16 @@ describe("status snapshot schema", () => {
     expect(v.safeParse(StatusSnapshotSchema, { ...s, totals: { ...s.totals, in: -1 } }).success).toBe(false);
     expect(v.safeParse(StatusSnapshotSchema, { ...s, now: "2026-01-01 10:00:00" }).success).toBe(false);
     expect(validate({ ...s, totals: { ...s.totals, in: 1.5 } })).toBe(false);
+  });
+
+  test("openapi.json documents GET /status.json with the snapshot's derived schema", () => {
+    const doc = openApiDocument("t") as any;
+    expect(doc.paths["/status.json"].get.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/StatusSnapshot" });
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/", "/status.json", "/status/events", "/login", "/logout"]));
+    const check = new Ajv({ strict: false });
+    addFormats(check);
+    const fromDoc = check.compile(doc.components.schemas.StatusSnapshot);
+    for (const mode of STATUS_MODES) expect(fromDoc(fixture(mode))).toBe(true);
+    expect(fromDoc({ ...fixture("run"), mode: "nope" })).toBe(false);
   });
 });
