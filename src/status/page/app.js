@@ -12,6 +12,7 @@
   const POLL_MS = 1000;
   const SIGNED_IN = "ferry-signed-in"; // sessionStorage: this tab signed in with the form (the cookie itself is HttpOnly)
   const CHART_SECONDS = 300;
+  const CHART_MIN_SECONDS = 60;
   const CHART_W = 600;
   const CHART_H = 160;
 
@@ -130,11 +131,14 @@
   function drawChart(samples) {
     const chart = $("chart");
     const last = samples.length > 0 ? samples[samples.length - 1].t : 0;
-    const first = last - CHART_SECONDS + 1;
+    // The window: the last minute at least, growing with the history up to CHART_SECONDS.
+    const have = samples.length > 0 ? last - samples[0].t + 1 : 0;
+    const width = Math.min(CHART_SECONDS, Math.max(CHART_MIN_SECONDS, have));
+    const first = last - width + 1;
     const shown = samples.filter((s) => s.t >= first);
     const peak = shown.reduce((m, s) => Math.max(m, s.in, s.out), 0);
     const top = niceMax(peak);
-    const x = (t) => (((t - first) / (CHART_SECONDS - 1)) * CHART_W).toFixed(1);
+    const x = (t) => (((t - first) / (width - 1)) * CHART_W).toFixed(1);
     const y = (v) => (CHART_H - (v / top) * (CHART_H - 4)).toFixed(1);
     const line = (key) => shown.map((s, i) => `${i === 0 ? "M" : "L"}${x(s.t)},${y(s[key])}`).join("");
     const nodes = [$("chart-title"), $("chart-desc")];
@@ -147,8 +151,9 @@
       nodes.push(svg("path", { class: "line-out", d: line("out") }));
     }
     chart.replaceChildren(...nodes);
-    const span = shown.length > 0 ? shown[shown.length - 1].t - shown[0].t + 1 : 0;
-    $("chart-span").textContent = span >= 60 ? `last ${Math.round(span / 60)} min` : `last ${span} s`;
+    const span = width >= 60 ? `${Math.round(width / 60)} min` : `${width} s`;
+    $("chart-span").textContent = `last ${span}`;
+    $("chart-from").textContent = `−${span}`;
     $("chart-peak").textContent = num(peak);
     $("chart-top").textContent = `${num(top)}/s`;
     const lastSample = shown[shown.length - 1];
