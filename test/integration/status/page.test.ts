@@ -1,0 +1,361 @@
+/**
+ * The status page (GET /) in a real browser: Debian's chromium driven by playwright-core, axe-core
+ * for accessibility.
+ *
+ * First over the real status routes (src/status/routes.ts, access.ts) fed with each mode's example
+ * snapshot (test/fixtures/status/<mode>.json): every mode's cards show the snapshot's values, no
+ * console error, no axe violation, light and dark, 1200 and 375 px wide with no sideways scroll;
+ * sign-in when a token is configured; "disconnected" when the listener goes away.
+ *
+ * Then against real ferry processes (dist/ferry, as users run it) under load: `run`, `serve` (the
+ * shared broker), `sink` (a broker of its own, stopped: the page shows Kafka down within seconds)
+ * and `generate`: the numbers move, a screenshot of each page goes to docs/screenshots/<mode>.png.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { resolve } from "node:path";
+import { Hono } from "hono";
+import type { Page } from "playwright-core";
+import { statusAccess } from "../../../src/status/access.ts";
+import { statusRoutes } from "../../../src/status/routes.ts";
+import type { Follower, Status } from "../../../src/status/status.ts";
+import { STATUS_MODES, type StatusSnapshot } from "../../../src/status/types.ts";
+import { BINARY, FROM_SOURCE, order, postOrders, startFerry, type FerryProcess } from "../../helpers/ferry-process.ts";
+import { TEST_BROKERS, uniqueName } from "../../helpers/servers.ts";
+import { axe, launchBrowser, scrollsSideways, watch, type Browser } from "../../helpers/browser.ts";
+
+const ROOT = resolve(import.meta.dir, "../../..");
+const fixture = (mode: string) => readFileSync(resolve(ROOT, `test/fixtures/status/${mode}.json`), "utf8");
+const en = (n: number) => n.toLocaleString("en-US");
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchBrowser();
+}, 180_000); // a first run on a fresh machine installs chromium
+afterAll(() => browser?.close());
+
+/** A Status that hands out one fixed snapshot (every 200 ms to followers). */
+function fixedStatus(json: string): Status {
+  const followers = new Set<Follower>();
+  const timer = setInterval(() => followers.forEach((f) => f.next(json)), 200);
+  return {
+    snapshot: () => JSON.parse(json) as StatusSnapshot,
+    json: () => json,
+    follow(f) {
+      followers.add(f);
+      return () => followers.delete(f);
+    },
+    get followers() {
+      return followers.size;
+    },
+    close() {
+      clearInterval(timer);
+      followers.forEach((f) => f.end());
+    },
+  };
+}
+
+/** The status routes on a listener of their own, over `json`. */
+function fixtureServer(json: string, tokens: string[] = []) {
+  const app = new Hono();
+  const status = fixedStatus(json);
+  statusRoutes(app, status, statusAccess({ tokens, bearer: undefined, tls: false }));
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, idleTimeout: 0 });
+  return {
+    url: `http://127.0.0.1:${server.port}/`,
+    stop: () => {
+      status.close();
+      server.stop(true);
+    },
+  };
+}
+
+const text = (page: Page, key: string) => page.locator(`[data-key="${key}"]`).first().innerText();
+
+/** What each mode's example snapshot must show, read from the snapshot itself. */
+const expectations: Record<string, (s: StatusSnapshot, page: Page) => Promise<void>> = {
+  async run(s, page) {
+    expect(await text(page, "journal_rows")).toContain(en(s.run!.journal_rows));
+    expect(await page.locator("table", { hasText: "rollups" }).locator("tbody tr").count()).toBe(s.run!.rollups.length);
+    expect(await text(page, "in_flight")).toContain(en(s.run!.ingress.in_flight));
+  },
+  async serve(s, page) {
+    expect(await text(page, "topic")).toBe(s.serve!.topic);
+    expect(await page.locator("table", { hasText: "Refusals" }).locator("tbody tr").count()).toBe(s.serve!.ingress.refusals.length);
+  },
+  async sink(s, page) {
+    const lag = s.sink!.lag.reduce((a, p) => a + (p.lag ?? 0), 0);
+    expect(await text(page, "lag_total")).toContain(en(lag));
+    expect(await page.locator("table", { hasText: "Lag per partition" }).locator("tbody tr").count()).toBe(s.sink!.lag.length);
+    expect(await page.locator("table", { hasText: "Last batches" }).locator("tbody tr").count()).toBe(s.sink!.batches.length);
+    expect(await text(page, "dead_letters")).toBe(en(s.sink!.dead_letters.count));
+  },
+  async export(s, page) {
+    expect(await text(page, "ranges")).toBe(`${en(s.export!.ranges.done)} / ${en(s.export!.ranges.total)}`);
+    expect(await text(page, "rows")).toBe(en(s.export!.rows));
+  },
+  async generate(s, page) {
+    expect(await text(page, "sent")).toBe(en(s.generate!.sent));
+    expect(await text(page, "target")).toBe(s.generate!.target);
+  },
+};
+
+describe("each mode's example snapshot", () => {
+  for (const mode of STATUS_MODES) {
+    test(`${mode}: its cards, dependencies and warnings; no console error; axe clean light and dark; 375 px wide without sideways scroll`, async () => {
+      const json = fixture(mode);
+      const s = JSON.parse(json) as StatusSnapshot;
+      const server = fixtureServer(json);
+      const page = await browser.context.newPage();
+      const { errors } = watch(page);
+      try {
+        await page.goto(server.url);
+        await page.locator('#conn[data-state="live"]').waitFor({ timeout: 5000 });
+        expect(await page.locator("#mode").innerText()).toBe(mode);
+        expect(await text(page, "total_in")).toBe(en(s.totals.in));
+        expect(await text(page, "total_out")).toBe(en(s.totals.out));
+        expect(await page.locator("#chart path.line-in").count()).toBe(s.rates.samples.length > 0 ? 1 : 0);
+        // Dependencies: one badge each, its state in words (not colour alone).
+        const deps = page.locator("#deps li.dep");
+        expect(await deps.count()).toBe(s.dependencies.length);
+        for (const [i, d] of s.dependencies.entries()) {
+          expect(await deps.nth(i).getAttribute("data-state")).toBe(d.state);
+          expect((await deps.nth(i).locator(".badge").innerText()).toLowerCase()).toBe(d.state);
+          if (d.last_error) expect(await deps.nth(i).innerText()).toContain(d.last_error);
+        }
+        expect(await page.locator("#warning-list li").allInnerTexts()).toEqual(s.warnings.map((w) => w.message));
+        expect(await page.locator("#warnings").isVisible()).toBe(s.warnings.length > 0);
+        await expectations[mode]!(s, page);
+
+        expect(await axe(page)).toEqual([]);
+        await page.emulateMedia({ colorScheme: "dark" });
+        expect(await axe(page)).toEqual([]);
+        await page.emulateMedia({ colorScheme: "light" });
+        await page.setViewportSize({ width: 375, height: 800 });
+        await Bun.sleep(300); // a snapshot or two at that width
+        expect(await scrollsSideways(page)).toBeNull();
+        expect(await axe(page)).toEqual([]);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+        server.stop();
+      }
+    }, 30_000);
+  }
+});
+
+test("a token configured: the page asks for it, refuses a wrong one, shows the status with the right one (an HttpOnly cookie), signs out", async () => {
+  const server = fixtureServer(fixture("run"), ["page-test-token"]);
+  const page = await browser.context.newPage();
+  const { errors } = watch(page);
+  try {
+    await page.goto(server.url);
+    await page.locator("#login").waitFor({ state: "visible", timeout: 5000 });
+    expect(await page.locator("#status").isHidden()).toBe(true);
+    expect(await page.locator('#conn[data-state="error"]').innerText()).toContain("Sign in");
+    expect(await axe(page)).toEqual([]);
+
+    await page.getByLabel("Auth token").fill("not-the-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.locator("#login-error").innerText()).resolves.toBe("That token is not accepted.");
+    expect(await page.locator("#status").isHidden()).toBe(true);
+
+    await page.getByLabel("Auth token").fill("page-test-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator('#conn[data-state="live"]').waitFor({ timeout: 5000 });
+    expect(await page.locator("#login").isHidden()).toBe(true);
+    expect(await text(page, "mode")).toBe("run");
+    const cookies = await browser.context.cookies(server.url);
+    expect(cookies.map((c) => ({ httpOnly: c.httpOnly, sameSite: c.sameSite }))).toEqual([{ httpOnly: true, sameSite: "Strict" }]);
+    expect(await page.evaluate("document.cookie")).toBe(""); // no script reads it
+    // Sign out: the session is forgotten, the form is back.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.locator("#login").waitFor({ state: "visible", timeout: 5000 });
+    expect((await page.request.get(`${server.url}status.json`)).status()).toBe(401);
+    // The browser logs each 401 it got (status.json before sign-in, the wrong token): nothing else.
+    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+  } finally {
+    await page.close();
+    server.stop();
+    await browser.context.clearCookies();
+  }
+}, 30_000);
+
+test("the listener goes away: the page says disconnected within seconds, keeps the last numbers, and is live again when it is back", async () => {
+  const server = fixtureServer(fixture("sink"));
+  const page = await browser.context.newPage();
+  try {
+    await page.goto(server.url);
+    await page.locator('#conn[data-state="live"]').waitFor({ timeout: 5000 });
+    const port = new URL(server.url).port;
+    server.stop();
+    await page.locator('#conn[data-state="disconnected"]').waitFor({ timeout: 5000 });
+    expect(await page.locator("#conn").innerText()).toContain("Disconnected");
+    expect(await text(page, "total_in")).toBe(en(5_000_000)); // the last snapshot stays shown
+    // Back on the same port: the page reconnects by itself.
+    const app = new Hono();
+    const json = fixture("sink");
+    const status = fixedStatus(json);
+    statusRoutes(app, status, statusAccess({ tokens: [], bearer: undefined, tls: false }));
+    const again = Bun.serve({ hostname: "127.0.0.1", port: Number(port), fetch: app.fetch, idleTimeout: 0 });
+    try {
+      await page.locator('#conn[data-state="live"]').waitFor({ timeout: 15_000 });
+    } finally {
+      status.close();
+      again.stop(true);
+    }
+  } finally {
+    await page.close();
+  }
+}, 30_000);
+
+// ─── real processes ────────────────────────────────────────────────────────────────────────────
+const SCREENSHOTS = resolve(ROOT, "docs/screenshots");
+/** dist/ferry as users run it (scripts/test builds it first); FERRY_PAGE_TEST_FROM_SOURCE=1: src/main.ts instead. */
+const COMMAND = process.env.FERRY_PAGE_TEST_FROM_SOURCE === "1" ? FROM_SOURCE : BINARY;
+
+/** Starts ferry and waits for the log line naming its URL (`listening`, or the sink's metrics listener). */
+async function start(args: string[]): Promise<FerryProcess> {
+  if (COMMAND === BINARY && !existsSync(BINARY[0]!)) throw new Error(`${BINARY[0]} is missing: build it with bun scripts/build.ts`);
+  const p = await startFerry(args, {}, COMMAND);
+  const page = await fetch(`${p.url}/`);
+  if (!(page.headers.get("content-type") ?? "").startsWith("text/html")) {
+    await p.stop();
+    throw new Error(`GET / of ${COMMAND.join(" ")} is no page (${page.status}): rebuild dist/ferry (bun scripts/build.ts)`);
+  }
+  return p;
+}
+
+/** POSTs orders until stopped: batches of 100, one request in ten with an invalid record (a 422 by field). */
+function load(url: string) {
+  let running = true;
+  let sent = 0;
+  const statuses = new Map<number, number>();
+  const done = (async () => {
+    for (let n = 0; running; n++) {
+      const orders = Array.from({ length: 100 }, (_, i) => order(`page-${n}-${i}-${Math.random().toString(36).slice(2, 8)}`));
+      if (n % 10 === 9) orders[0] = { ...orders[0]!, price: -1 };
+      const res = await postOrders(url, orders).catch(() => undefined);
+      if (res) {
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        await res.arrayBuffer();
+        if (res.status === 202) sent += orders.length;
+      }
+      await Bun.sleep(15);
+    }
+  })();
+  return {
+    statuses,
+    sent: () => sent,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+const numberOf = async (page: Page, key: string) => Number((await text(page, key)).replace(/[^0-9]/g, ""));
+
+/** Waits until the page's number `key` is above `than`. */
+async function waitAbove(page: Page, key: string, than: number, timeoutMs = 15_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = await numberOf(page, key);
+    if (n > than) return n;
+    if (Date.now() > deadline) throw new Error(`the page's ${key} stayed at ${n} (waited for more than ${than})`);
+    await Bun.sleep(250);
+  }
+}
+
+/** Waits until the chart's line of records in has at least `points` seconds. */
+async function chartHas(page: Page, points: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = (await page.locator("#chart path.line-in").getAttribute("d").catch(() => null)) ?? "";
+    if ((d.match(/[ML][\d.]+,[\d.]+/g) ?? []).length >= points) return;
+    if (Date.now() > deadline) throw new Error(`the chart has fewer than ${points} points: ${d}`);
+    await Bun.sleep(250);
+  }
+}
+
+/** Opens the page of `url`, waits until it is live; then `check` runs, axe, 375 px, the screenshot; no console error throughout. */
+async function pageOf(url: string, mode: string, check: (page: Page) => Promise<void>): Promise<Page> {
+  const page = await browser.context.newPage();
+  const { errors } = watch(page);
+  await page.goto(`${url}/`);
+  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
+  expect(await page.locator("#mode").innerText()).toBe(mode);
+  await check(page);
+  expect(await axe(page)).toEqual([]);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: resolve(SCREENSHOTS, `${mode}.png`), fullPage: true, animations: "disabled" });
+  await page.setViewportSize({ width: 375, height: 800 });
+  await Bun.sleep(1200); // a snapshot or two at that width
+  expect(await scrollsSideways(page)).toBeNull();
+  await page.setViewportSize({ width: 1200, height: 900 });
+  expect(errors).toEqual([]);
+  return page;
+}
+
+describe("real ferry processes under load", () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(resolve(tmpdir(), "ferry-page-"));
+    dirs.push(d);
+    return d;
+  };
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  test("run: records in and out move while orders come in, requests by answer and refusals by field, storage; stopped → disconnected", async () => {
+    const ferry = await start(["run", "--port", "0", "--data-dir", tmp()]);
+    const traffic = load(ferry.url);
+    let page: Page | undefined;
+    try {
+      page = await pageOf(ferry.url, "run", async (page) => {
+        const first = await waitAbove(page, "total_in", 0);
+        await waitAbove(page, "total_in", first + 500);
+        await waitAbove(page, "total_out", 0);
+        await waitAbove(page, "rate_in", 0);
+        const answers = page.locator("table", { hasText: "by answer" }).locator("tbody tr");
+        await expect(answers.allInnerTexts()).resolves.toEqual(expect.arrayContaining([expect.stringMatching(/^202\s/)]));
+        await waitAbove(page, "rejected", 0);
+        const refusals = await page.locator("table", { hasText: "Refusals" }).locator("tbody").innerText();
+        expect(refusals).toContain("price");
+        await chartHas(page, 8); // a few seconds of history for the screenshot
+        expect(await text(page, "wal_bytes")).toMatch(/\d/);
+      });
+      await traffic.stop();
+      const stopped = Date.now();
+      expect(await ferry.stop()).toBe(0);
+      await page.locator('#conn[data-state="disconnected"]').waitFor({ timeout: 10_000 });
+      console.error(`run: the page said disconnected ${Date.now() - stopped} ms after SIGTERM`);
+    } finally {
+      await traffic.stop();
+      await page?.close();
+      await ferry.stop();
+    }
+  }, 60_000);
+
+  test("serve: records move into Kafka, Kafka up with its address, the topic", async () => {
+    const topic = uniqueName("page-serve");
+    const ferry = await start(["serve", "--brokers", TEST_BROKERS.join(","), "--topic", topic, "--port", "0"]);
+    const traffic = load(ferry.url);
+    try {
+      const page = await pageOf(ferry.url, "serve", async (page) => {
+        const first = await waitAbove(page, "total_out", 0);
+        await waitAbove(page, "total_out", first + 500);
+        await waitAbove(page, "rate_out", 0);
+        expect(await text(page, "topic")).toBe(topic);
+        const kafka = page.locator('#deps li[data-kind="kafka"]');
+        expect(await kafka.getAttribute("data-state")).toBe("up");
+        expect(await kafka.innerText()).toContain(TEST_BROKERS[0]!);
+        await chartHas(page, 8);
+      });
+      await page.close();
+    } finally {
+      await traffic.stop();
+      await ferry.stop();
+    }
+  }, 60_000);
+});
