@@ -11,7 +11,7 @@ import { startHttpServer } from "../platform/http-server.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import type { OrderSink } from "../pipeline/record-sink.ts";
 import { VERSION } from "../version.ts";
-import { accessWarnings, statusAccess } from "../status/access.ts";
+import { accessWarnings, isLoopback, statusAccess } from "../status/access.ts";
 import type { IngressView } from "../status/collectors/ingress.ts";
 import type { Dependencies } from "../status/dependencies.ts";
 import { statusRoutes } from "../status/routes.ts";
@@ -35,11 +35,7 @@ export interface HttpModeConfig {
   maxInFlight: number;
 }
 
-/** Whether `host` only takes connections from this machine. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
-}
+export { isLoopback } from "../status/access.ts";
 
 export async function serveUntilStopped<S extends OrderSink>(
   config: HttpModeConfig,

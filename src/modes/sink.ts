@@ -1,6 +1,5 @@
 /** `ferry sink`: Kafka micro-batches into the Parquet lake and the orders table, exactly once. */
 import { mkdirSync } from "node:fs";
-import { Hono } from "hono";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
 import { bool, duration, int, list, oneOf, str } from "../config/fields.ts";
@@ -10,7 +9,6 @@ import { queryServiceFields, querySettingsOf } from "../config/query.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "../http/metrics.ts";
 import { kafkaClientFields, produceTimeoutField, schemaRegistryFields } from "../kafka/config.ts";
-import { startHttpServer } from "../platform/http-server.ts";
 import { serveLocal } from "../platform/local-socket.ts";
 import { memoryGovernor } from "../platform/process.ts";
 import { batchPolicyFields, batchPolicyOf } from "../pipeline/batch-policy.ts";
@@ -25,6 +23,12 @@ import { maintainEveryField, maintenanceFields, maintenancePolicyOf, scheduleMai
 import { dataPathOf, lakeFields } from "../lake/data-path.ts";
 import type { SourceBatch } from "../sources/kafka.ts";
 import { crashAtSetting } from "../config/crash-at.ts";
+import { Availability } from "../kafka/availability.ts";
+import { lakeDependencies } from "../status/collectors/lake.ts";
+import { SinkEvents, sinkCollector } from "../status/collectors/sink.ts";
+import { Dependencies, follow } from "../status/dependencies.ts";
+import { startStatusListener, statusListenerFields, type StatusListener } from "../status/listener.ts";
+import { redactUrlPassword } from "../log/redact.ts";
 import { defineMode } from "./mode.ts";
 
 const CRASH_AT = crashAtSetting(FAULT_POINTS, "batch");
@@ -67,8 +71,7 @@ export const sinkMode = defineMode({
     ),
     dbMemory: v.optional(int({ doc: "Memory DuckDB may use for the table and the lake, in MiB (it spills to disk beyond).", placeholder: "MIB", min: 64 }), 160),
     dbThreads: v.optional(int({ doc: "DuckDB worker threads (records are decoded on another thread beside them).", min: 1, max: 64 }), 1),
-    metricsPort: v.optional(int({ doc: "Serve /metrics and /healthz on this port (0: any free port; default: none).", placeholder: "PORT", min: 0, max: 65535 })),
-    metricsHost: v.optional(str({ doc: "Address of the metrics server.", placeholder: "HOST", min: 1 }), "127.0.0.1"),
+    ...statusListenerFields,
     crashAt: CRASH_AT.field,
     ...lakeFields,
     ...catalogFields,
@@ -107,7 +110,15 @@ export const sinkMode = defineMode({
       if (gap) throw new ConfigError(`--query-access locked: ${gap}`);
       mkdirSync(config.dataDir, { recursive: true });
       const writer = `group ${config.group} member ${crypto.randomUUID()}`;
+      // The status page's: Kafka as the group sees it, the lake as its batches commit.
+      const dependencies = new Dependencies();
+      const kafkaAvailability = new Availability(log);
+      const kafkaDep = dependencies.add("kafka", "kafka", config.brokers.join(","));
+      const lake = lakeDependencies(dependencies, catalog.description, dataPath.url);
+      const registryDep = config.schemaRegistry ? dependencies.add("schema registry", "registry", redactUrlPassword(config.schemaRegistry)) : undefined;
+      const events = new SinkEvents();
       const store = await openLakeBatchStore({ dataDir: config.dataDir, catalog, dataPath, writer, owner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
+      lake.catalog.up(); // attached
       const kafka = createKafka(config, log);
       const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
       const decoder = createDecoder(config.kind, registryOf(config));
@@ -127,6 +138,7 @@ export const sinkMode = defineMode({
           finished.then((d) => ({ ...d, ranges: batch.ranges, sequence: batch.sequence })),
           deadLettersSent,
         );
+        stored.then(lake.committed, (e: unknown) => e instanceof FencedError || lake.failed(e));
         const [decoded, , { refused, snapshot, ms }] = await Promise.all([finished, deadLettersSent, stored]);
         const seconds = (performance.now() - t0) / 1000;
         for (const r of batch.ranges) metrics.recordsIn.inc({ topic: r.topic, partition: r.partition }, r.records);
@@ -136,6 +148,10 @@ export const sinkMode = defineMode({
         if (snapshot !== undefined) lastSnapshot = snapshot;
         metrics.batchSeconds.observe(seconds);
         written += decoded.rows - refused.length;
+        const deadLettered = [...decoded.rejected, ...batch.corrupt.map(pointerOf), ...refused];
+        events.batch({ sequence: batch.sequence, ranges: batch.ranges, records: batch.records, rows: decoded.rows - refused.length, rejected: deadLettered.length, bytes: batch.bytes, ms: seconds * 1000, snapshot });
+        if (deadLettered.length > 0) events.deadLettered(deadLettered);
+        if (registryDep && decoded.rows > 0) registryDep.up();
         rejected += decoded.rejected.length + refused.length;
         log.info("batch written", { batch: batch.sequence, records: batch.records, rows: decoded.rows, rejected: decoded.rejected.length, snapshot, ms: Math.round(seconds * 1000), ...ms, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) });
         if (decoded.rejected.length > 0) {
@@ -149,6 +165,7 @@ export const sinkMode = defineMode({
         groupId: config.group,
         policy: batchPolicyOf(config),
         sessionTimeoutMs: config.sessionTimeout,
+        availability: kafkaAvailability,
         newContent: () => {
           const batch = decoder.newBatch();
           return { add: (topic, partition, messages) => (governor.note(messages.length), batch.add(topic, partition, messages)), finish: () => batch.finish() };
@@ -180,7 +197,7 @@ export const sinkMode = defineMode({
       }
 
       const stopSocket = serveLocal(dataPaths(config.dataDir).socket, servedQueries(store.query, querySettingsOf(config), log)).stop;
-      let server: ReturnType<typeof startHttpServer> | undefined;
+      let server: StatusListener | undefined;
       // The lake's upkeep every --maintain-every, on a connection of its own beside the batches;
       // the catalog's record of runs makes it one member at a time.
       const maintenance = scheduleMaintenance({ everyMs: config.maintainEvery, policy: maintenancePolicyOf(config), member: writer, dataPath, run: store.maintenance }, log);
@@ -193,13 +210,15 @@ export const sinkMode = defineMode({
         await store.close();
       };
       try {
-        if (config.metricsPort !== undefined) {
-          const app = new Hono();
-          app.get("/metrics", (c) => c.text(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
-          app.get("/healthz", (c) => c.json({ status: "ok" }));
-          server = startHttpServer({ hostname: config.metricsHost, port: config.metricsPort, fetch: app.fetch, bodyLimit: 1024 });
-        }
+        server = startStatusListener(config, {
+          registry: metrics.registry,
+          collector: sinkCollector({ group: config.group, topics: config.topic, metrics, positions: () => source.positions(), highWatermarks: () => source.highWatermarks() }, events),
+          dependencies,
+          effectiveConfig: ctx.effectiveConfig,
+          log,
+        });
         await source.start();
+        follow(kafkaDep, kafkaAvailability); // joined: up, then as the group sees it
       } catch (e) {
         await closeAll().catch(() => {});
         throw e;

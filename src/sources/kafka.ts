@@ -54,6 +54,8 @@ export interface KafkaBatchSourceOptions<C extends BatchContent> {
   prepare?(assigned: TopicPartition[]): Promise<void>;
   /** Called after a batch's offsets are committed (or the commit failed: `error`). */
   onCommitted?(batch: SourceBatch<C>, error?: unknown): void;
+  /** Told when the group loses Kafka and when it is back (e.g. for the status page); default: one of its own. */
+  availability?: Availability;
   log: Logger;
 }
 
@@ -90,7 +92,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   });
   const admin: Admin = kafka.admin();
   /** One log line when the group loses Kafka, one when it has rejoined (kafkajs's retries are debug lines). */
-  const availability = new Availability(log);
+  const availability = opts.availability ?? new Availability(log);
 
   const filler = new BatchFiller(policy, opts.newContent);
   const positions = new Positions();
@@ -102,6 +104,7 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
   let caughtUpResolve: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (caughtUpResolve = r));
   let timer: ReturnType<typeof setInterval> | undefined;
+  let endsTimer: ReturnType<typeof setInterval> | undefined;
 
   let fail: (e: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => (fail = reject));
@@ -249,23 +252,36 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
         throw new DownstreamError("kafka", `cannot join group ${opts.groupId}: ${errorMessage(e)}`, { cause: e });
       }
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
-      // The interval closes the open batch, refreshes the ends (for lag) and checks progress.
-      const highsNow = new Map<string, number>();
+      // The interval closes the open batch; every second (or interval, if shorter) the ends are
+      // read again (for lag, progress, and whether Kafka answers).
       timer = setInterval(() => {
         if (stopped || !accepting) return;
         closeBatch().catch(() => {});
+      }, policy.intervalMs);
+      const highsNow = new Map<string, number>();
+      let reading = false;
+      endsTimer = setInterval(() => {
+        if (stopped || reading) return;
+        reading = true;
         readEnds(highsNow)
           .then(() => {
+            availability.reached();
             for (const k of positions.assigned.keys()) if (highsNow.has(k)) positions.highs.set(k, highsNow.get(k)!);
             checkCaughtUp();
           })
-          .catch((e) => log.debug("reading end offsets failed", { error: errorMessage(e) }));
-      }, policy.intervalMs);
+          .catch((e) => {
+            // Kafka not answering (after the client's retries): said once until it answers again.
+            availability.down(describeKafkaError(e));
+            log.debug("reading end offsets failed", { error: errorMessage(e) });
+          })
+          .finally(() => (reading = false));
+      }, Math.min(policy.intervalMs, 1000));
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      clearInterval(endsTimer);
       accepting = false;
       // A fetch being handled may still close a batch: wait until nothing is open or in flight.
       do {

@@ -147,3 +147,9 @@ export function accessWarnings(open: boolean, loopback: boolean, host: string): 
     },
   ];
 }
+
+/** Whether `host` only takes connections from this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
