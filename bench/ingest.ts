@@ -7,92 +7,29 @@
  *  (d) `ferry run` single-order POSTs at 64 connections
  * Peak RSS of ferry (VmHWM) for each. Uses dist/ferry (the product), starts Kafka if needed.
  *   bun bench/ingest.ts [seconds]
+ * With --status-cost: `ferry run` under (d)'s load with the status page's event stream open vs
+ * closed instead (bench/status-cost.ts).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BROKERS as brokers, createTopic, ensureKafka, FERRY_BIN as bin, kafkaTool, round, sh, writeResult } from "./lib.ts";
+import { ensureWrk, loadScripts, RECORD_BYTES, withFerry, wrk as wrkFor } from "./http-load.ts";
+import { BROKERS as brokers, createTopic, ensureKafka, kafkaTool, round, sh, writeResult } from "./lib.ts";
+
+if (process.argv.includes("--status-cost")) {
+  // The status page's cost instead: see bench/status-cost.ts.
+  await import("./status-cost.ts");
+  process.exit(0);
+}
 
 const seconds = Number(process.argv[2] ?? 15);
 const work = mkdtempSync(join(tmpdir(), "ferry-bench-ingest-"));
 
-if (Bun.spawnSync(["which", "wrk"]).exitCode !== 0) sh(["bash", "-c", "apt-get update -qq && apt-get install -y -qq wrk"]);
+ensureWrk();
 const stopKafka = ensureKafka();
 
-const ORDER = (id: string) => `{"order_id":"${id}","product":"Arabica coffee beans 1kg","quantity":3,"price":12.5,"customer_id":"customer-0042"}`;
-const RECORD_BYTES = ORDER("b0-000000000").length;
-
-const singleLua = join(work, "single.lua");
-writeFileSync(
-  singleLua,
-  `counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("POST", "/orders", {["Content-Type"]="application/json"},
-    '{"order_id":"b' .. counter .. '-x","product":"Arabica coffee beans 1kg","quantity":3,"price":12.5,"customer_id":"customer-0042"}')
-end
-`,
-);
-const ndjsonLua = join(work, "ndjson.lua");
-const ndjsonBody = Array.from({ length: 1000 }, (_, i) => ORDER(`n${String(i).padStart(9, "0")}`)).join("\n");
-writeFileSync(
-  ndjsonLua,
-  `wrk.method = "POST"
-wrk.path = "/orders"
-wrk.headers["Content-Type"] = "application/x-ndjson"
-wrk.body = ${JSON.stringify(ndjsonBody)}
-`,
-);
-
-interface WrkResult {
-  requestsPerSec: number;
-  p50ms: number;
-  p99ms: number;
-  non2xx: number;
-  errors: string;
-}
-
-function parseLatency(s: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(s)!;
-  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
-}
-
-function wrk(url: string, script: string, connections: number, threads = 1): WrkResult {
-  const out = sh(["wrk", "-t", String(threads), "-c", String(connections), "-d", `${seconds}s`, "--latency", "-s", script, url]);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
-  const p50 = parseLatency(/\n\s+50%\s+(\S+)/.exec(out)![1]!);
-  const p99 = parseLatency(/\n\s+99%\s+(\S+)/.exec(out)![1]!);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? "";
-  return { requestsPerSec: rps, p50ms: round(p50, 2), p99ms: round(p99, 2), non2xx, errors };
-}
-
-async function withFerry<T>(args: string[], f: (url: string, pid: number) => Promise<T> | T): Promise<T & { peak_rss_mb: number }> {
-  const proc = Bun.spawn([bin, ...args], { stdout: "ignore", stderr: "pipe", env: { ...process.env, FERRY_LOG_LEVEL: "notice" } });
-  let err = "";
-  const dec = new TextDecoder();
-  let url = "";
-  for await (const chunk of proc.stderr) {
-    err += dec.decode(chunk);
-    const m = /"url":"([^"]+)"/.exec(err);
-    if (m) {
-      url = m[1]!;
-      break;
-    }
-  }
-  if (!url) throw new Error(`ferry did not start: ${err}`);
-  (async () => {
-    for await (const _ of proc.stderr);
-  })();
-  try {
-    const result = await f(url, proc.pid);
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, "utf8"))!;
-    return { ...result, peak_rss_mb: round(Number(hwm[1]) / 1024) };
-  } finally {
-    proc.kill("SIGTERM");
-    await proc.exited;
-  }
-}
+const { singleLua, ndjsonLua } = loadScripts(work);
+const wrk = (url: string, script: string, connections: number, threads = 1) => wrkFor(url, script, connections, seconds, threads);
 
 function producerPerf(topic: string, records: number) {
   const out = kafkaTool("org.apache.kafka.tools.ProducerPerformance", [

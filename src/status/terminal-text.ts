@@ -64,10 +64,11 @@ export const padStart = (s: string, w: number) => " ".repeat(Math.max(0, w - wid
 /** 1234567 → "1,234,567". */
 export const count = (n: number) => Math.round(n).toLocaleString("en-US");
 
-/** 950 → "950", 12345 → "12.3k", 4.2e6 → "4.2M". */
+/** 0.25 → "0.3", 713.3 → "713", 12345 → "12.3k", 4.2e6 → "4.2M". */
 export function compact(n: number): string {
   const a = Math.abs(n);
-  if (a < 1000) return String(Math.round(n * 10) / 10);
+  if (a < 100) return String(Math.round(n * 10) / 10);
+  if (a < 1000) return String(Math.round(n));
   for (const [div, unit] of [[1e9, "G"], [1e6, "M"], [1e3, "k"]] as const) {
     if (a >= div) {
       const x = n / div;

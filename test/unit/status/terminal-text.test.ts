@@ -27,6 +27,7 @@ test("clean turns control characters (escape sequences included) into harmless t
 
 test("figures for people", () => {
   expect(count(1234567)).toBe("1,234,567");
+  expect([compact(0.25), compact(99.94), compact(713.3)]).toEqual(["0.3", "99.9", "713"]);
   expect([compact(950), compact(12345), compact(4_200_000), compact(999_999), compact(123_456_789)]).toEqual(["950", "12.3k", "4.2M", "1000k", "123M"]);
   expect([bytes(0), bytes(1536), bytes(4 * 2 ** 20), bytes(256 * 2 ** 20), bytes(3.5 * 2 ** 30)]).toEqual(["0 B", "1.5 KiB", "4 MiB", "256 MiB", "3.5 GiB"]);
   expect([duration(0), duration(45.9), duration(725), duration(3 * 3600 + 4 * 60 + 5), duration(2 * 86400 + 3 * 3600)]).toEqual(["0s", "45s", "12m05s", "3h04m", "2d03h"]);
