@@ -20,18 +20,21 @@ async function aptGet(args: string[]): Promise<number> {
   return code;
 }
 
+/** Installs these packages (apt-get update first only if the install fails). */
+export async function installPackages(missing: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error(`missing ${missing.join(", ")} and not root: apt-get install ${missing.join(" ")}`);
+  mkdirSync(join(FERRY_CACHE, "run"), { recursive: true });
+  const install = ["install", "-y", "--no-install-recommends", ...missing];
+  if ((await aptGet(install)) !== 0) {
+    await aptGet(["update"]);
+    if ((await aptGet(install)) !== 0) throw new Error(`apt-get install ${missing.join(" ")} failed, see ${PACKAGES_LOG}`);
+  }
+}
+
 /** The path of each program, installing its package ({program: package}) first when it is missing. */
 export async function ensurePrograms(programs: Record<string, string>): Promise<Record<string, string>> {
   const missing = [...new Set(Object.entries(programs).filter(([cmd]) => !which(cmd)).map(([, pkg]) => pkg))];
-  if (missing.length) {
-    if (process.getuid?.() !== 0) throw new Error(`missing ${missing.join(", ")} and not root: apt-get install ${missing.join(" ")}`);
-    mkdirSync(join(FERRY_CACHE, "run"), { recursive: true });
-    const install = ["install", "-y", "--no-install-recommends", ...missing];
-    if ((await aptGet(install)) !== 0) {
-      await aptGet(["update"]);
-      if ((await aptGet(install)) !== 0) throw new Error(`apt-get install ${missing.join(" ")} failed, see ${PACKAGES_LOG}`);
-    }
-  }
+  if (missing.length) await installPackages(missing);
   return Object.fromEntries(
     Object.keys(programs).map((cmd) => {
       const path = which(cmd);

@@ -33,8 +33,8 @@ export interface FerryProcess {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number>;
 }
 
-/** Starts ferry (from source, or `command`) and waits for its "listening" log line (or its exit: an error naming its stderr). */
-export async function startFerry(args: string[], env: Record<string, string> = {}, command = FROM_SOURCE): Promise<FerryProcess> {
+/** Starts ferry (from source, or `command`) and waits for its "listening" log line (or its exit: an error naming its stderr), up to `listenTimeoutMs`. */
+export async function startFerry(args: string[], env: Record<string, string> = {}, command = FROM_SOURCE, listenTimeoutMs = 30_000): Promise<FerryProcess> {
   const proc = Bun.spawn([...command, ...args], {
     stdin: "ignore",
     stdout: "pipe",
@@ -63,8 +63,8 @@ export async function startFerry(args: string[], env: Record<string, string> = {
       await drained;
       throw new Error(`ferry exited (${code}) before listening:\n${err}`);
     }),
-    Bun.sleep(30_000).then(() => {
-      throw new Error(`ferry did not start listening:\n${err}`);
+    Bun.sleep(listenTimeoutMs).then(() => {
+      throw new Error(`ferry did not start listening within ${listenTimeoutMs} ms:\n${err}`);
     }),
   ]);
   return {
