@@ -118,6 +118,23 @@
   function card(id, title, ...children) {
     return el("section", { className: "card", attrs: { "aria-labelledby": `${id}-title` } }, el("h2", { id: `${id}-title` }, title), ...children);
   }
+  /** A card across the whole width (wide tables). */
+  function wideCard(id, title, ...children) {
+    const c = card(id, title, ...children);
+    c.classList.add("wide");
+    return c;
+  }
+
+  /** A batch's partition ranges, by topic: "orders: p0 0–1249, p3 0–1203". */
+  function rangesText(ranges) {
+    if (ranges.length === 0) return "–";
+    const byTopic = new Map();
+    for (const r of [...ranges].sort((a, b) => a.partition - b.partition)) {
+      if (!byTopic.has(r.topic)) byTopic.set(r.topic, []);
+      byTopic.get(r.topic).push(`p${r.partition} ${r.first_offset}–${r.last_offset}`);
+    }
+    return [...byTopic].map(([topic, parts]) => `${topic}: ${parts.join(", ")}`).join("; ");
+  }
 
   // ─── the chart ───────────────────────────────────────────────────────────────────────────────
   /** The smallest of 1, 2, 5 × 10^k at or above n. */
@@ -207,8 +224,8 @@
       return {
         nodes: [
           card("lag", "Consumer lag", lagFacts, lagStats, lag.node),
-          card("dlq", "Dead letters", dlqStats, dlq.node),
-          el("section", { className: "card wide", attrs: { "aria-labelledby": "batches-title" } }, el("h2", { id: "batches-title" }, "Batches"), batches.node),
+          wideCard("batches", "Batches", batches.node),
+          wideCard("dlq", "Dead letters", dlqStats, dlq.node),
         ],
         update(s) {
           const k = s.sink;
@@ -227,7 +244,7 @@
             k.batches.map((b) => [
               num(b.sequence),
               ago(b.at, s.now),
-              b.ranges.map((r) => `${r.topic}/${r.partition}: ${r.first_offset}–${r.last_offset}`).join(", ") || "–",
+              rangesText(b.ranges),
               num(b.records),
               num(b.rows),
               bytes(b.bytes),
@@ -345,6 +362,7 @@
       modeView = sections[s.mode] ? sections[s.mode](s) : { nodes: [], update() {} };
       $("mode-sections").replaceChildren(...modeView.nodes);
       document.title = `ferry ${s.mode} — status`;
+      $("openapi").hidden = s.mode !== "run" && s.mode !== "serve"; // the ingress's API; a --metrics-port listener has none
     }
     $("mode").textContent = s.mode;
     $("facts").textContent = `version ${s.version} · up ${duration(s.uptime_s)} · memory ${bytes(s.rss_bytes)} · at ${clock(s.now)}`;
