@@ -8,6 +8,10 @@ import { FerryError } from "../errors.ts";
 import { compressionField, kafkaClientFields, produceTimeoutField, registryProducerFields } from "../kafka/config.ts";
 import { startRateClock } from "../pipeline/rate-clock.ts";
 import { openRangeCheckpoint } from "../sources/range-checkpoint.ts";
+import { redactUrlPassword } from "../log/redact.ts";
+import { exportCollector, exportMetrics, type ExportProgress } from "../status/collectors/export.ts";
+import { Dependencies } from "../status/dependencies.ts";
+import { startStatusListener, statusListenerFields, type StatusListener } from "../status/listener.ts";
 import { defineMode } from "./mode.ts";
 
 export const exportMode = defineMode({
@@ -45,6 +49,7 @@ export const exportMode = defineMode({
     pageSize: v.optional(int({ doc: "Rows per page.", min: 1 }), 5000),
     checkpoint: v.optional(str({ doc: "File of finished token ranges, to resume an export.", placeholder: "FILE", min: 1 })),
     ...registryProducerFields,
+    ...statusListenerFields,
     ...logLevelField,
   }),
   async run(config, ctx) {
@@ -57,6 +62,7 @@ export const exportMode = defineMode({
     ]);
     const { log } = ctx;
     const splits = Math.max(config.splits, config.parallel);
+    let listener: StatusListener | undefined;
     const cassandra = await connectCassandra(
       { contactPoints: config.cassandra, username: config.username, password: secretOf(config.password, config.passwordFile, "password"), localDc: config.localDc, consistency: config.consistency },
       log,
@@ -78,6 +84,25 @@ export const exportMode = defineMode({
       }
       if (checkpoint.done.size > 0) log.notice("resuming from checkpoint", { checkpoint: config.checkpoint, done: checkpoint.done.size, ranges: splits });
 
+      // The status page's (--metrics-port): the same counters as /metrics, the ranges, the servers.
+      const state: ExportProgress = {
+        source: `${info.keyspace}.${info.table}`,
+        topic: config.topic,
+        total: splits,
+        done: checkpoint.done.size,
+        inFlight: 0,
+        checkpoint: config.checkpoint ? { file: config.checkpoint, doneAtStart: checkpoint.done.size, savedAt: undefined } : undefined,
+        state: "running",
+      };
+      const metrics = exportMetrics(state);
+      const dependencies = new Dependencies();
+      const cassandraDep = dependencies.add("cassandra", "cassandra", config.cassandra.join(","));
+      cassandraDep.up(); // connected, the table described
+      const kafkaDep = dependencies.add("kafka", "kafka", config.brokers.join(","));
+      const registryDep = config.schemaRegistry ? dependencies.add("schema registry", "registry", redactUrlPassword(config.schemaRegistry)) : undefined;
+      listener = startStatusListener(config, { registry: metrics.registry, collector: exportCollector(metrics, state), dependencies, effectiveConfig: ctx.effectiveConfig, log });
+      if (listener) log.notice("status page", { url: listener.url });
+
       const target = await kafkaTarget(
         createKafka(config, log),
         {
@@ -89,32 +114,56 @@ export const exportMode = defineMode({
           valueSchema: scan.valueSchema,
         },
         log,
-      );
+      ).catch((e: unknown) => {
+        kafkaDep.down(e);
+        throw e;
+      });
+      kafkaDep.up();
+      registryDep?.up(); // the value schema is registered (or found)
       const stop = new AbortController();
       const onAbort = () => stop.abort();
       ctx.signal.addEventListener("abort", onAbort, { once: true });
       let rows = 0;
-      let rangesDone = checkpoint.done.size;
       let failure: unknown;
+      /** Errors of Kafka's (a send), told apart from Cassandra's (a page). */
+      const sendErrors = new WeakSet<object>();
       const clock = startRateClock();
       const progress = setInterval(() => {
-        ctx.progress(`ferry export: ${rows} rows, ${clock.perSecond(rows)}/s, ranges ${rangesDone}/${splits} → ${config.topic}`);
+        ctx.progress(`ferry export: ${rows} rows, ${clock.perSecond(rows)}/s, ranges ${state.done}/${splits} → ${config.topic}`);
       }, 500);
       const queue = [...todo];
       const worker = async () => {
         for (let range = queue.shift(); range && !stop.signal.aborted; range = queue.shift()) {
-          const finished = await scan.scanRange(
-            range,
-            async (records) => {
-              await target.send(records);
-              rows += records.length;
-            },
-            stop.signal,
-          );
+          state.inFlight++;
+          const finished = await scan
+            .scanRange(
+              range,
+              async (records) => {
+                cassandraDep.up();
+                metrics.rowsRead.inc({}, records.length);
+                try {
+                  await target.send(records);
+                } catch (e) {
+                  if (e !== null && typeof e === "object") sendErrors.add(e);
+                  kafkaDep.down(e);
+                  throw e;
+                }
+                kafkaDep.up();
+                metrics.rowsSent.inc({}, records.length);
+                rows += records.length;
+              },
+              stop.signal,
+            )
+            .catch((e: unknown) => {
+              if (!(e !== null && typeof e === "object" && sendErrors.has(e))) cassandraDep.down(e);
+              throw e;
+            })
+            .finally(() => state.inFlight--);
           if (!finished) return;
           await checkpoint.markDone(range.index);
-          rangesDone++;
-          log.debug("range done", { range: range.index, rangesDone });
+          if (state.checkpoint) state.checkpoint.savedAt = Date.now();
+          state.done++;
+          log.debug("range done", { range: range.index, rangesDone: state.done });
         }
       };
       try {
@@ -132,6 +181,8 @@ export const exportMode = defineMode({
         ctx.signal.removeEventListener("abort", onAbort);
         await target.close();
       }
+      const rangesDone = state.done;
+      state.state = failure ? "failed" : rangesDone < splits ? "interrupted" : "finished";
       const summary = { rows, rangesDone, ranges: splits, ...clock.figures(rows), topic: config.topic };
       if (failure) {
         log.error("export failed", summary);
@@ -147,6 +198,7 @@ export const exportMode = defineMode({
       log.notice("exported", summary);
       return 0;
     } finally {
+      await listener?.stop();
       await cassandra.shutdown().catch(() => {});
     }
   },

@@ -12,6 +12,10 @@ import { RECORD_KIND_NAMES, RECORD_KINDS } from "../schema/kinds.ts";
 import type { OutRecord, RecordTarget } from "../sinks/record-targets.ts";
 import { openRecordFile } from "../sources/file-records.ts";
 import { createGenerator } from "../sources/generator.ts";
+import { redactUrlPassword } from "../log/redact.ts";
+import { generateCollector, generateMetrics, type GenerateProgress } from "../status/collectors/generate.ts";
+import { Dependencies } from "../status/dependencies.ts";
+import { startStatusListener, statusListenerFields } from "../status/listener.ts";
 import { defineMode } from "./mode.ts";
 
 export const generateMode = defineMode({
@@ -43,6 +47,7 @@ export const generateMode = defineMode({
     url: v.optional(str({ doc: "Ingress to post to instead of Kafka.", placeholder: "URL", pattern: /^https?:\/\//, patternHint: "must start with http:// or https://" })),
     batch: v.optional(int({ doc: "Records per send (Kafka batch or HTTP request).", min: 1, max: 100_000 }), 1000),
     ...registryProducerFields,
+    ...statusListenerFields,
     ...dataDirField,
     ...logLevelField,
   }),
@@ -58,6 +63,13 @@ export const generateMode = defineMode({
       import("../kafka/client.ts"),
       import("../kafka/registry.ts"),
     ]);
+    // The status page's (--metrics-port): the same counters as /metrics, the target as a dependency.
+    const dependencies = new Dependencies();
+    const targetDep = config.brokers
+      ? dependencies.add("kafka", "kafka", config.brokers.join(","))
+      : config.url
+        ? dependencies.add("ingress", "ingress", redactUrlPassword(config.url))
+        : undefined;
     const target: RecordTarget = config.brokers
       ? await kafkaTarget(
           createKafka({ ...config, brokers: config.brokers }, log),
@@ -74,6 +86,17 @@ export const generateMode = defineMode({
       : config.url
         ? ingressTarget(config.url, log)
         : await embeddedTarget(config.dataDir, log);
+    if (config.brokers) targetDep?.up(); // connected, the topic there
+    const state: GenerateProgress = { target: target.describe, inFlight: 0, rateLimit: config.rate, countLimit: config.count, state: "running" };
+    const metrics = generateMetrics(state);
+    let listener;
+    try {
+      listener = startStatusListener(config, { registry: metrics.registry, collector: generateCollector(metrics, state), dependencies, effectiveConfig: ctx.effectiveConfig, log });
+    } catch (e) {
+      await target.close().catch(() => {});
+      throw e;
+    }
+    if (listener) log.notice("status page", { url: listener.url });
 
     const records = config.from ? fileRecords(config.from, config.loop, config.kind) : randomRecords(config);
     const limit = config.count ?? Number.POSITIVE_INFINITY;
@@ -95,16 +118,25 @@ export const generateMode = defineMode({
         if (records.length === 0) return;
         while (inFlight.size >= 4) await Promise.race(inFlight);
         if (failure) throw failure;
+        metrics.records.inc({ result: "sent" }, records.length);
+        state.inFlight += records.length;
         const p: Promise<void> = target
           .send(records)
           .then((r) => {
             accepted += r.accepted;
             refused += r.refused;
+            metrics.records.inc({ result: "accepted" }, r.accepted);
+            metrics.records.inc({ result: "refused" }, r.refused);
+            targetDep?.up();
           })
           .catch((e) => {
+            targetDep?.down(e);
             failure ??= e;
           })
-          .finally(() => inFlight.delete(p));
+          .finally(() => {
+            state.inFlight -= records.length;
+            inFlight.delete(p);
+          });
         inFlight.add(p);
       };
       const step = config.rate ? Math.max(1, Math.min(config.batch, Math.ceil(config.rate / 20))) : config.batch;
@@ -123,11 +155,16 @@ export const generateMode = defineMode({
       await flush();
       await Promise.all(inFlight);
       if (failure) throw failure;
+      state.state = "finished";
+    } catch (e) {
+      state.state = "failed";
+      throw e;
     } finally {
       clearInterval(progress);
       ctx.progress("");
       await Promise.allSettled(inFlight);
       await target.close();
+      await listener?.stop();
     }
     log.notice("generated", { records: sent, accepted, refused, ...clock.figures(sent), target: target.describe });
     return 0;
