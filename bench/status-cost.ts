@@ -7,6 +7,8 @@
  * the write-ahead log growing, rollups, other people's jobs on this machine) falls on both alike.
  * Each round: orders/s, p50/p99, ferry's CPU per order, the events each client got, and how busy
  * the machine was with others' work. Ratio = median orders/s with clients / without (target ≥ 0.98).
+ * First, idle (no load), ferry's CPU per second with the clients and without: the stream's own
+ * cost, a figure other people's jobs on the machine hardly blur (throughput under load they do).
  * Writes bench/results/status-cost.json. Uses dist/ferry.
  *   bun bench/ingest.ts --status-cost [seconds per round (10)] [--clients N (3)] [--pairs P (4)] [--bin PATH (dist/ferry)]
  *   bun bench/status-cost.ts …the same
@@ -98,7 +100,19 @@ const { singleLua } = loadScripts(work);
 console.log(`ferry run, single-order POSTs at ${CONNECTIONS} connections, ${seconds}s a round; ${pairs} pairs of rounds, with ${clients} /status/events clients and without (ABBA)`);
 
 const rounds: Round[] = [];
+/** ferry's CPU while idle, ms per second, without clients and with: the stream's own cost, which contention hardly blurs. */
+const idle: { with_clients: boolean; cpu_ms_per_s: number }[] = [];
+const IDLE_SECONDS = 10;
 await withFerry(["run", "--data-dir", join(work, "run-data"), "--port", "0"], async (url, pid) => {
+  for (const withClients of [false, true, true, false]) {
+    const streams = withClients ? openStreams(url, clients) : undefined;
+    await Bun.sleep(1500);
+    const cpu0 = cpuSeconds(pid);
+    await Bun.sleep(IDLE_SECONDS * 1000);
+    idle.push({ with_clients: withClients, cpu_ms_per_s: round(((cpuSeconds(pid) - cpu0) * 1000) / IDLE_SECONDS, 2) });
+    await streams?.close();
+    console.log(`  idle ${withClients ? `with ${clients} clients` : "no clients   "}: ferry ${idle.at(-1)!.cpu_ms_per_s} ms CPU per second`);
+  }
   // Warm-up (JIT, the table's first pages), not measured.
   await wrkAsync(url, singleLua, CONNECTIONS, 3);
   for (let pair = 0; pair < pairs; pair++) {
@@ -156,6 +170,9 @@ const ratio = round(ordersWith / ordersWithout, 4);
 const cpuRatio = round(median(of(true).map((r) => r.ferry_cpu_us_per_order)) / median(of(false).map((r) => r.ferry_cpu_us_per_order)), 4);
 console.log(`orders/s: median ${ordersWith} with ${clients} clients, ${ordersWithout} without; ratio ${ratio} (pairs: ${pairRatios.join(", ")})`);
 console.log(`ferry CPU per order: ratio ${cpuRatio} with / without`);
+const idleOf = (withClients: boolean) => median(idle.filter((x) => x.with_clients === withClients).map((x) => x.cpu_ms_per_s));
+const streamCpu = round(idleOf(true) - idleOf(false), 2);
+console.log(`idle: the stream to ${clients} clients costs ferry ${streamCpu} ms CPU per second (${round(streamCpu / 10, 3)}% of a core): ${idleOf(true)} with, ${idleOf(false)} without`);
 console.log(`target: throughput with the page open ≥ ${TARGET} × without: ${ratio >= TARGET ? "met" : "MISSED"}`);
 writeResult("status-cost", {
   binary: bin,
@@ -168,6 +185,10 @@ writeResult("status-cost", {
   ratio_with_to_without: ratio,
   pair_ratios: pairRatios,
   ferry_cpu_per_order_ratio: cpuRatio,
+  idle_cpu_ms_per_s_with_clients: idleOf(true),
+  idle_cpu_ms_per_s_without: idleOf(false),
+  stream_cpu_ms_per_s: streamCpu,
+  idle,
   target_ratio: TARGET,
   met: ratio >= TARGET,
   rounds,

@@ -46,7 +46,8 @@ export const topMode = defineMode({
     "Reads URL/status.json (a `ferry run`, `serve` or `sink` listener, or the --metrics-port of\n" +
     "`export`/`generate`) every --refresh and redraws in place. Keys: q or Ctrl-C quits, ↑/↓ (j/k),\n" +
     "PgUp/PgDn, Home/End (g/G) scroll. When the server cannot be reached it says so and keeps trying.\n" +
-    "When stdout is not a terminal it prints one reading as text and exits (1 if it could not read).",
+    "Off a terminal (stdin, stdout or stderr not one) it prints one reading as text and exits (1 if it\n" +
+    "could not read).",
   positional: { key: "url", name: "URL" },
   config: v.object({
     url: v.optional(str({ doc: "The ferry to watch: its HTTP listener.", placeholder: "URL", pattern: /^https?:\/\//, patternHint: "must start with http:// or https://" }), "http://127.0.0.1:8080"),
