@@ -302,3 +302,14 @@ export function machOSection(file: Uint8Array, info: MachOInfo, segment: string,
   const s = info.segments.flatMap((x) => x.sections).find((x) => x.segment === segment && x.name === name);
   return s && file.subarray(s.offset, s.offset + s.size);
 }
+
+// ---- Bun's embedded files ----
+
+/**
+ * The paths of the files `bun build --compile` embedded, as its module graph names them
+ * (`/$bunfs/root/…` on Linux and macOS, `B:/~BUN/root/…` on Windows), found in its section.
+ */
+export function embeddedPaths(section: Uint8Array): string[] {
+  const text = new TextDecoder("latin1").decode(section);
+  return [...new Set([...text.matchAll(/(?:\/\$bunfs\/root\/|B:\/~BUN\/root\/)[\w.@+-]+/g)].map((m) => m[0]))];
+}
