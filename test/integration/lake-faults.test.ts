@@ -167,8 +167,8 @@ async function exitOf(s: Sink, ms: number): Promise<string | number | null> {
   return s.proc.signalCode ?? s.proc.exitCode;
 }
 
-/** The log lines at notice level or above (for failure messages and FERRY_TEST_DEBUG). */
-const notable = (stderr: string) => stderr.split("\n").filter((l) => /"level":"(notice|warn|error)"/.test(l));
+/** The log lines worth reading after a failure: notices, warnings and errors, and anything not a log line (e.g. "ferry: …" at exit). */
+const notable = (stderr: string) => stderr.split("\n").filter((l) => /"level":"(notice|warn|error)"/.test(l) || (l.trim() !== "" && !l.startsWith("{")));
 const errorLines = (stderr: string) => stderr.split("\n").filter((l) => l.includes('"level":"error"'));
 
 async function expectLakeAndTable(at: LakeAt, produced: Produced) {
