@@ -271,7 +271,8 @@ export function createKafkaBatchSource<C extends BatchContent>(kafka: Kafka, opt
           })
           .catch((e) => {
             // Kafka not answering (after the client's retries): said once until it answers again.
-            availability.down(describeKafkaError(e));
+            // (A read cut short by the stop is no news.)
+            if (!stopped) availability.down(describeKafkaError(e));
             log.debug("reading end offsets failed", { error: errorMessage(e) });
           })
           .finally(() => (reading = false));
