@@ -73,6 +73,8 @@ export interface LakeBatchStoreOptions {
    * resolves once acknowledged. Without it such a batch fails.
    */
   deadLetters?: (rejected: DeadLetter[]) => Promise<void>;
+  /** Told when a batch's commit failed for a passing reason other than another writer (the catalog's server unreachable) and is tried again. */
+  onCommitRetry?: (error: unknown) => void;
 }
 
 export interface WriteResult {
@@ -291,6 +293,7 @@ export async function openLakeBatchStore(opts: LakeBatchStoreOptions, log: Logge
             // logged once while it lasts
           } else if (contended) log.info("the batch's commit met another writer's; trying again", fields);
           else log.warn("the batch's commit failed; trying again", fields);
+          if (!contended) opts.onCommitRetry?.(e);
           troubled = true;
           await backOff(attempt, 20, 5000);
         }

@@ -117,7 +117,7 @@ export const sinkMode = defineMode({
       const lake = lakeDependencies(dependencies, catalog.description, dataPath.url);
       const registryDep = config.schemaRegistry ? dependencies.add("schema registry", "registry", redactUrlPassword(config.schemaRegistry)) : undefined;
       const events = new SinkEvents();
-      const store = await openLakeBatchStore({ dataDir: config.dataDir, catalog, dataPath, writer, owner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r) }, log);
+      const store = await openLakeBatchStore({ dataDir: config.dataDir, catalog, dataPath, writer, owner: `group ${config.group}`, kind: config.kind, memoryLimitMb: config.dbMemory, threads: config.dbThreads, fault, deadLetters: (r) => deadLetters.send(r), onCommitRetry: lake.failed }, log);
       lake.catalog.up(); // attached
       const kafka = createKafka(config, log);
       const deadLetters = await openDeadLetters(kafka, config.produceTimeout, log);
