@@ -298,7 +298,7 @@
       const stats = el("dl", { className: "stats" });
       const bar = el("progress", { id: "generate-progress", max: 1, value: 0 });
       const barText = el("span");
-      const progress = el("div", { className: "progress" }, el("label", { htmlFor: "generate-progress" }, "Of --count"), bar, barText);
+      const progress = el("div", { className: "progress" }, el("label", { htmlFor: "generate-progress" }, "Acknowledged of --count"), bar, barText);
       return {
         nodes: [card("generate", "Generate", facts, progress, stats)],
         update(s) {

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
+import { concurrent } from "cassandra-driver";
 import { Hono } from "hono";
 import type { Page } from "playwright-core";
 import { statusAccess } from "../../../src/status/access.ts";
@@ -22,7 +23,9 @@ import { statusRoutes } from "../../../src/status/routes.ts";
 import type { Follower, Status } from "../../../src/status/status.ts";
 import { STATUS_MODES, type StatusSnapshot } from "../../../src/status/types.ts";
 import { BINARY, FROM_SOURCE, order, postOrders, startFerry, type FerryProcess } from "../../helpers/ferry-process.ts";
-import { TEST_BROKERS, uniqueName } from "../../helpers/servers.ts";
+import { ownBroker } from "../../helpers/own-broker.ts";
+import { TEST_BROKERS, TEST_CASSANDRA, TEST_CASSANDRA_LOGIN, uniqueName } from "../../helpers/servers.ts";
+import { testCassandraClient } from "../../helpers/cassandra.ts";
 import { axe, launchBrowser, scrollsSideways, watch, type Browser } from "../../helpers/browser.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");
@@ -293,6 +296,7 @@ async function pageOf(url: string, mode: string, check: (page: Page) => Promise<
   await page.setViewportSize({ width: 375, height: 800 });
   await Bun.sleep(1200); // a snapshot or two at that width
   expect(await scrollsSideways(page)).toBeNull();
+  if (mode === "run") await page.screenshot({ path: resolve(SCREENSHOTS, "run-375.png"), fullPage: true, animations: "disabled" });
   await page.setViewportSize({ width: 1200, height: 900 });
   expect(errors).toEqual([]);
   return page;
@@ -322,7 +326,7 @@ describe("real ferry processes under load", () => {
         await waitAbove(page, "rejected", 0);
         const refusals = await page.locator("table", { hasText: "Refusals" }).locator("tbody").innerText();
         expect(refusals).toContain("price");
-        await chartHas(page, 8); // a few seconds of history for the screenshot
+        await chartHas(page, 6); // a few seconds of history for the screenshot
         expect(await text(page, "wal_bytes")).toMatch(/\d/);
       });
       await traffic.stop();
@@ -350,7 +354,7 @@ describe("real ferry processes under load", () => {
         const kafka = page.locator('#deps li[data-kind="kafka"]');
         expect(await kafka.getAttribute("data-state")).toBe("up");
         expect(await kafka.innerText()).toContain(TEST_BROKERS[0]!);
-        await chartHas(page, 8);
+        await chartHas(page, 6);
       });
       await page.close();
     } finally {
@@ -358,4 +362,156 @@ describe("real ferry processes under load", () => {
       await ferry.stop();
     }
   }, 60_000);
+
+  test("sink: records read from Kafka, lag per partition, batches, dead letters; its broker stopped → Kafka down on the page within seconds", async () => {
+    const broker = ownBroker(OWN_BROKER_PORT);
+    await broker.start();
+    const topic = uniqueName("page-sink");
+    const group = uniqueName("page-sink-group");
+    // Orders into the topic for a while (1% invalid: dead letters), read by the sink as they come.
+    const producer = await spawnListening(["generate", "--brokers", broker.address, "--topic", topic, "--rate", "3000", "--count", "120000", "--invalid-ratio", "0.01", "--seed", "22"]);
+    const sink = await spawnListening(["sink", "--brokers", broker.address, "--topic", topic, "--group", group, "--data-dir", tmp(), "--interval", "1s"], true);
+    let page: Page | undefined;
+    try {
+      page = await pageOf(sink.url, "sink", async (page) => {
+        const first = await waitAbove(page, "total_in", 0, 30_000);
+        await waitAbove(page, "total_in", first + 1000);
+        await waitAbove(page, "rate_in", 0);
+        await waitAbove(page, "dead_letters", 0, 20_000);
+        const lagRows = page.locator("table", { hasText: "Lag per partition" }).locator("tbody tr");
+        expect(await lagRows.count()).toBeGreaterThan(0);
+        expect(await page.locator("table", { hasText: "Last batches" }).locator("tbody tr").count()).toBeGreaterThan(0);
+        expect(await page.locator('#deps li[data-kind="kafka"]').getAttribute("data-state")).toBe("up");
+        await chartHas(page, 6);
+      });
+      await producer.stop();
+      const errors = watch(page).errors; // from here on the page's own requests still work: only Kafka goes
+      const stopped = Date.now();
+      await broker.stop();
+      const kafka = page.locator('#deps li[data-kind="kafka"]');
+      await page.locator('#deps li[data-kind="kafka"][data-state="down"]').waitFor({ timeout: 30_000 });
+      const took = Date.now() - stopped;
+      expect((await kafka.locator(".badge").innerText()).toLowerCase()).toBe("down");
+      expect(await kafka.locator(".dep-error").innerText()).not.toBe("");
+      expect(await page.locator('#conn[data-state="live"]').count()).toBe(1);
+      expect(errors).toEqual([]);
+      await page.screenshot({ path: resolve(SCREENSHOTS, "sink-kafka-down.png"), fullPage: true, animations: "disabled" });
+      console.error(`sink: the page showed Kafka down ${took} ms after its broker was told to stop`);
+    } finally {
+      await page?.close();
+      await producer.stop();
+      await sink.stop();
+      await broker.stop();
+    }
+  }, 120_000);
+
+  test("generate: records made and acknowledged move, its target, the progress of --count", async () => {
+    const topic = uniqueName("page-generate");
+    const gen = await spawnListening(["generate", "--brokers", TEST_BROKERS.join(","), "--topic", topic, "--rate", "2000", "--count", "100000"], true);
+    try {
+      const page = await pageOf(gen.url, "generate", async (page) => {
+        const first = await waitAbove(page, "accepted", 0);
+        await waitAbove(page, "accepted", first + 500);
+        await waitAbove(page, "rate_out", 0);
+        expect(await text(page, "target")).toContain(topic);
+        expect(await page.locator("#generate-progress").isVisible()).toBe(true);
+        expect(await page.locator('#deps li[data-kind="kafka"]').getAttribute("data-state")).toBe("up");
+        await chartHas(page, 6);
+      });
+      await page.close();
+    } finally {
+      await gen.stop();
+    }
+  }, 60_000);
+
+  test("export: token ranges done of total and rows move while a Cassandra table goes to Kafka; the checkpoint", async () => {
+    // A table read slowly enough to watch: small pages, one range at a time, many ranges.
+    const keyspace = uniqueName("page_export").replaceAll("-", "_");
+    const client = testCassandraClient();
+    await client.connect();
+    const work = tmp();
+    let ferry: Awaited<ReturnType<typeof spawnListening>> | undefined;
+    try {
+      await client.execute(`CREATE KEYSPACE ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+      await client.execute(`CREATE TABLE ${keyspace}.orders (id int PRIMARY KEY, product text, quantity int)`);
+      const rows = Array.from({ length: EXPORT_ROWS }, (_, i) => [i, `product ${i}`, 1 + (i % 9)]);
+      const t0 = Date.now();
+      await concurrent.executeConcurrent(client, `INSERT INTO ${keyspace}.orders (id, product, quantity) VALUES (?, ?, ?)`, rows, { concurrencyLevel: 128 });
+      console.error(`export: ${EXPORT_ROWS} rows inserted in ${Date.now() - t0} ms`);
+      ferry = await spawnListening(
+        [
+          "export",
+          ...["--cassandra", TEST_CASSANDRA.join(","), "--username", TEST_CASSANDRA_LOGIN.username, "--password", TEST_CASSANDRA_LOGIN.password],
+          ...["--keyspace", keyspace, "--table", "orders", "--brokers", TEST_BROKERS.join(","), "--topic", uniqueName("page-export")],
+          ...["--parallel", "1", "--splits", "512", "--page-size", "1", "--checkpoint", resolve(work, "export.ckpt")],
+        ],
+        true,
+      );
+      const page = await pageOf(ferry.url, "export", async (page) => {
+        const first = await waitAbove(page, "rows", 0);
+        await waitAbove(page, "rows", first);
+        const [done, total] = (await text(page, "ranges")).split("/").map((x) => Number(x.replace(/[^0-9]/g, "")));
+        expect(total).toBe(512);
+        expect(done).toBeGreaterThan(0);
+        expect(await text(page, "checkpoint")).toContain("export.ckpt");
+        for (const kind of ["cassandra", "kafka"]) expect(await page.locator(`#deps li[data-kind="${kind}"]`).getAttribute("data-state")).toBe("up");
+        console.error(`export: ${await text(page, "rows")} rows, ranges ${await text(page, "ranges")} after ${await text(page, "uptime")}`);
+      });
+      await page.close();
+    } finally {
+      const t1 = Date.now();
+      await ferry?.stop();
+      console.error(`export: stopped ${Date.now() - t1} ms after SIGTERM`);
+      await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});
+      await client.shutdown();
+    }
+  }, 90_000);
 });
+
+/** Rows of the export test's table: enough that the export runs for seconds with its small pages. */
+const EXPORT_ROWS = 8_000;
+
+/** A broker of this file's own (scripts/services/kafka on these ports), stopped by the sink test. */
+const OWN_BROKER_PORT = 49092;
+
+/**
+ * Starts a mode without an ingress; with `listen`, on a --metrics-port of its own (a port found
+ * free just before), and waits until its page answers.
+ */
+async function spawnListening(args: string[], listen = false) {
+  let port = 0;
+  if (listen) {
+    const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    port = probe.port!;
+    probe.stop(true);
+    args = [...args, "--metrics-port", String(port)];
+  }
+  if (COMMAND === BINARY && !existsSync(BINARY[0]!)) throw new Error(`${BINARY[0]} is missing: build it with bun scripts/build.ts`);
+  const proc = Bun.spawn([...COMMAND, ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  let err = "";
+  void (async () => {
+    for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
+  })().catch(() => {});
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+    await proc.exited;
+    clearTimeout(timer);
+  };
+  if (listen) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const res = await fetch(`${url}/`).catch(() => undefined);
+      if (res?.ok && (res.headers.get("content-type") ?? "").startsWith("text/html")) break;
+      if (proc.exitCode !== null) throw new Error(`ferry ${args[0]} exited (${proc.exitCode}):\n${err}`);
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`ferry ${args[0]}'s page did not answer at ${url}/ (${res?.status}):\n${err}`);
+      }
+      await Bun.sleep(200);
+    }
+  }
+  return { url, stop, stderr: () => err };
+}
