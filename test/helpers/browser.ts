@@ -56,9 +56,19 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
   };
 }
 
-/** Errors a page showed: console errors, uncaught exceptions, requests that failed or got 4xx/5xx. */
+/**
+ * Errors a page showed: console errors (the browser logs a 4xx/5xx answer as one), uncaught
+ * exceptions, failed requests, and any request beyond the page's own origin (the page must work
+ * offline: no CDN, no font or script from elsewhere).
+ */
 export function watch(page: Page): { errors: string[] } {
   const errors: string[] = [];
+  page.on("request", (r) => {
+    const url = r.url();
+    if (url.startsWith("data:")) return;
+    const origin = new URL(page.url() === "about:blank" ? url : page.url()).origin;
+    if (new URL(url).origin !== origin) errors.push(`request beyond the page's origin: ${url}`);
+  });
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(`console: ${m.text()}`);
   });
