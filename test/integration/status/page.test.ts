@@ -1,15 +1,19 @@
 /**
- * The status page (GET /) in a real browser: Debian's chromium driven by playwright-core, axe-core
- * for accessibility.
+ * The status page (GET /) in a real browser: Debian's chromium (scripts/chromium installs it when
+ * missing) driven by playwright-core, axe-core for accessibility.
  *
  * First over the real status routes (src/status/routes.ts, access.ts) fed with each mode's example
  * snapshot (test/fixtures/status/<mode>.json): every mode's cards show the snapshot's values, no
- * console error, no axe violation, light and dark, 1200 and 375 px wide with no sideways scroll;
- * sign-in when a token is configured; "disconnected" when the listener goes away.
+ * console error and no request beyond the page's origin, no axe violation light and dark, 1200 and
+ * 375 px wide with no sideways scroll; sign-in and sign-out when a token is configured;
+ * "disconnected" when the listener goes away and live again when it is back; polling when the
+ * event stream does not get through.
  *
- * Then against real ferry processes (dist/ferry, as users run it) under load: `run`, `serve` (the
- * shared broker), `sink` (a broker of its own, stopped: the page shows Kafka down within seconds)
- * and `generate`: the numbers move, a screenshot of each page goes to docs/screenshots/<mode>.png.
+ * Then against real ferry processes (dist/ferry, as users run it; FERRY_PAGE_TEST_FROM_SOURCE=1
+ * runs src/main.ts) under load: `run` and `serve` (orders posted, some invalid), `sink` (a broker of
+ * its own, stopped: the page shows Kafka down within seconds), `generate` and `export` (a Cassandra
+ * table): the numbers move, and a screenshot of each page goes to docs/screenshots/<mode>.png.
+ * About 1.5 minutes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -210,6 +214,32 @@ test("the listener goes away: the page says disconnected within seconds, keeps t
     }
   } finally {
     await page.close();
+  }
+}, 30_000);
+
+test("no event stream (a proxy that does not pass it): the page polls status.json and says so", async () => {
+  const json = fixture("generate");
+  const app = new Hono();
+  const status = fixedStatus(json);
+  statusRoutes(app, status, statusAccess({ tokens: [], bearer: undefined, tls: false }));
+  const proxy = new Hono();
+  proxy.get("/status/events", (c) => c.json({ error: "not passed" }, 502));
+  proxy.all("*", (c) => app.fetch(c.req.raw));
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: proxy.fetch });
+  const page = await browser.context.newPage();
+  const { errors } = watch(page);
+  try {
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await page.locator('#conn[data-state="polling"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator("#conn").innerText()).toContain("Polling");
+    expect(await text(page, "sent")).toBe(en((JSON.parse(json) as StatusSnapshot).generate!.sent));
+    expect(await axe(page)).toEqual([]);
+    // The browser logs each 502 of the stream: nothing else.
+    expect(errors.filter((e) => !/status of 502/.test(e))).toEqual([]);
+  } finally {
+    await page.close();
+    status.close();
+    server.stop(true);
   }
 }, 30_000);
 
