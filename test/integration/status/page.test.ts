@@ -12,7 +12,8 @@
  * Then against real ferry processes (dist/ferry, as users run it; FERRY_PAGE_TEST_FROM_SOURCE=1
  * runs src/main.ts) under load: `run` and `serve` (orders posted, some invalid), `sink` (a broker of
  * its own, stopped: the page shows Kafka down within seconds), `generate` and `export` (a Cassandra
- * table): the numbers move, and a screenshot of each page goes to docs/screenshots/<mode>.png.
+ * table): the numbers move, and a screenshot of each page goes to .tmp/screenshots/<mode>.png
+ * (FERRY_UPDATE_SCREENSHOTS=1: to docs/screenshots, the README's).
  * About 1.5 minutes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -244,7 +245,11 @@ test("no event stream (a proxy that does not pass it): the page polls status.jso
 }, 30_000);
 
 // ─── real processes ────────────────────────────────────────────────────────────────────────────
-const SCREENSHOTS = resolve(ROOT, "docs/screenshots");
+/**
+ * Where the screenshots go: .tmp/screenshots (a test artifact, not tracked), or the README's
+ * docs/screenshots with FERRY_UPDATE_SCREENSHOTS=1 (so a test run leaves the work tree as it was).
+ */
+const SCREENSHOTS = resolve(ROOT, process.env.FERRY_UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : ".tmp/screenshots");
 /** dist/ferry as users run it (scripts/test builds it first); FERRY_PAGE_TEST_FROM_SOURCE=1: src/main.ts instead. */
 const COMMAND = process.env.FERRY_PAGE_TEST_FROM_SOURCE === "1" ? FROM_SOURCE : BINARY;
 
