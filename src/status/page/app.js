@@ -11,6 +11,16 @@
   const STALE_MS = 5000; // no snapshot for this long on an open stream: say so, reconnect
   const POLL_MS = 1000;
   const SIGNED_IN = "ferry-signed-in"; // sessionStorage: this tab signed in with the form (the cookie itself is HttpOnly)
+  /** Whether this tab signed in with the form; storage a browser refuses only hides the Sign out button. */
+  const signedIn = (value) => {
+    try {
+      if (value === true) sessionStorage.setItem(SIGNED_IN, "1");
+      else if (value === false) sessionStorage.removeItem(SIGNED_IN);
+      return sessionStorage.getItem(SIGNED_IN) === "1";
+    } catch {
+      return false;
+    }
+  };
   const CHART_SECONDS = 300;
   const CHART_MIN_SECONDS = 60;
   const CHART_W = 600;
@@ -437,7 +447,7 @@
     lastSnapshotAt = Date.now();
     $("login").hidden = true;
     $("status").hidden = false;
-    $("logout").hidden = sessionStorage.getItem(SIGNED_IN) !== "1";
+    $("logout").hidden = !signedIn();
     try {
       render(snapshot);
       return true;
@@ -450,7 +460,7 @@
 
   function showLogin() {
     closeSource();
-    sessionStorage.removeItem(SIGNED_IN);
+    signedIn(false);
     $("logout").hidden = true;
     setConn("error", "Sign in needed");
     $("status").hidden = true;
@@ -581,7 +591,7 @@
       return;
     }
     $("token").value = "";
-    sessionStorage.setItem(SIGNED_IN, "1");
+    signedIn(true);
     failures = 0;
     const answer = await poll();
     if (answer === "ok") connect();
