@@ -1,48 +1,22 @@
 /**
- * Builds dist/ferry: one executable from `bun build --compile`, DuckDB embedded, and DuckDB's httpfs,
- * ducklake, postgres and sqlite extensions (fetched from PyPI by scripts/duckdb-extensions.ts).
- * The DuckDB bindings `require` every platform's addon; only linux-x64 (glibc) is bundled, the
- * others are marked external. libduckdb.so is embedded as a file asset by src/platform/duckdb-native.ts,
- * which checks the copy it writes out against the SHA-256 recorded here (a generated JSON module).
+ * Builds dist/ferry: this machine's executable (linux-x64 here; any platform of
+ * src/platform/targets.ts) from `bun build --compile`, with DuckDB's library, its addon and the
+ * httpfs, ducklake, postgres and sqlite extensions embedded — zstd-compressed, written out once to
+ * a private cache folder and checked by SHA-256 at start (scripts/target-build.ts, shared with
+ * scripts/release.ts; src/platform/duckdb-native.ts). The SHA-256s are also written to
+ * node_modules/.cache/ferry-build/<target>/embedded-sha256.json.
  *   bun scripts/build.ts [outfile (dist/ferry)] [entry (src/main.ts)]
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { extensionFileName, fetchExtensions, type ExtensionName } from "./duckdb-extensions.ts";
-import { sha256File } from "../src/platform/hash.ts";
-import bindings from "../node_modules/@duckdb/node-bindings/package.json" with { type: "json" };
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { hostTarget } from "../src/platform/targets.ts";
+import { buildBinary } from "./target-build.ts";
 
-const target = "linux-x64";
-const otherPlatforms = Object.keys((bindings as { optionalDependencies?: Record<string, string> }).optionalDependencies ?? {}).filter(
-  (name) => name !== `@duckdb/node-bindings-${target}`,
-);
 const outfile = process.argv[2] ?? "dist/ferry";
 const entry = process.argv[3] ?? "src/main.ts"; // another entry: tests compile small programs the same way
-mkdirSync("dist", { recursive: true });
+const target = hostTarget();
+if (!target) throw new Error(`ferry is not built for ${process.platform}-${process.arch} (see src/platform/targets.ts)`);
+mkdirSync(dirname(outfile), { recursive: true });
 const started = performance.now();
-const extensions = await fetchExtensions(); // embedded by src/platform/duckdb-extension-assets.ts
-// The native files the binary writes out and loads, by the name it gives them.
-const sums = {
-  "libduckdb.so": sha256File("node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so"),
-  ...Object.fromEntries(Object.entries(extensions).map(([name, path]) => [extensionFileName(name as ExtensionName), sha256File(path)])),
-};
-const sumsFile = "node_modules/.cache/ferry-build/embedded-sha256.json"; // read by src/platform/duckdb-native.ts
-mkdirSync("node_modules/.cache/ferry-build", { recursive: true });
-writeFileSync(`${sumsFile}.${process.pid}.tmp`, `${JSON.stringify(sums, null, 2)}\n`);
-renameSync(`${sumsFile}.${process.pid}.tmp`, sumsFile);
-const result = Bun.spawnSync(
-  [
-    process.execPath,
-    "build",
-    "--compile",
-    "--minify-syntax",
-    "--minify-whitespace",
-    `--target=bun-${target}`,
-    entry,
-    "--outfile",
-    outfile,
-    ...[...otherPlatforms, "detect-libc"].flatMap((name) => ["--external", name]),
-  ],
-  { stdout: "inherit", stderr: "inherit" },
-);
-if (result.exitCode !== 0) process.exit(result.exitCode ?? 1);
-console.error(`built ${outfile} in ${Math.round(performance.now() - started)} ms`);
+const { seconds } = await buildBinary({ target, outfile, entry });
+console.error(`built ${outfile} (${target}) in ${Math.round(performance.now() - started)} ms (compress ${seconds.compress.toFixed(1)} s)`);

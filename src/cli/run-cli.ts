@@ -8,7 +8,7 @@ import { valuesForMode } from "./config-file.ts";
 import { globalHelp, modeHelp } from "./help.ts";
 import { findMode, MODES } from "./modes.ts";
 import { parseArgs } from "./parse-args.ts";
-import { VERSION } from "../version.ts";
+import { VERSION, versionLine } from "../version.ts";
 import { effectiveConfig } from "../status/config.ts";
 
 
@@ -39,7 +39,7 @@ function pickMode(argv: readonly string[], env: CliIo["env"]): { name?: string; 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     if (argv[0] === "--version" || argv[0] === "-V" || argv[0] === "version") {
-      io.out(`ferry ${VERSION}\n`);
+      io.out(`${versionLine()}\n`);
       return 0;
     }
     if (argv[0] === "help") argv = argv.length > 1 ? [argv[1]!, "--help"] : ["--help"];

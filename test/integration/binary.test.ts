@@ -32,7 +32,7 @@ test("query select 42 from an empty folder with an empty cache", () => {
 });
 
 test("--version and a bad flag", () => {
-  expect(run("--version").out).toMatch(/^ferry \d+\.\d+\.\d+\n$/);
+  expect(run("--version").out).toMatch(/^ferry \d+\.\d+\.\d+ \(linux-x64, DuckDB v\d+\.\d+\.\d+\)\n$/);
   const bad = run("serve", "--brokers", "k:1", "--port", "abc");
   expect(bad.code).toBe(2);
   expect(bad.err).toBe('ferry: invalid --port "abc": expected an integer from 0 to 65535\n');

@@ -23,7 +23,7 @@ beforeAll(() => {
   binary = join(work, "load-extensions");
   const built = Bun.spawnSync([process.execPath, "scripts/build.ts", binary, "test/helpers/load-extensions-main.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   if (built.exitCode !== 0) throw new Error(`build failed: ${built.stderr.toString()}`);
-  sums = JSON.parse(readFileSync(join(ROOT, "node_modules/.cache/ferry-build/embedded-sha256.json"), "utf8"));
+  sums = JSON.parse(readFileSync(join(ROOT, "node_modules/.cache/ferry-build/linux-x64/embedded-sha256.json"), "utf8"));
   version = JSON.parse(readFileSync(join(ROOT, "node_modules/@duckdb/node-bindings-linux-x64/package.json"), "utf8")).version;
 }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -68,7 +68,7 @@ test("a planted ducklake extension of the same size with other bytes is rewritte
   const file = extensionFileName("ducklake");
   const dir = folderOf(cache, file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const size = statSync(join(ROOT, "node_modules/.cache/ferry-duckdb-extensions", file)).size;
+  const size = statSync(join(ROOT, "node_modules/.cache/ferry-duckdb-extensions/linux-x64", file)).size;
   writeFileSync(join(dir, file), new Uint8Array(size).fill(0x90), { mode: 0o500 });
   const out = run(cache, "ducklake");
   expect(out.ducklake!.rows).toEqual([10, "v9"]);

@@ -19,7 +19,7 @@ beforeAll(() => {
   binary = join(work, "ferry");
   const built = Bun.spawnSync([process.execPath, "scripts/build.ts", binary], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   if (built.exitCode !== 0) throw new Error(`build failed: ${built.stderr.toString()}`);
-  sums = JSON.parse(readFileSync(join(ROOT, "node_modules/.cache/ferry-build/embedded-sha256.json"), "utf8"));
+  sums = JSON.parse(readFileSync(join(ROOT, "node_modules/.cache/ferry-build/linux-x64/embedded-sha256.json"), "utf8"));
   version = JSON.parse(readFileSync(join(ROOT, "node_modules/@duckdb/node-bindings-linux-x64/package.json"), "utf8")).version;
 }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import bindings from "@duckdb/node-bindings/package.json" with { type: "json" };
 import pkg from "../../../package.json" with { type: "json" };
 import { MODES } from "../../../src/cli/modes.ts";
 import { coerce, formatDuration } from "../../../src/config/load.ts";
@@ -17,8 +18,9 @@ async function expectConfigError(argv: string[], pattern: RegExp, env: Record<st
 }
 
 describe("version and help", () => {
-  test("--version prints the package version", async () => {
-    expect(await cli(["--version"])).toEqual({ code: 0, out: `ferry ${pkg.version}\n`, err: "" });
+  test("--version prints the package version, the platform and DuckDB's version", async () => {
+    const duckdb = bindings.version.replace(/-r\.\d+$/, "");
+    expect(await cli(["--version"])).toEqual({ code: 0, out: `ferry ${pkg.version} (${process.platform === "win32" ? "windows" : process.platform}-${process.arch}, DuckDB v${duckdb})\n`, err: "" });
   });
 
   test("--help lists every mode of the contract with a summary", async () => {

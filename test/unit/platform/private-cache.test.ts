@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256File } from "../../../src/platform/hash.ts";
-import { notPrivate, privateCacheDir, verifiedCopy } from "../../../src/platform/private-cache.ts";
+import { cacheRoots, notPrivate, privateCacheDir, verifiedCopy, verifiedPack } from "../../../src/platform/private-cache.ts";
 
 const uid = process.getuid!();
 const made: string[] = [];
@@ -158,4 +158,112 @@ test("sha256File reads in chunks and agrees with a one-shot hash at chunk edges"
     writeFileSync(path, data);
     expect(sha256File(path, 4096)).toBe(new Bun.CryptoHasher("sha256").update(data).digest("hex"));
   }
+});
+
+describe("cacheRoots: where each platform looks", () => {
+  test("Linux: $XDG_CACHE_HOME/ferry, ~/.cache/ferry, <tmp>/ferry-<uid>; relative settings are skipped", () => {
+    expect(cacheRoots({ platform: "linux", xdgCacheHome: "/x", home: "/h", tmp: "/t" })).toEqual(["/x/ferry", "/h/.cache/ferry", `/t/ferry-${uid}`]);
+    expect(cacheRoots({ platform: "linux", xdgCacheHome: "rel", home: "", tmp: "/t" })).toEqual([`/t/ferry-${uid}`]);
+  });
+
+  test("macOS: ~/Library/Caches/ferry instead of ~/.cache", () => {
+    expect(cacheRoots({ platform: "darwin", xdgCacheHome: "/x", home: "/Users/u", tmp: "/var/folders/t" })).toEqual(["/x/ferry", "/Users/u/Library/Caches/ferry", `/var/folders/t/ferry-${uid}`]);
+  });
+
+  test("Windows: %LOCALAPPDATA%\\ferry, then the user's temp folder; no XDG, no uid", () => {
+    const roots = cacheRoots({ platform: "win32", xdgCacheHome: "/x", home: "/h", localAppData: "/lad", tmp: "/t" });
+    expect(roots).toEqual([join("/lad", "ferry"), join("/t", "ferry")]);
+    expect(cacheRoots({ platform: "win32", tmp: "/t" })).toEqual([join("/t", "ferry")]);
+  });
+});
+
+describe("notPrivate on Windows (no owners or mode bits to read): a real folder, no link", () => {
+  test("a folder any mode bits would refuse elsewhere is accepted; a symbolic link or a file is not", () => {
+    const base = scratch();
+    const open = join(base, "open");
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    expect(notPrivate(open, "linux")).toContain("writable by group or others");
+    expect(notPrivate(open, "win32")).toBeUndefined();
+    symlinkSync(open, join(base, "link"));
+    expect(notPrivate(join(base, "link"), "win32")).toContain("is a symbolic link");
+    writeFileSync(join(base, "file"), "x");
+    expect(notPrivate(join(base, "file"), "win32")).toContain("is not a folder");
+  });
+
+  test("privateCacheDir on Windows uses %LOCALAPPDATA%\\ferry\\<name>", () => {
+    const base = scratch();
+    const { dir, refused } = privateCacheDir("lib-1", { platform: "win32", localAppData: join(base, "lad"), tmp: base });
+    expect({ dir, refused }).toEqual({ dir: join(base, "lad", "ferry", "lib-1"), refused: [] });
+  });
+});
+
+describe("verifiedPack: files stored back to back, zstd-compressed as one stream", () => {
+  const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => ((i >> 4) * 31 + seed) & 0xff);
+  const files = [
+    { name: "lib.so", data: bytes(300_000, 1) },
+    { name: "empty", data: new Uint8Array(0) },
+    { name: "addon.node", data: bytes(70_000, 2) },
+    { name: "ext", data: bytes(200_001, 3) },
+  ];
+  const entry = (f: { name: string; data: Uint8Array }) => ({ name: f.name, size: f.data.length, sha256: new Bun.CryptoHasher("sha256").update(f.data).digest("hex") });
+  function pack(zstd = true, tamper?: (data: Uint8Array) => void) {
+    const base = scratch();
+    const all = Buffer.concat(files.map((f) => f.data));
+    tamper?.(all);
+    const path = join(base, "pack");
+    writeFileSync(path, zstd ? Bun.zstdCompressSync(all, { level: 3 }) : all);
+    const dir = join(base, "cache");
+    mkdirSync(dir, { mode: 0o700 });
+    return { pack: { path, zstd, files: files.map(entry) }, dir };
+  }
+
+  test("writes the files asked for, each read-only (0500) with its content; others are not written", async () => {
+    for (const zstd of [true, false]) {
+      const { pack: p, dir } = pack(zstd);
+      const out = await verifiedPack(p, new Map([["lib.so", dir], ["addon.node", dir], ["empty", dir]]));
+      expect([...out.keys()].sort()).toEqual(["addon.node", "empty", "lib.so"]);
+      for (const f of files.filter((f) => f.name !== "ext")) {
+        expect(out.get(f.name)).toEqual({ path: join(dir, f.name) });
+        expect(new Uint8Array(readFileSync(join(dir, f.name)))).toEqual(f.data);
+        expect(mode(join(dir, f.name))).toBe(0o500);
+      }
+      expect(readdirSync(dir).sort()).toEqual(["addon.node", "empty", "lib.so"]);
+    }
+  });
+
+  test("the last file too, into a folder of its own; a good copy is kept as it is", async () => {
+    const { pack: p, dir } = pack();
+    const other = join(dir, "other");
+    mkdirSync(other, { mode: 0o700 });
+    await verifiedPack(p, new Map([["ext", other]]));
+    expect(new Uint8Array(readFileSync(join(other, "ext")))).toEqual(files[3]!.data);
+    const inode = statSync(join(other, "ext")).ino;
+    expect(await verifiedPack(p, new Map([["ext", other]]))).toEqual(new Map([["ext", { path: join(other, "ext") }]]));
+    expect(statSync(join(other, "ext")).ino).toBe(inode);
+  });
+
+  test("a planted file of the same size with other bytes is replaced", async () => {
+    const { pack: p, dir } = pack();
+    writeFileSync(join(dir, "addon.node"), bytes(70_000, 9), { mode: 0o500 });
+    const out = await verifiedPack(p, new Map([["addon.node", dir]]));
+    expect(out.get("addon.node")!.replaced).toContain(`expected ${entry(files[2]!).sha256}`);
+    expect(new Uint8Array(readFileSync(join(dir, "addon.node")))).toEqual(files[2]!.data);
+  });
+
+  test("a pack whose content does not match the recorded SHA-256 is refused, and nothing is left behind", async () => {
+    const { pack: p, dir } = pack(true, (all) => {
+      all[300_000 + 70_000 + 5]! ^= 1; // a byte of ext
+    });
+    await expect(verifiedPack(p, new Map([["lib.so", dir], ["ext", dir]]))).rejects.toThrow(/the embedded ext does not match the SHA-256 recorded at build time/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test("a pack cut short and a name not in it are errors", async () => {
+    const { pack: p, dir } = pack(false);
+    writeFileSync(p.path, readFileSync(p.path).subarray(0, 350_000));
+    await expect(verifiedPack(p, new Map([["addon.node", dir]]))).rejects.toThrow("ends inside addon.node");
+    expect(readdirSync(dir)).toEqual([]);
+    await expect(verifiedPack(p, new Map([["nope", dir]]))).rejects.toThrow("nope is not in the embedded pack");
+  });
 });
