@@ -1,11 +1,16 @@
 # ferry: one binary, one image, every role (choose it with the first argument or FERRY_MODE).
+# Multi-arch: linux/amd64 and linux/arm64 from this one file, e.g.
+#   docker buildx build --platform linux/amd64,linux/arm64 -t ferry .
+#   buildah bud --platform linux/arm64 --build-arg BUILDPLATFORM=linux/amd64 -t ferry:arm64 .
 #
-# Stage 1 builds dist/ferry with Bun from npm (pinned in package.json); stage 2 ships only the
-# binary, CA certificates and a data volume, running as a non-root user.
+# The build stages run on the machine's own platform (BUILDPLATFORM; Docker sets it, buildah before
+# 1.30 needs it as a build arg, else they run emulated) and cross-compile ferry for the target with
+# scripts/release.ts, which makes the same archive a release ships; the target's stage only copies
+# files (no RUN), so building the arm64 image needs no emulation at all.
 # Base images are plain Debian bookworm; scripts/image-test builds them locally from Debian
-# packages when no registry is reachable.
+# packages (debootstrap, per architecture) when no registry is reachable.
 
-FROM docker.io/library/debian:bookworm-slim AS build
+FROM --platform=$BUILDPLATFORM docker.io/library/debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
@@ -16,21 +21,47 @@ COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export npm_config_cafile=/run/secrets/ca; fi \
  && npm ci --no-audit --no-fund
-COPY tsconfig.json bunfig.toml ./
-COPY scripts/build.ts scripts/duckdb-extensions.ts scripts/
+COPY tsconfig.json bunfig.toml README.md ./
+COPY scripts/*.ts scripts/*.json scripts/
 COPY src src
-# The build fetches DuckDB's httpfs extension from PyPI (scripts/duckdb-extensions.ts), with the same CA.
+# The release build fetches the target's DuckDB binding from npm and its extensions from PyPI (each
+# checked against its pin), with the same CA, into a cache kept between builds; then the archive is
+# checked against its SHA256SUMS and unpacked. SOURCE_DATE_EPOCH: the archive's file times (no git
+# here; scripts/image-test passes the last commit's).
+ARG TARGETARCH
+ARG SOURCE_DATE_EPOCH=1
 RUN --mount=type=secret,id=ca,required=false \
-    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi \
- && node_modules/.bin/bun scripts/build.ts dist/ferry && ./dist/ferry --version
+    --mount=type=cache,target=/src/node_modules/.cache \
+    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca npm_config_cafile=/run/secrets/ca; fi \
+ && case "${TARGETARCH:-amd64}" in \
+      amd64) target=linux-x64 ;; \
+      arm64) target=linux-arm64 ;; \
+      *) echo "no ferry build for linux/$TARGETARCH (amd64 and arm64 are)" >&2; exit 1 ;; \
+    esac \
+ && node_modules/.bin/bun scripts/release.ts --targets "$target" --out /tmp/release \
+ && cd /tmp/release \
+ && grep -E " ferry-[^ ]+-$target\.tar\.gz\$" SHA256SUMS | sha256sum -c - \
+ && tar -xzf ferry-*-"$target".tar.gz \
+ && mkdir -p /out \
+ && mv ferry-*-"$target"/ferry /out/ferry \
+ && rm -rf /tmp/release
 
-FROM docker.io/library/debian:bookworm-slim
+# The files the image needs besides ferry, made on the build platform too: CA certificates, the
+# non-root user (passwd and group from the same Debian base with one user added) and /data.
+FROM --platform=$BUILDPLATFORM docker.io/library/debian:bookworm-slim AS rootfs
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin ferry \
- && mkdir -p /data && chown ferry:ferry /data
-COPY --from=build /src/dist/ferry /usr/local/bin/ferry
+ && groupadd --system --gid 10001 ferry \
+ && useradd --system --uid 10001 --gid ferry --home-dir /data --shell /usr/sbin/nologin ferry \
+ && mkdir -p /data
+
+# The target platform's Debian (explicit: buildah otherwise re-uses the build stages' platform).
+FROM --platform=$TARGETPLATFORM docker.io/library/debian:bookworm-slim
+COPY --from=rootfs /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/
+COPY --from=rootfs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=rootfs --chown=10001:10001 /data /data
+COPY --from=build /out/ferry /usr/local/bin/ferry
 USER ferry
 WORKDIR /data
 # The embedded DuckDB library is unpacked once into a private (0700) cache folder and checked by
