@@ -124,6 +124,14 @@ export function notTrusted(path: string, sha256: string, platform: string = proc
   return actual === sha256 ? undefined : `${path} has SHA-256 ${actual}, expected ${sha256}`;
 }
 
+/**
+ * The most written at once. A library written in megabyte writes lands in the page cache as large
+ * folios, and every later process that maps it is charged for them: ferry's resident memory on a
+ * warm start was ~25 MB higher (measured on Linux 6.18, ext4: 1 MiB writes ~164 MB, 64 KiB writes
+ * ~137 MB, the same as a file copied by the kernel).
+ */
+const WRITE_PIECE = 64 * 1024;
+
 /** A file of a pack: its name when written out, its size and the SHA-256 of its content. */
 export interface PackEntry {
   name: string;
@@ -192,7 +200,7 @@ export async function verifiedPack(pack: Pack, wanted: ReadonlyMap<string, strin
         const w = writing.get(pack.files[index]!.name);
         if (w && n > 0) {
           const chunk = value.subarray(at, at + n);
-          for (let off = 0; off < chunk.length; ) off += writeSync(w.fd, chunk, off);
+          for (let off = 0; off < chunk.length; ) off += writeSync(w.fd, chunk, off, Math.min(WRITE_PIECE, chunk.length - off));
           w.hasher.update(chunk);
           w.written += n;
         }
