@@ -73,7 +73,8 @@ export const ensureKafka = () => ensureService("kafka");
  * Builds ferry as of a commit of this repository into `dir` (an empty folder): the commit's files
  * (git archive: no worktree, no lock), this checkout's node_modules linked entry by entry but for
  * .cache (the build writes its files there: a link would overwrite this checkout's), the fetched
- * DuckDB extensions hard-linked (the build replaces a file by renaming, never writes into one).
+ * DuckDB extensions and bindings and the compressed packs hard-linked (the build replaces a file by
+ * renaming, never writes into one).
  * Answers the binary and the full commit id.
  */
 export function buildAt(rev: string, dir: string): { bin: string; commit: string } {
@@ -82,13 +83,17 @@ export function buildAt(rev: string, dir: string): { bin: string; commit: string
   const modules = join(dir, "node_modules");
   mkdirSync(join(modules, ".cache"), { recursive: true });
   for (const entry of readdirSync(join(ROOT, "node_modules"))) if (entry !== ".cache") symlinkSync(join(ROOT, "node_modules", entry), join(modules, entry));
-  const extensions = join(ROOT, "node_modules/.cache/ferry-duckdb-extensions");
-  if (existsSync(extensions))
+  // What builds fetch and compress, keyed by content: the DuckDB extensions, other platforms' bindings, zstd packs.
+  for (const cached of ["ferry-duckdb-extensions", "ferry-duckdb-bindings", "ferry-build/packs"]) {
+    const from = join(ROOT, "node_modules/.cache", cached);
+    if (!existsSync(from)) continue;
+    mkdirSync(join(modules, ".cache", cached, ".."), { recursive: true });
     try {
-      sh(["cp", "-al", extensions, join(modules, ".cache/")]);
+      sh(["cp", "-al", from, join(modules, ".cache", cached)]);
     } catch {
-      cpSync(extensions, join(modules, ".cache/ferry-duckdb-extensions"), { recursive: true }); // another file system
+      cpSync(from, join(modules, ".cache", cached), { recursive: true }); // another file system
     }
+  }
   run(["bash", "-c", 'cd "$1" && node_modules/.bin/bun scripts/build.ts', "-", dir]);
   return { bin: join(dir, "dist/ferry"), commit };
 }

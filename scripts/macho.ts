@@ -78,7 +78,7 @@ function layoutOf(file: Uint8Array): Layout {
   return { signature, text, linkedit };
 }
 
-/** Whether the file's code signature's CodeDirectory hashes every byte before it, page by page, as they are now. */
+/** Whether the file's code signature's (SHA-256) CodeDirectory hashes every byte before it, page by page, as they are now. */
 export function signatureMatches(file: Uint8Array): boolean {
   const { signature } = layoutOf(file);
   const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
@@ -90,9 +90,10 @@ export function signatureMatches(file: Uint8Array): boolean {
     const hashOffset = v.getUint32(cd + 16, false);
     const slots = v.getUint32(cd + 28, false);
     const codeLimit = v.getUint32(cd + 32, false);
-    if (v.getUint8(cd + 37) !== 2 || v.getUint8(cd + 39) !== 12 || codeLimit !== start || slots !== Math.ceil(codeLimit / PAGE)) return false;
+    const page = 2 ** v.getUint8(cd + 39); // 4 KiB, or 16 KiB as newer codesign signs arm64
+    if (v.getUint8(cd + 37) !== 2 || codeLimit !== start || slots !== Math.ceil(codeLimit / page)) return false;
     for (let p = 0; p < slots; p++) {
-      const hash = new Bun.CryptoHasher("sha256").update(file.subarray(p * PAGE, Math.min((p + 1) * PAGE, codeLimit))).digest();
+      const hash = new Bun.CryptoHasher("sha256").update(file.subarray(p * page, Math.min((p + 1) * page, codeLimit))).digest();
       if (!hash.equals(file.subarray(cd + hashOffset + p * 32, cd + hashOffset + (p + 1) * 32))) return false;
     }
     return true;

@@ -29,9 +29,12 @@ function documents(): { name: string; data: Uint8Array }[] {
 function sourceDate(): Date {
   const fromEnv = Number(process.env.SOURCE_DATE_EPOCH);
   if (Number.isInteger(fromEnv) && fromEnv > 0) return new Date(fromEnv * 1000);
-  const git = Bun.spawnSync(["git", "log", "-1", "--format=%ct"], { cwd: ROOT, stderr: "ignore" });
-  const commit = Number(git.stdout.toString().trim());
-  return new Date(git.exitCode === 0 && commit > 0 ? commit * 1000 : 0);
+  let commit = 0;
+  try {
+    const git = Bun.spawnSync(["git", "log", "-1", "--format=%ct"], { cwd: ROOT, stderr: "ignore" });
+    if (git.exitCode === 0) commit = Number(git.stdout.toString().trim()) || 0;
+  } catch {} // no git (a container build): the epoch
+  return new Date(commit * 1000);
 }
 
 /** The archive of `target`'s release folder, holding `binary`. */

@@ -3,7 +3,9 @@
  * the wheel of each extension for a platform among PyPI's files, the pins, npm integrity strings.
  */
 import { expect, test } from "bun:test";
-import { duckdbVersion, integrityOf, packageName, pinnedPackage } from "../../../scripts/duckdb-bindings.ts";
+import { readFileSync } from "node:fs";
+import { duckdbVersion, fetchBindings, integrityOf, packageName, pinnedPackage } from "../../../scripts/duckdb-bindings.ts";
+import { signatureMatches } from "../../../scripts/macho.ts";
 import { pinOf, readPins, wheelFor } from "../../../scripts/duckdb-extensions.ts";
 import bindings from "../../../node_modules/@duckdb/node-bindings/package.json" with { type: "json" };
 import { EXTENSIONS } from "../../../src/platform/duckdb-extension-names.ts";
@@ -62,3 +64,13 @@ test("integrityOf: npm's sha512-<base64> of the bytes", () => {
   expect(integrityOf(data, "sha512-x")).toBe("sha512-3a81oZNherrMQXNJriBBMRLm+k6JqX6iCp7u5ktV05ohkpkqJ0/BqDa6PCOj/uu9RU1EI2Q86A4qmslPpUyknw==");
   expect(() => integrityOf(data, "md5-x")).toThrow("unsupported integrity algorithm md5");
 });
+
+test("the macOS library cut from DuckDB's universal file is its CPU's and keeps a signature that matches it (fetched from npm when not cached)", async () => {
+  for (const [target, cpu] of [["darwin-arm64", 0x0100000c], ["darwin-x64", 0x01000007]] as const) {
+    const { library } = await fetchBindings(target);
+    const file = new Uint8Array(readFileSync(library));
+    expect(new DataView(file.buffer).getUint32(0, true)).toBe(0xfeedfacf); // thin 64-bit
+    expect(new DataView(file.buffer).getInt32(4, true)).toBe(cpu);
+    expect(signatureMatches(file)).toBe(true);
+  }
+}, 300_000);
