@@ -17,8 +17,12 @@ import { zip } from "./zip.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
-export const releaseName = (target: Target, version = pkg.version) => `ferry-${version}-${target}`;
-export const archiveName = (target: Target, version = pkg.version) => `${releaseName(target, version)}.${TARGETS[target].os === "windows" ? "zip" : "tar.gz"}`;
+/** ferry-<version>-<os>-<arch>: the release folder's name, and the archive's without its extension. */
+export const releaseNameOf = (version: string, target: Target) => `ferry-${version}-${target}`;
+export const archiveNameOf = (version: string, target: Target) => `${releaseNameOf(version, target)}.${TARGETS[target].os === "windows" ? "zip" : "tar.gz"}`;
+/** The same for this package's version (one argument: fit for `targets.map(archiveName)`). */
+export const releaseName = (target: Target) => releaseNameOf(pkg.version, target);
+export const archiveName = (target: Target) => archiveNameOf(pkg.version, target);
 
 /** The files of a release folder besides the binary. */
 function documents(): { name: string; data: Uint8Array }[] {
@@ -39,7 +43,7 @@ function sourceDate(): Date {
 
 /** The archive of `target`'s release folder, holding `binary`. */
 export function packRelease(target: Target, binary: Uint8Array, docs = documents(), version = pkg.version, date = sourceDate()): Uint8Array {
-  const folder = `${releaseName(target, version)}/`;
+  const folder = `${releaseNameOf(version, target)}/`;
   const entries = [{ name: folder }, { name: folder + executableName(target), data: binary, mode: 0o755 }, ...docs.map((d) => ({ name: folder + d.name, data: d.data, mode: 0o644 }))];
   if (TARGETS[target].os === "windows") return zip(entries, date);
   return Bun.gzipSync(tar(entries, Math.floor(date.getTime() / 1000)), { level: 9, library: "libdeflate" });

@@ -7,7 +7,8 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { archiveName, packRelease, releaseName, writeSums } from "../../../scripts/release.ts";
+import { archiveName, archiveNameOf, packRelease, releaseName, releaseNameOf, writeSums } from "../../../scripts/release.ts";
+import pkg from "../../../package.json" with { type: "json" };
 
 const dir = mkdtempSync(join(tmpdir(), "ferry-release-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,13 +17,15 @@ const binary = Uint8Array.from({ length: 100_000 }, (_, i) => (i >> 6) & 0xff);
 const docs = [{ name: "README.md", data: new TextEncoder().encode("# ferry\n") }];
 
 test("names: <version>-<os>-<arch>, .zip for Windows only", () => {
-  expect(releaseName("darwin-arm64", "1.2.3")).toBe("ferry-1.2.3-darwin-arm64");
-  expect(archiveName("linux-arm64", "1.2.3")).toBe("ferry-1.2.3-linux-arm64.tar.gz");
-  expect(archiveName("windows-x64", "1.2.3")).toBe("ferry-1.2.3-windows-x64.zip");
+  expect(releaseNameOf("1.2.3", "darwin-arm64")).toBe("ferry-1.2.3-darwin-arm64");
+  expect(archiveNameOf("1.2.3", "linux-arm64")).toBe("ferry-1.2.3-linux-arm64.tar.gz");
+  expect(archiveNameOf("1.2.3", "windows-x64")).toBe("ferry-1.2.3-windows-x64.zip");
+  expect((["linux-x64", "windows-x64"] as const).map(archiveName)).toEqual([`ferry-${pkg.version}-linux-x64.tar.gz`, `ferry-${pkg.version}-windows-x64.zip`]);
+  expect(releaseName("darwin-x64")).toBe(`ferry-${pkg.version}-darwin-x64`);
 });
 
 test("a .tar.gz as the system's tar lists it: the folder, ferry executable, README.md", () => {
-  const path = join(dir, archiveName("linux-arm64", "1.2.3"));
+  const path = join(dir, archiveNameOf("1.2.3", "linux-arm64"));
   writeFileSync(path, packRelease("linux-arm64", binary, docs, "1.2.3"));
   const list = Bun.spawnSync(["tar", "-tzvf", path], { env: { ...process.env, LC_ALL: "C" } });
   expect(list.stderr.toString()).toBe("");
@@ -35,7 +38,7 @@ test("a .tar.gz as the system's tar lists it: the folder, ferry executable, READ
 });
 
 test("a .zip for Windows with ferry.exe", () => {
-  const path = join(dir, archiveName("windows-x64", "1.2.3"));
+  const path = join(dir, archiveNameOf("1.2.3", "windows-x64"));
   writeFileSync(path, packRelease("windows-x64", binary, docs, "1.2.3"));
   const r = Bun.spawnSync(["python3", "-c", "import sys, zipfile; print('\\n'.join(f'{i.filename} {i.file_size}' for i in zipfile.ZipFile(sys.argv[1]).infolist()))", path]);
   expect(r.stdout.toString().trim().split("\n")).toEqual(["ferry-1.2.3-windows-x64/ 0", "ferry-1.2.3-windows-x64/ferry.exe 100000", "ferry-1.2.3-windows-x64/README.md 8"]);
