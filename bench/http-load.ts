@@ -43,6 +43,8 @@ wrk.body = ${JSON.stringify(ndjsonBody)}
 
 export interface WrkResult {
   requestsPerSec: number;
+  /** Requests answered 2xx per second (wrk's Requests/sec counts every answer). */
+  okPerSec: number;
   p50ms: number;
   p99ms: number;
   non2xx: number;
@@ -74,11 +76,12 @@ export async function wrkAsync(url: string, script: string, connections: number,
 
 function parseWrk(out: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
+  const total = Number(/(\d+) requests in/.exec(out)![1]);
   const p50 = parseLatency(/\n\s+50%\s+(\S+)/.exec(out)![1]!);
   const p99 = parseLatency(/\n\s+99%\s+(\S+)/.exec(out)![1]!);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? "";
-  return { requestsPerSec: rps, p50ms: round(p50, 2), p99ms: round(p99, 2), non2xx, errors };
+  return { requestsPerSec: rps, okPerSec: total > 0 ? round((rps * (total - non2xx)) / total, 2) : 0, p50ms: round(p50, 2), p99ms: round(p99, 2), non2xx, errors };
 }
 
 /** Starts ferry (dist/ferry, or `command`) with `args`, runs `f` against its URL, stops it; adds its peak RSS. */
