@@ -2,8 +2,8 @@
  * Readers for the executable formats of the release binaries that cannot all run here: Windows PE
  * (PE32+) and macOS Mach-O (64-bit), parsed from their published layouts (Microsoft's "PE Format";
  * Apple's <mach-o/loader.h> and <kern/cs_blobs.h>). Each reader checks what it reads and throws,
- * naming the offset, on anything malformed. Also the embedded-file section `bun build --compile`
- * adds (`.bun` in a PE, `__BUN,__bun` in a Mach-O), and a forwarder DLL writer for wine.
+ * naming the offset, on anything malformed. Also the native files ferry's build packs into the
+ * binary (zstd frames listed by its bundled code), and a forwarder DLL writer for wine.
  */
 import { createHash } from "node:crypto";
 
@@ -85,12 +85,6 @@ export function readPe(file: Uint8Array): PeInfo {
     imports: dllNames(dir(1).rva, 20, 12),
     delayImports: dllNames(dir(13).rva, 32, 4),
   };
-}
-
-/** The raw bytes of a PE section. */
-export function peSection(file: Uint8Array, info: PeInfo, name: string): Uint8Array | undefined {
-  const s = info.sections.find((x) => x.name === name);
-  return s && file.subarray(s.rawOffset, s.rawOffset + Math.min(s.rawSize, s.virtualSize || s.rawSize));
 }
 
 /**
@@ -297,19 +291,108 @@ function readSuperBlob(file: Uint8Array, start: number): { blobs: number[]; code
   };
 }
 
-/** The raw bytes of a Mach-O section (segment, section), e.g. Bun's ("__BUN", "__bun"). */
-export function machOSection(file: Uint8Array, info: MachOInfo, segment: string, name: string): Uint8Array | undefined {
-  const s = info.segments.flatMap((x) => x.sections).find((x) => x.segment === segment && x.name === name);
-  return s && file.subarray(s.offset, s.offset + s.size);
+// ---- The native files ferry's build embeds ----
+
+export interface PackEntry {
+  name: string;
+  size: number;
+  sha256: string;
 }
 
-// ---- Bun's embedded files ----
+/**
+ * The native files ferry's build packed into the binary, as its generated asset module lists them
+ * (src/platform/embedded-assets.ts: each pack's files, in order, with size and SHA-256), read from
+ * the bundled code's text.
+ */
+export function packListings(file: Uint8Array): PackEntry[][] {
+  const text = new TextDecoder("latin1").decode(file);
+  const entry = /\{\s*name:\s*"([^"]+)",\s*size:\s*(\d+),\s*sha256:\s*"([0-9a-f]{64})"\s*\}/g;
+  const packs = [...text.matchAll(/files:\s*\[((?:\s*\{\s*name:\s*"[^"]+",\s*size:\s*\d+,\s*sha256:\s*"[0-9a-f]{64}"\s*\},?)+)\s*\]/g)];
+  const seen = new Set<string>();
+  const out: PackEntry[][] = [];
+  for (const p of packs) {
+    const files = [...p[1]!.matchAll(entry)].map((m) => ({ name: m[1]!, size: Number(m[2]), sha256: m[3]! }));
+    const key = JSON.stringify(files);
+    if (!seen.has(key)) seen.add(key), out.push(files); // the module may appear twice (code and source map)
+  }
+  return out;
+}
+
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+/** The zstd frame in `file` that declares `contentSize` bytes of content, walked block by block to its end (RFC 8878). */
+export function findZstdFrame(file: Uint8Array, contentSize: number): Uint8Array | undefined {
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  for (let at = buf.indexOf(ZSTD_MAGIC); at >= 0; at = buf.indexOf(ZSTD_MAGIC, at + 1)) {
+    const d = buf[at + 4]!;
+    const fcsFlag = d >> 6;
+    const single = (d >> 5) & 1;
+    const checksum = (d >> 2) & 1;
+    if (d & 0x08) continue; // reserved bit
+    let p = at + 5 + (single ? 0 : 1) + [0, 1, 2, 4][d & 3]!;
+    const fcsSize = [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
+    if (fcsSize === 0 || p + fcsSize > buf.length) continue;
+    const fcs = fcsSize === 1 ? buf[p]! : fcsSize === 2 ? buf.readUInt16LE(p) + 256 : fcsSize === 4 ? buf.readUInt32LE(p) : Number(buf.readBigUInt64LE(p));
+    if (fcs !== contentSize) continue;
+    p += fcsSize;
+    for (;;) {
+      if (p + 3 > buf.length) return undefined;
+      const header = buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16);
+      const type = (header >> 1) & 3;
+      if (type === 3) break; // reserved: not a frame after all
+      p += 3 + (type === 1 ? 1 : header >>> 3);
+      if (header & 1) return file.subarray(at, p + (checksum ? 4 : 0));
+    }
+  }
+  return undefined;
+}
+
+/** The packs' files: each pack's zstd frame found and decompressed, cut into its files, each checked against its SHA-256. */
+export function embeddedNatives(file: Uint8Array): (PackEntry & { data: Uint8Array })[] {
+  const out: (PackEntry & { data: Uint8Array })[] = [];
+  for (const pack of packListings(file)) {
+    const total = pack.reduce((n, f) => n + f.size, 0);
+    const frame = findZstdFrame(file, total);
+    if (!frame) throw new Error(`no zstd frame of ${total} bytes holds ${pack.map((f) => f.name).join(" + ")}`);
+    const data = Bun.zstdDecompressSync(frame);
+    if (data.length !== total) throw new Error(`the pack of ${pack.map((f) => f.name).join(" + ")} inflates to ${data.length} bytes, not ${total}`);
+    let at = 0;
+    for (const f of pack) {
+      const bytes = data.subarray(at, (at += f.size));
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      if (sha256 !== f.sha256) throw new Error(`${f.name}: SHA-256 ${sha256}, the binary records ${f.sha256}`);
+      out.push({ ...f, data: bytes });
+    }
+  }
+  return out;
+}
+
+/** The object format and CPU of a native library or program (ELF, thin Mach-O or PE). */
+export function nativeKind(bytes: Uint8Array): { format: "elf" | "mach-o" | "pe" | "unknown"; arch: string } {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 64) return { format: "unknown", arch: "?" };
+  if (v.getUint32(0, false) === 0x7f454c46) {
+    const machine = v.getUint16(18, true);
+    return { format: "elf", arch: machine === 62 ? "x64" : machine === 183 ? "arm64" : `e_machine ${machine}` };
+  }
+  if (v.getUint32(0, true) === MH_MAGIC_64) {
+    const cpu = v.getInt32(4, true);
+    return { format: "mach-o", arch: cpu === MACHO_CPU.X86_64 ? "x64" : cpu === MACHO_CPU.ARM64 ? "arm64" : `cputype 0x${cpu.toString(16)}` };
+  }
+  if (v.getUint16(0, true) === 0x5a4d) {
+    const machine = readPe(bytes).machine;
+    return { format: "pe", arch: machine === PE_MACHINE.AMD64 ? "x64" : machine === PE_MACHINE.ARM64 ? "arm64" : `machine 0x${machine.toString(16)}` };
+  }
+  return { format: "unknown", arch: "?" };
+}
 
 /**
- * The paths of the files `bun build --compile` embedded, as its module graph names them
- * (`/$bunfs/root/…` on Linux and macOS, `B:/~BUN/root/…` on Windows), found in its section.
+ * A DuckDB extension's metadata, from the 512-byte footer DuckDB appends (its fields of 32 bytes,
+ * NUL-padded, before the 256-byte signature): the platform it was built for and DuckDB's version.
+ * DuckDB refuses to LOAD an extension whose platform or version is not its own.
  */
-export function embeddedPaths(section: Uint8Array): string[] {
-  const text = new TextDecoder("latin1").decode(section);
-  return [...new Set([...text.matchAll(/(?:\/\$bunfs\/root\/|B:\/~BUN\/root\/)[\w.@+-]+/g)].map((m) => m[0]))];
+export function duckdbExtensionFooter(bytes: Uint8Array): { platform: string; duckdbVersion: string; abi: string } {
+  const footer = bytes.subarray(bytes.length - 512);
+  const field = (at: number) => ascii(footer.subarray(at, at + 32), 0);
+  return { abi: field(0x60), duckdbVersion: field(0xa0), platform: field(0xc0) };
 }

@@ -12,19 +12,18 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import pkg from "../../package.json" with { type: "json" };
+import { archiveName, releaseName } from "../../scripts/release.ts";
+import { executableName, TARGET_NAMES, TARGETS as TARGET_SPECS, type Target } from "../../src/platform/targets.ts";
 
+export { archiveName, releaseName, TARGET_SPECS, type Target };
 const ROOT = resolve(import.meta.dir, "../..");
 export const VERSION: string = pkg.version;
 
-/** Every platform a release ships, as <os>-<arch>. */
-export const TARGETS = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64", "windows-x64"] as const;
-export type Target = (typeof TARGETS)[number];
+/** Every platform a release ships, as <os>-<arch> (src/platform/targets.ts). */
+export const TARGETS: readonly Target[] = TARGET_NAMES;
 /** The issue's size limit for one archive (decimal megabytes, as download sizes are quoted). */
 export const MAX_ARCHIVE_BYTES = 100 * 1000 * 1000;
-
-export const releaseName = (t: Target) => `ferry-${VERSION}-${t}`;
-export const archiveName = (t: Target) => `${releaseName(t)}.${t.startsWith("windows-") ? "zip" : "tar.gz"}`;
-export const binaryName = (t: Target) => (t.startsWith("windows-") ? "ferry.exe" : "ferry");
+export const binaryName = executableName;
 
 export const RELEASE_DIR = process.env.FERRY_RELEASE_DIR ? resolve(process.env.FERRY_RELEASE_DIR) : join(ROOT, "dist/release");
 const BUILD_LOG = join(ROOT, "dist/release-build.log");
@@ -105,7 +104,7 @@ export function releaseArchives(targets: readonly Target[] = TARGETS): Promise<R
 async function build(targets: readonly Target[]): Promise<ReleaseBuild> {
   if (process.env.FERRY_RELEASE_DIR) {
     const missing = targets.filter((t) => !existsSync(join(RELEASE_DIR, archiveName(t))));
-    if (missing.length) throw new Error(`FERRY_RELEASE_DIR=${RELEASE_DIR} has no ${missing.map(archiveName).join(", ")}`);
+    if (missing.length) throw new Error(`FERRY_RELEASE_DIR=${RELEASE_DIR} has no ${missing.map((t) => archiveName(t)).join(", ")}`);
     return { built: [], seconds: 0 };
   }
   return withBuildLock(async () => {
@@ -119,7 +118,7 @@ async function build(targets: readonly Target[]): Promise<ReleaseBuild> {
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     if (code !== 0) throw new Error(`${cmd.slice(1).join(" ")} exited ${code} after ${seconds} s (stdout in ${BUILD_LOG}):\n${err.slice(-3000)}`);
     const still = staleTargets(stale);
-    if (still.length) throw new Error(`${cmd.slice(1).join(" ")} succeeded but left no fresh ${still.map(archiveName).join(", ")} in ${RELEASE_DIR}`);
+    if (still.length) throw new Error(`${cmd.slice(1).join(" ")} succeeded but left no fresh ${still.map((t) => archiveName(t)).join(", ")} in ${RELEASE_DIR}`);
     console.error(`[release] built ${stale.join(", ")} in ${seconds} s (scripts/release.ts; log ${BUILD_LOG})`);
     return { built: stale, seconds };
   });
@@ -245,4 +244,19 @@ export function extractRelease(target: Target): { dir: string; folder: string; b
   }
   const folder = join(dir, releaseName(target));
   return { dir, folder, binary: join(folder, binaryName(target)), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The binary of `target` read straight from its archive (no folder written). */
+export function readReleaseBinary(target: Target): Uint8Array {
+  const archive = archivePath(target);
+  const member = `${releaseName(target)}/${binaryName(target)}`;
+  if (archive.endsWith(".zip")) {
+    const zip = readFileSync(archive);
+    const entry = zipEntries(zip).find((e) => e.name === member);
+    if (!entry) throw new Error(`${archive} has no ${member}`);
+    return zipRead(zip, entry);
+  }
+  const p = Bun.spawnSync(["tar", "-xzOf", archive, member], { stdout: "pipe", stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`tar -xzOf ${archive} ${member}: ${p.stderr.toString()}`);
+  return new Uint8Array(p.stdout.buffer, p.stdout.byteOffset, p.stdout.byteLength);
 }

@@ -3,14 +3,12 @@
  * thin 64-bit executable for its CPU, and carries an embedded code signature (Apple silicon
  * refuses unsigned code; a signature that no longer matches the file gets the process killed)
  * whose CodeDirectory covers every byte before it with a SHA-256 per page — every page is hashed
- * here and compared — and whose special slots match their blobs. Bun's section holds DuckDB's
- * library, the addon and the extensions.
+ * here and compared — and whose special slots match their blobs. (embedded.test.ts checks the
+ * native code they carry.)
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { EXTENSIONS } from "../../../src/platform/duckdb-extension-names.ts";
-import { embeddedPaths, MACHO_CPU, machOSection, readMachO, type MachOInfo } from "../../helpers/executables.ts";
-import { extractRelease, releaseArchives, type Target } from "../../helpers/release.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { MACHO_CPU, readMachO, type MachOInfo } from "../../helpers/executables.ts";
+import { readReleaseBinary, releaseArchives, type Target } from "../../helpers/release.ts";
 
 const MH_EXECUTE = 2;
 const LC_CODE_SIGNATURE = 0x1d;
@@ -24,15 +22,12 @@ beforeAll(() => releaseArchives(TARGETS.map(([t]) => t)), 20 * 60_000);
 
 for (const [target, cpu] of TARGETS) {
   describe(target, () => {
-    let release: ReturnType<typeof extractRelease>;
     let file: Uint8Array;
     let macho: MachOInfo;
     beforeAll(() => {
-      release = extractRelease(target);
-      file = readFileSync(release.binary);
+      file = readReleaseBinary(target);
       macho = readMachO(file);
     });
-    afterAll(() => release?.cleanup());
 
     test("a thin 64-bit Mach-O executable for its CPU", () => {
       expect({ cputype: `0x${macho.cputype.toString(16)}`, filetype: macho.filetype }).toEqual({ cputype: `0x${cpu.toString(16)}`, filetype: MH_EXECUTE });
@@ -48,15 +43,6 @@ for (const [target, cpu] of TARGETS) {
       expect({ hashType: cd.hashType, codeLimit: cd.codeLimit, identifier: cd.identifier.length > 0 }).toEqual({ hashType: "sha256", codeLimit: sig.offset, identifier: true });
       // Pages whose content no longer matches their hash (a file changed after signing).
       expect({ badPages: cd.badPages, of: cd.nCodeSlots, badSpecialSlots: cd.badSpecialSlots }).toEqual({ badPages: [], of: cd.nCodeSlots, badSpecialSlots: [] });
-    });
-
-    test("embeds DuckDB's library, the addon and every extension", () => {
-      const section = machOSection(file, macho, "__BUN", "__bun");
-      expect(section).toBeDefined();
-      const names = embeddedPaths(section!).map((p) => p.slice(p.lastIndexOf("/") + 1));
-      expect(names.some((n) => /^libduckdb.*\.dylib/.test(n))).toBe(true);
-      expect(names.some((n) => /\.node(\.|$|-)/.test(n) || /^duckdb.*\.node/.test(n))).toBe(true);
-      for (const ext of EXTENSIONS) expect({ ext, found: names.some((n) => n.startsWith(ext) && n.includes("duckdb_extension")) }).toEqual({ ext, found: true });
     });
   });
 }
