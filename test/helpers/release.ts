@@ -42,7 +42,7 @@ function newestSource(): { path: string; mtimeMs: number } {
   return newest;
 }
 
-/** Targets whose archive is missing, or older than a source or than the build script. */
+/** Targets whose archive is missing, or older than a source (the build scripts among them). */
 function staleTargets(targets: readonly Target[]): Target[] {
   const newest = newestSource().mtimeMs;
   return targets.filter((t) => {
@@ -111,14 +111,16 @@ async function build(targets: readonly Target[]): Promise<ReleaseBuild> {
     const stale = staleTargets(targets);
     if (!stale.length) return { built: [], seconds: 0 };
     const started = performance.now();
+    const startedAt = Date.now() - 2000; // file times may be coarser than the clock
     const cmd = [process.execPath, "scripts/release.ts", "--targets", stale.join(",")];
     const p = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: Bun.file(BUILD_LOG), stderr: "pipe" });
     const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
     await Bun.write(`${BUILD_LOG}.stderr`, err);
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     if (code !== 0) throw new Error(`${cmd.slice(1).join(" ")} exited ${code} after ${seconds} s (stdout in ${BUILD_LOG}):\n${err.slice(-3000)}`);
-    const still = staleTargets(stale);
-    if (still.length) throw new Error(`${cmd.slice(1).join(" ")} succeeded but left no fresh ${still.map((t) => archiveName(t)).join(", ")} in ${RELEASE_DIR}`);
+    // Written by this build (sources others edit meanwhile do not make it stale again here).
+    const notWritten = stale.filter((t) => !existsSync(archivePath(t)) || statSync(archivePath(t)).mtimeMs < startedAt);
+    if (notWritten.length) throw new Error(`${cmd.slice(1).join(" ")} succeeded but did not write ${notWritten.map((t) => archiveName(t)).join(", ")} in ${RELEASE_DIR}`);
     console.error(`[release] built ${stale.join(", ")} in ${seconds} s (scripts/release.ts; log ${BUILD_LOG})`);
     return { built: stale, seconds };
   });
