@@ -114,7 +114,7 @@ const IDLE_SECONDS = 15;
 await withFerry(
   runArgs("idle"),
   async (url, pid) => {
-    await Bun.sleep(8000); // past start-up's own work (the first maintenance run comes ~6 s in)
+    await Bun.sleep(20_000); // past start-up's own work (the first maintenance run and rollups of a new lake)
     for (const withClients of [false, true, true, false, false, true, true, false]) {
       const streams = withClients ? openStreams(url, clients) : undefined;
       await Bun.sleep(1500);
@@ -187,24 +187,24 @@ for (let first = 0; first < pairs; first += pairsPerProcess) {
 }
 
 const of = (withClients: boolean) => rounds.filter((r) => r.with_clients === withClients);
-const ordersWith = median(of(true).map((r) => r.orders_per_sec));
-const ordersWithout = median(of(false).map((r) => r.orders_per_sec));
+const ordersWith = round(median(of(true).map((r) => r.orders_per_sec)));
+const ordersWithout = round(median(of(false).map((r) => r.orders_per_sec)));
 const pairRatios = Array.from({ length: pairs }, (_, p) => {
   const [a, b] = [rounds.find((r) => r.pair === p && r.with_clients)!, rounds.find((r) => r.pair === p && !r.with_clients)!];
   return round(a.orders_per_sec / b.orders_per_sec, 4);
 });
 // The headline: the median of the pairs' ratios (a pair's two rounds share one process and minute).
-const ratio = median(pairRatios);
+const ratio = round(median(pairRatios), 4);
 const ratioOfMedians = round(ordersWith / ordersWithout, 4);
 const cpuRatio = round(median(of(true).map((r) => r.ferry_cpu_us_per_order)) / median(of(false).map((r) => r.ferry_cpu_us_per_order)), 4);
 console.log(`orders/s: median ${ordersWith} with ${clients} clients, ${ordersWithout} without (ratio of medians ${ratioOfMedians}); pairs' ratios ${pairRatios.join(", ")}: median ${ratio}`);
 console.log(`ferry CPU per order: ratio ${cpuRatio} with / without`);
-const idleOf = (withClients: boolean) => median(idle.filter((x) => x.with_clients === withClients).map((x) => x.cpu_ms_per_s));
+const idleOf = (withClients: boolean) => round(median(idle.filter((x) => x.with_clients === withClients).map((x) => x.cpu_ms_per_s)), 2);
 const streamCpu = round(idleOf(true) - idleOf(false), 2);
 console.log(`idle: the stream to ${clients} clients costs ferry ${streamCpu} ms CPU per second (${round(streamCpu / 10, 3)}% of a core): ${idleOf(true)} with, ${idleOf(false)} without`);
 // Pairs where others' jobs stayed off the machine in both rounds, when there are enough of them.
 const quietPairs = pairRatios.filter((_, p) => rounds.filter((r) => r.pair === p).every((r) => r.others_busy_cores < QUIET_CORES));
-const quietRatio = quietPairs.length >= 3 ? median(quietPairs) : null;
+const quietRatio = quietPairs.length >= 3 ? round(median(quietPairs), 4) : null;
 console.log(`pairs with others' jobs under ${QUIET_CORES} cores in both rounds: ${quietPairs.length}${quietRatio === null ? "" : `, their median ratio ${quietRatio}`}`);
 const failedAnswers = rounds.filter((r) => r.non2xx > 0).length;
 if (failedAnswers > 0) console.log(`NOTE: ${failedAnswers} round(s) had answers other than 202 (see NON-2XX above): their orders/s count the 202s only`);
