@@ -81,7 +81,7 @@ export const runMode = defineMode({
         ctx.log,
       );
     const localSocket = (sink: EmbeddedOrderSink, ingress: (req: Request) => Response | Promise<Response>) =>
-      serveLocal(dataPaths(config.dataDir).socket, servedQueries(sink.query, querySettingsOf(config), ctx.log), ingress).stop;
+      serveLocal(dataPaths(config.dataDir).socket, servedQueries(sink.query, querySettingsOf(config), ctx.log), ctx.log.warn, ingress).stop;
     const paths = dataPaths(config.dataDir);
     const catalogFile = catalogFileOf(catalog);
     const status = {

@@ -196,7 +196,7 @@ export const sinkMode = defineMode({
         return out;
       }
 
-      const stopSocket = serveLocal(dataPaths(config.dataDir).socket, servedQueries(store.query, querySettingsOf(config), log)).stop;
+      const stopSocket = serveLocal(dataPaths(config.dataDir).socket, servedQueries(store.query, querySettingsOf(config), log), log.warn).stop;
       let server: StatusListener | undefined;
       // The lake's upkeep every --maintain-every, on a connection of its own beside the batches;
       // the catalog's record of runs makes it one member at a time.

@@ -1,16 +1,7 @@
 /** Files that survive a crash whole or not at all: fsync (on the thread pool) and atomic replacement. */
 import { open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-
-/** fsync a file or a folder on the runtime's thread pool: the event loop goes on meanwhile. */
-export async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+import { syncFolder } from "../platform/sync-folder.ts";
 
 /** Replaces a file's content atomically: a temporary file, fsynced, renamed over it, the folder fsynced. */
 export async function replaceFile(path: string, text: string): Promise<void> {
@@ -23,5 +14,5 @@ export async function replaceFile(path: string, text: string): Promise<void> {
     await fh.close();
   }
   await rename(tmp, path);
-  await fsyncPath(dirname(path));
+  await syncFolder(dirname(path));
 }

@@ -27,9 +27,40 @@ const KINDS = [
   ["too-large", QueryTooLargeError, 413],
 ] as const;
 
-export function serveLocal(path: string, run: (sql: string, ask: QueryAsk) => Promise<QueryResult>, ingress?: (req: Request) => Response | Promise<Response>): { stop(): void } {
+/** A system without local (AF_UNIX) sockets: Windows before 10 1803, or wine 8. */
+const NO_LOCAL_SOCKETS = /EAFNOSUPPORT|address family not supported/i;
+
+/**
+ * Serves the socket at `path`. Where the system has no local sockets, the process goes on without
+ * one and says so once through `warn` (`ferry query` then cannot reach it while it runs).
+ */
+export function serveLocal(
+  path: string,
+  run: (sql: string, ask: QueryAsk) => Promise<QueryResult>,
+  warn: (msg: string, fields: Record<string, unknown>) => void,
+  ingress?: (req: Request) => Response | Promise<Response>,
+): { stop(): void } {
   rmSync(path, { force: true });
-  const server = Bun.serve({
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = serveAt(path, run, ingress);
+  } catch (e) {
+    const error = `${(e as { code?: string }).code ?? ""} ${errorMessage(e)}`.trim();
+    if (!NO_LOCAL_SOCKETS.test(error)) throw e;
+    warn("this system has no local sockets: ferry query and ferry generate into this data dir cannot reach this ferry while it runs", { socket: path, error });
+    return { stop: () => {} };
+  }
+  chmodSync(path, 0o600);
+  return {
+    stop: () => {
+      server.stop(true);
+      rmSync(path, { force: true });
+    },
+  };
+}
+
+function serveAt(path: string, run: (sql: string, ask: QueryAsk) => Promise<QueryResult>, ingress?: (req: Request) => Response | Promise<Response>) {
+  return Bun.serve({
     unix: path,
     async fetch(req, srv) {
       if (new URL(req.url).pathname !== "/query") {
@@ -46,13 +77,6 @@ export function serveLocal(path: string, run: (sql: string, ask: QueryAsk) => Pr
       }
     },
   });
-  chmodSync(path, 0o600);
-  return {
-    stop: () => {
-      server.stop(true);
-      rmSync(path, { force: true });
-    },
-  };
 }
 
 /** A request to the running ferry through its socket (`path` names the route, e.g. /orders). */

@@ -25,7 +25,7 @@ import { dirname } from "node:path";
 import { createMutex } from "../db/duckdb.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { fsyncPath } from "../pipeline/durable-files.ts";
+import { syncFolder } from "../platform/sync-folder.ts";
 import { UnavailableError } from "../pipeline/errors.ts";
 import { encodeFrame, frameProblem, scanFrames, type DamagedRegion } from "./wal-frames.ts";
 
@@ -114,7 +114,7 @@ export async function openWriteAheadLog(path: string, options: WriteAheadLogOpti
   const dir = dirname(path);
   const serial = createMutex();
   let file = await open(path, RW_CREATE);
-  await fsyncPath(dir); // the file's creation is durable too
+  await syncFolder(dir); // the file's creation is durable too
   /** Bytes of `file` known good: every append before them succeeded. */
   let size = (await file.stat()).size;
   /** Where the sequences of the last frame appended or read end (appends must not go below it). */
@@ -144,7 +144,7 @@ export async function openWriteAheadLog(path: string, options: WriteAheadLogOpti
       await writeFully(fresh, keep, 0);
       await fresh.sync();
       await rename(rewritePath, path);
-      await fsyncPath(dir);
+      await syncFolder(dir);
     } catch (e) {
       await fresh.close().catch(() => {});
       throw e;
@@ -242,7 +242,7 @@ export async function openWriteAheadLog(path: string, options: WriteAheadLogOpti
       serial(async () => {
         if (sealedEnd !== undefined && appliedSeq >= sealedEnd) {
           await rm(sealedPath, { force: true });
-          await fsyncPath(dir);
+          await syncFolder(dir);
           sealedEnd = undefined;
         }
         if (size < rotateBytes || broken !== undefined) return;
@@ -257,7 +257,7 @@ export async function openWriteAheadLog(path: string, options: WriteAheadLogOpti
           } finally {
             file = await open(path, RW_CREATE); // the new file, or the same one again if the rename failed
           }
-          await fsyncPath(dir);
+          await syncFolder(dir);
         }
       }),
     clear: () =>
@@ -266,7 +266,7 @@ export async function openWriteAheadLog(path: string, options: WriteAheadLogOpti
         await rm(rewritePath, { force: true }); // a rewrite cut short by a crash
         sealedEnd = undefined;
         await emptyInPlace();
-        await fsyncPath(dir);
+        await syncFolder(dir);
       }),
     close: () => serial(() => file.close()),
   };
