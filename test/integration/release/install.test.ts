@@ -113,16 +113,21 @@ interface Run {
 
 let runs = 0;
 /** Runs install.sh (asynchronously: the server answers from this same process). */
-async function install(args: string[], opts: { shell?: string[]; path?: string; env?: Record<string, string>; dir?: string | null } = {}): Promise<Run> {
+async function install(
+  args: string[],
+  opts: { shell?: string[]; path?: string; env?: Record<string, string>; dir?: string | null; piped?: boolean } = {},
+): Promise<Run> {
   const n = ++runs;
   const dir = opts.dir === undefined ? join(work, `dest-${n}`) : (opts.dir ?? "");
   const tmp = join(work, `tmp-${n}`);
   mkdirSync(tmp);
   const env = { PATH: opts.path ?? SYSTEM_PATH, HOME: join(work, "home"), TMPDIR: tmp, ...opts.env };
-  const p = Bun.spawn([...(opts.shell ?? [tools.dash!]), script, ...(opts.dir === null ? [] : ["--dir", dir]), ...args], {
+  // piped: the script read from standard input, as in `curl -fsSL …/install.sh | sh -s -- --dir …`
+  const source = opts.piped ? ["-s", "--"] : [script];
+  const p = Bun.spawn([...(opts.shell ?? [tools.dash!]), ...source, ...(opts.dir === null ? [] : ["--dir", dir]), ...args], {
     cwd: work,
     env,
-    stdin: "ignore",
+    stdin: opts.piped ? Bun.file(script) : "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -187,6 +192,17 @@ describe("install.sh", () => {
     const asked = requests.slice(before);
     expect(asked.map((q) => q.path)).toEqual(["/good/SHA256SUMS", "/good/ferry-1.2.3-linux-x64.tar.gz"]);
     expect(asked.every((q) => q.agent.startsWith("curl/"))).toBe(true);
+  });
+
+  test("piped into sh (curl … | sh -s -- …), as the README's one-liner runs it, and --help there", async () => {
+    const url = release("piped", ALL);
+    const r = await install(["--base-url", url], { piped: true });
+    expect(r.err).not.toContain("error");
+    expect(r.code).toBe(0);
+    expect(installedSays(r.dir)).toBe("ferry 1.2.3 linux-x64");
+    const help = await install(["--help"], { piped: true, dir: null, shell: [tools.busybox!, "sh"] });
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("--base-url URL");
   });
 
   test("picks the archive for the machine uname describes", async () => {
