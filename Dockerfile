@@ -3,8 +3,8 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ferry .
 #   buildah bud --platform linux/arm64 --build-arg BUILDPLATFORM=linux/amd64 -t ferry:arm64 .
 #
-# The build stages run on the machine's own platform (BUILDPLATFORM; Docker sets it, buildah before
-# 1.30 needs it as a build arg, else they run emulated) and cross-compile ferry for the target with
+# The build stages run on the machine's own platform (BUILDPLATFORM: Docker sets it; Debian
+# bookworm's buildah 1.28 does not, so pass it, else they run emulated) and cross-compile ferry for the target with
 # scripts/release.ts, which makes the same archive a release ships; the target's stage only copies
 # files (no RUN), so building the arm64 image needs no emulation at all.
 # Base images are plain Debian bookworm; scripts/image-test builds them locally from Debian
