@@ -1,10 +1,10 @@
 /**
- * A real terminal for tests: a tmux server of the test's own (its own socket, so nobody else's
- * tmux is touched), one window of a fixed size running a plain bash, keys sent and the screen
+ * A real terminal for tests: a tmux server of the test's own (its own socket file, so nobody
+ * else's tmux is touched), one window of a fixed size running a plain bash, keys sent and the screen
  * read back. tmux comes from Debian's package, installed (as root) when missing; apt's output goes
  * to a log file.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand } from "./command.ts";
@@ -44,8 +44,9 @@ let sessions = 0;
 /** Opens a `columns`×`rows` terminal running bash with the prompt "PROMPT$ " in `cwd`. */
 export async function openTerminal(opts: { columns: number; rows: number; cwd: string; env?: Record<string, string> }): Promise<Terminal> {
   await ensureTmux();
-  const socket = `ferry-test-${process.pid}-${++sessions}`;
-  const tmux = (...args: string[]) => runCommand(["tmux", "-L", socket, "-f", "/dev/null", ...args]);
+  // A socket file of its own (tmux leaves it behind after kill-server: removed in close).
+  const socket = join(tmpdir(), `ferry-test-tmux-${process.pid}-${++sessions}.sock`);
+  const tmux = (...args: string[]) => runCommand(["tmux", "-S", socket, "-f", "/dev/null", ...args]);
   const target = "t:0.0";
   mkdirSync(opts.cwd, { recursive: true });
   const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
@@ -77,6 +78,7 @@ export async function openTerminal(opts: { columns: number; rows: number; cwd: s
     },
     close: async () => {
       await tmux("kill-server").catch(() => {});
+      rmSync(socket, { force: true });
     },
   };
   await term.waitFor((s) => s.some((l) => l.startsWith("PROMPT$")), "the shell's prompt");
