@@ -9,8 +9,18 @@
 # files (no RUN), so building the arm64 image needs no emulation at all.
 # Base images are plain Debian bookworm; scripts/image-test builds them locally from Debian
 # packages (debootstrap, per architecture) when no registry is reachable.
+#
+# Where the binary comes from (FERRY_BINARY):
+#   source  (default) built here from this folder's sources (npm ci, then scripts/release.ts: minutes of CPU);
+#   release unpacked from release archives already made (`npm run release`, or a downloaded release
+#           folder), given as the build context "release-archives"; the target's archive is checked
+#           against that folder's SHA256SUMS first:
+#     buildah bud --build-arg FERRY_BINARY=release --build-context release-archives=dist/release -t ferry .
+#     docker buildx build --build-arg FERRY_BINARY=release --build-context release-archives=dist/release -t ferry .
+# Only the chosen stage is built (BuildKit, and buildah's --skip-unused-stages, its default).
+ARG FERRY_BINARY=source
 
-FROM --platform=$BUILDPLATFORM docker.io/library/debian:bookworm-slim AS build
+FROM --platform=$BUILDPLATFORM docker.io/library/debian:bookworm-slim AS binary-source
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
@@ -46,6 +56,35 @@ RUN --mount=type=secret,id=ca,required=false \
  && mv ferry-*-"$target"/ferry /out/ferry \
  && rm -rf /tmp/release
 
+# The binary from release archives: SHA256SUMS and the linux archives of the folder given as the
+# build context "release-archives" (no network, no compiler). Exactly one archive of the target is
+# expected; its line in SHA256SUMS must match before it is unpacked.
+FROM --platform=$BUILDPLATFORM docker.io/library/debian:bookworm-slim AS binary-release
+COPY --from=release-archives SHA256SUMS ferry-*-linux-*.tar.gz /tmp/release/
+ARG TARGETARCH
+RUN case "${TARGETARCH:-amd64}" in \
+      amd64) target=linux-x64 ;; \
+      arm64) target=linux-arm64 ;; \
+      *) echo "no ferry build for linux/$TARGETARCH (amd64 and arm64 are)" >&2; exit 1 ;; \
+    esac \
+ && cd /tmp/release \
+ && set -- ferry-*-"$target".tar.gz \
+ && if [ ! -e "$1" ]; then echo "the release-archives context holds no ferry-<version>-$target.tar.gz" >&2; exit 1; fi \
+ && if [ "$#" != 1 ]; then echo "the release-archives context holds $# archives for $target ($*), not one" >&2; exit 1; fi \
+ && sum=$(awk -v f="$1" '$2 == f || $2 == "*" f' SHA256SUMS) \
+ && if [ -z "$sum" ]; then echo "SHA256SUMS in the release-archives context does not list $1" >&2; exit 1; fi \
+ && printf '%s\n' "$sum" | sha256sum -c --strict - \
+ && tar -xzf "$1" \
+ && mkdir -p /out \
+ && mv "${1%.tar.gz}/ferry" /out/ferry \
+ && rm -rf /tmp/release
+
+# The binary the image ships: FERRY_BINARY's stage. (The ":-source" again: buildah 1.28 picks the
+# stages to build from --build-arg values alone, without the ARG's default above. The WORKDIR: a
+# stage of a FROM alone leaves its working container behind in buildah 1.28.)
+FROM binary-${FERRY_BINARY:-source} AS binary
+WORKDIR /out
+
 # The files the image needs besides ferry, made on the build platform too: CA certificates, the
 # non-root user (passwd and group from the same Debian base with one user added) and /data.
 FROM --platform=$BUILDPLATFORM docker.io/library/debian:bookworm-slim AS rootfs
@@ -61,7 +100,7 @@ FROM --platform=$TARGETPLATFORM docker.io/library/debian:bookworm-slim
 COPY --from=rootfs /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/
 COPY --from=rootfs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=rootfs --chown=10001:10001 /data /data
-COPY --from=build /out/ferry /usr/local/bin/ferry
+COPY --from=binary /out/ferry /usr/local/bin/ferry
 USER ferry
 WORKDIR /data
 # The embedded DuckDB library is unpacked once into a private (0700) cache folder and checked by
