@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import * as v from "valibot";
 import { dataDirField, logLevelField } from "../config/common.ts";
-import { duration } from "../config/fields.ts";
+import { duration, int } from "../config/fields.ts";
 import { dataPaths } from "../db/duckdb.ts";
 import { servedQueries } from "../db/query-service.ts";
 import { queryServiceFields, querySettingsOf } from "../config/query.ts";
@@ -13,7 +13,7 @@ import { maintainEveryField, maintenanceFields, maintenancePolicyOf } from "../l
 import { lockdownGap } from "../lake/read.ts";
 import { ConfigError } from "../errors.ts";
 import { serveLocal } from "../platform/local-socket.ts";
-import { type EmbeddedOrderSink, openEmbeddedOrderSink, ROLLUP_FAULT_POINTS } from "../sinks/embedded-orders.ts";
+import { DEFAULT_DB_MEMORY_MB, type EmbeddedOrderSink, openEmbeddedOrderSink, ROLLUP_FAULT_POINTS } from "../sinks/embedded-orders.ts";
 import type { FlushObserver } from "../pipeline/coalescer.ts";
 import { serveUntilStopped } from "./http-lifecycle.ts";
 import { lakeDependencies } from "../status/collectors/lake.ts";
@@ -39,6 +39,10 @@ export const runMode = defineMode({
   config: v.object({
     ...httpFields,
     interval: v.optional(duration({ doc: "How often accepted records are rolled into the lake.", min: 100 }), 10_000),
+    dbMemory: v.optional(
+      int({ doc: "Memory DuckDB may use for the orders table, in MiB (it spills table data to disk beyond; upserts into a table of millions of orders need it).", placeholder: "MIB", min: 64 }),
+      DEFAULT_DB_MEMORY_MB,
+    ),
     crashAt: CRASH_AT.field,
     ...maintainEveryField,
     ...maintenanceFields,
@@ -77,6 +81,7 @@ export const runMode = defineMode({
           onRollup,
           fault,
           maintenance: config.maintainEvery > 0 ? { policy: maintenancePolicyOf(config), everyMs: config.maintainEvery } : undefined,
+          memoryLimitMb: config.dbMemory,
         },
         ctx.log,
       );

@@ -66,6 +66,8 @@ export interface EmbeddedOrderSinkOptions {
   walFiles?: OpenWalFile;
   /** Lake maintenance (src/lake/maintenance.ts) between rollups, at most every `everyMs` (undefined: none). */
   maintenance?: { policy: MaintenancePolicy; everyMs: number };
+  /** DuckDB's memory limit in MiB (default DEFAULT_DB_MEMORY_MB; it spills table data to disk beyond). */
+  memoryLimitMb?: number;
   /** Called at each point of a rollup with rows (numbered from 1 in this process): tests kill the process there. */
   fault?: (point: RollupFaultPoint, rollup: number) => void;
   /** Told after each rollup that moved rows or failed (the status page's last rollups). */
@@ -88,6 +90,12 @@ const MAX_UNAPPLIED = 100_000;
 /** Frames are applied this long after the first unapplied one (or at once past APPLY_ROWS). */
 const APPLY_DELAY_MS = 200;
 const APPLY_ROWS = 20_000;
+/**
+ * DuckDB's memory for the keyed orders table: upserts into a table of millions of orders need it
+ * (measured: at 64 MiB, applying stopped after ~1.2 million distinct orders, and so did the next
+ * start, with the backlog in the write-ahead log; at 512 MiB the same data dir started and applied it).
+ */
+export const DEFAULT_DB_MEMORY_MB = 512;
 /** A rollup into the lake starts once this many rows are waiting, whatever the interval. */
 const ROLLUP_ROWS = 60_000;
 
@@ -96,7 +104,7 @@ export async function openEmbeddedOrderSink(opts: EmbeddedOrderSinkOptions, log:
   const db = await openDb(paths.database);
   // Small frequent transactions gain nothing from many threads; memory stays bounded (it spills).
   await db.exec(`SET threads = 1`);
-  await db.exec(`SET memory_limit = '64MB'`);
+  await db.exec(`SET memory_limit = '${Math.floor(opts.memoryLimitMb ?? DEFAULT_DB_MEMORY_MB)}MB'`);
   await db.exec(`SET allocator_flush_threshold = '8MB'`);
   await db.exec(`SET checkpoint_threshold = '4MB'`);
   const exclusive = createMutex();
