@@ -6,6 +6,7 @@ import { openDb, type S3Access, useS3 } from "../../src/db/duckdb.ts";
 import { FAULT_POINTS } from "../../src/lake/batch-store.ts";
 import { attachCatalog, catalogOf, LAKE_DB } from "../../src/lake/catalog.ts";
 import { TEST_BROKERS } from "./servers.ts";
+import { topicOffsets } from "./topic-reader.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
@@ -111,7 +112,7 @@ export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<numbe
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    return new Map((await topicOffsets(admin, topic)).map((o) => [o.partition, Number(o.high)]));
   } finally {
     await admin.disconnect();
   }

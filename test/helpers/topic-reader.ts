@@ -1,5 +1,5 @@
 /** Reads a whole topic with a real consumer and answers "what is durable" questions about it; writes test topics. */
-import type { Kafka, Message } from "kafkajs";
+import type { Admin, Kafka, Message } from "kafkajs";
 import { createTopics } from "../../src/kafka/topics.ts";
 import { uniqueName } from "./servers.ts";
 
@@ -10,6 +10,22 @@ export interface ReadMessage {
   raw: Buffer;
   partition: number;
   offset: number;
+}
+
+/**
+ * A topic's offsets, asked again while the broker answers a retriable error (e.g. NOT_LEADER right
+ * after a broker restart, before the client's metadata caught up): up to 15 s.
+ */
+export async function topicOffsets(admin: Admin, topic: string): Promise<Awaited<ReturnType<Admin["fetchTopicOffsets"]>>> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (e) {
+      if (!(e as { retriable?: boolean }).retriable || Date.now() > deadline) throw e;
+      await Bun.sleep(200);
+    }
+  }
 }
 
 export async function topicReader(kafka: Kafka, topic: string) {
@@ -30,7 +46,7 @@ export async function topicReader(kafka: Kafka, topic: string) {
 
   /** Waits until everything written to the topic so far has been read. */
   async function caughtUp(timeoutMs = 20_000): Promise<void> {
-    const marks = await admin.fetchTopicOffsets(topic);
+    const marks = await topicOffsets(admin, topic);
     const deadline = Date.now() + timeoutMs;
     while (!marks.every((m) => Number(m.high) === 0 || (next.get(m.partition) ?? 0) >= Number(m.high))) {
       if (Date.now() > deadline) throw new Error(`reader did not catch up with ${JSON.stringify(marks)} (at ${JSON.stringify([...next])})`);
