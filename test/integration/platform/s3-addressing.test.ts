@@ -19,11 +19,15 @@ import { runFerry } from "../../helpers/ferry-process.ts";
 import { ownS3 } from "../../helpers/s3.ts";
 import { SERVER_HOOK_TIMEOUT, uniqueName } from "../../helpers/servers.ts";
 
-const s3 = ownS3(9000);
+/** A server of this file's own (another port), stopped at the end like every test's S3. */
+const s3 = ownS3(Number(process.env.FERRY_TEST_S3_ADDRESSING_PORT ?? 19915));
 const port = new URL(s3.endpoint).port;
 const work = mkdtempSync(join(tmpdir(), "ferry-s3-addressing-"));
 beforeAll(() => s3.start(), SERVER_HOOK_TIMEOUT);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(async () => {
+  await s3.stop();
+  rmSync(work, { recursive: true, force: true });
+}, SERVER_HOOK_TIMEOUT);
 
 /** The settings as the config gives them: the standard AWS variables, nothing about the style unless `s3PathStyle`. */
 const access = (s3Endpoint: string, s3PathStyle?: boolean) => s3AccessOf({ s3Endpoint, s3Region: "us-east-1", s3AccessKeyId: s3.accessKeyId, s3SecretAccessKey: s3.secretAccessKey, s3PathStyle })!;
