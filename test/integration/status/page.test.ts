@@ -166,7 +166,9 @@ test("a token configured: the page asks for it, refuses a wrong one, shows the s
 
     await page.getByLabel("Auth token").fill("not-the-token");
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.locator("#login-error").innerText()).resolves.toBe("That token is not accepted.");
+    // The refusal comes back from POST /login: wait for it to be shown (reading at once raced it in CI).
+    await page.locator("#login-error", { hasText: "That token is not accepted." }).waitFor({ timeout: 10_000 });
+    expect(await page.locator("#login-error").innerText()).toBe("That token is not accepted.");
     expect(await page.locator("#status").isHidden()).toBe(true);
 
     await page.getByLabel("Auth token").fill("page-test-token");
